@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole suite: install what is missing, check formatting, build with warnings as errors, run
+# every test with ctest, then build and run the suite again with ASan+UBSan. Exit code is the truth.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+scripts/check-format.sh
+
+jobs=$(nproc)
+export CTEST_OUTPUT_ON_FAILURE=1
+
+echo "== build (RelWithDebInfo, -Werror)"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DROTOR_WERROR=ON >/dev/null
+cmake --build build -j"$jobs"
+echo "== tests"
+ctest --test-dir build --output-on-failure -j"$jobs" --timeout 300
+
+echo "== build (ASan+UBSan)"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DROTOR_WERROR=ON \
+  -DROTOR_SANITIZE="address;undefined" -DROTOR_BUILD_BENCH=OFF >/dev/null
+cmake --build build-asan -j"$jobs"
+echo "== tests (ASan+UBSan)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 300

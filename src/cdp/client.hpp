@@ -1,0 +1,141 @@
+#pragma once
+// The DevTools protocol over one Beast websocket: commands with ids and deadlines, flattened
+// sessions, events dispatched by (sessionId, method), crash and disconnect fan-out.
+//
+// Threading: the socket, the pending-command table and the write queue live on the client's
+// executor (one I/O thread). Every public member is safe to call from any thread; completions
+// run on the caller's own executor (the coroutine's, or a future's).
+
+#include "cdp/detail/completion.hpp"
+#include "cdp/errors.hpp"
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace rotor::cdp {
+
+using json = nlohmann::json;
+using std::chrono::milliseconds;
+
+class client;
+
+/// Callbacks of one subscription. Both run on the client's I/O thread and must not block.
+struct event_handlers {
+    std::function<void(const json& params)> on_event; // each matching event
+    std::function<void(const error& why)> on_close;   // once, when the session or socket ends
+};
+
+/// Owns an event subscription; unsubscribes when destroyed or reset.
+class subscription {
+  public:
+    subscription() = default;
+    subscription(subscription&& other) noexcept;
+    subscription& operator=(subscription&& other) noexcept;
+    subscription(const subscription&) = delete;
+    subscription& operator=(const subscription&) = delete;
+    ~subscription() { reset(); }
+    void reset();
+
+  private:
+    friend class client;
+    subscription(std::weak_ptr<client> owner, std::string session, std::uint64_t id)
+        : client_(std::move(owner)), session_(std::move(session)), id_(id) {}
+    std::weak_ptr<client> client_;
+    std::string session_;
+    std::uint64_t id_ = 0;
+};
+
+struct client_stats {
+    std::uint64_t commands = 0;     // commands written
+    std::uint64_t replies = 0;      // replies matched to a pending command
+    std::uint64_t late_replies = 0; // replies whose command had already timed out
+    std::uint64_t events = 0;       // events received
+    std::uint64_t malformed = 0;    // messages that were not JSON objects of a known shape
+    std::size_t pending = 0;        // commands waiting for a reply now
+    std::size_t subscriptions = 0;  // live event subscriptions
+};
+
+class client : public std::enable_shared_from_this<client> {
+  public:
+    /// Opens ws://127.0.0.1:port/path. Blocking; must not be called on `executor`'s own thread.
+    /// Throws error(errc::connect_failed) naming the endpoint.
+    static std::shared_ptr<client> connect(boost::asio::any_io_executor executor,
+                                           unsigned short port, const std::string& path,
+                                           milliseconds timeout);
+    ~client();
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    /// Sends `method` with `params` to `session_id` ("" for the browser) and completes with the
+    /// reply's `result`, or fails with cdp::error: timeout after `timeout` (a late reply is
+    /// dropped), protocol_error, browser_closed, target_crashed or target_closed.
+    /// Completion signature: void(std::exception_ptr, json).
+    template <typename Token>
+    auto async_call(std::string method, json params, std::string session_id, milliseconds timeout,
+                    Token&& token) {
+        return boost::asio::async_initiate<Token, void(std::exception_ptr, json)>(
+            [self = shared_from_this()](auto handler, std::string m, json p, std::string s,
+                                        milliseconds t) {
+                self->start_call(std::move(m), std::move(p), std::move(s), t,
+                                 detail::completion(std::move(handler)));
+            },
+            token, std::move(method), std::move(params), std::move(session_id), timeout);
+    }
+
+    /// Calls `handlers.on_event` for each `method` event of `session_id` until the returned
+    /// subscription is destroyed; `on_close` fires once if the session or the socket ends first
+    /// (at once if it already has). Subscriptions of a session are dropped when it ends.
+    subscription subscribe(const std::string& session_id, std::string method,
+                           event_handlers handlers);
+
+    /// Ties a target to its session so Target.targetCrashed (which names only the target) ends
+    /// that session's commands and waits.
+    void track_target(const std::string& target_id, const std::string& session_id);
+    /// Drops what the client remembers about an ended session (call when a page is gone).
+    void forget_session(const std::string& session_id);
+    /// Ends a session now: pending commands and subscriptions fail with `why`.
+    void end_session(const std::string& session_id, errc code, const std::string& why);
+
+    /// Fails everything pending with browser_closed(`why`) and closes the socket. Thread-safe,
+    /// idempotent.
+    void close(const std::string& why = "client closed");
+    bool is_open() const noexcept { return open_.load(); }
+    /// Why the connection ended ("" while open).
+    std::string close_reason() const;
+    boost::asio::any_io_executor get_executor() const { return executor_; }
+    client_stats stats() const;
+
+    struct impl;
+
+  private:
+    explicit client(boost::asio::any_io_executor executor);
+    void start_call(std::string method, json params, std::string session, milliseconds timeout,
+                    detail::completion done);
+    void do_call(std::string method, json params, std::string session, milliseconds timeout,
+                 detail::completion done);
+    void write_next();
+    void on_timeout(std::uint64_t id, milliseconds timeout);
+    void on_message(std::string_view text);
+    void dispatch_event(const std::string& session, const std::string& method, const json& params);
+    void unsubscribe(const std::string& session, std::uint64_t id);
+    friend class subscription;
+
+    boost::asio::any_io_executor executor_;
+    std::unique_ptr<impl> impl_;
+    std::atomic<bool> open_{false};
+};
+
+} // namespace rotor::cdp

@@ -1,0 +1,238 @@
+#include "cdp/launcher.hpp"
+
+#include "cdp/detail/spawn_thread.hpp"
+#include "cdp/errors.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+namespace rotor::cdp {
+namespace {
+
+constexpr std::string_view run_dir_prefix = "run-";
+
+std::string env_or(const char* name, std::string fallback) {
+    const char* value = std::getenv(name);
+    return value != nullptr && *value != '\0' ? std::string(value) : std::move(fallback);
+}
+
+// run-<launcher pid>-<sequence>-<random>
+std::filesystem::path make_run_dir(const std::filesystem::path& root) {
+    static std::atomic<unsigned> sequence{0};
+    std::random_device rd;
+    const auto name = std::string(run_dir_prefix) + std::to_string(::getpid()) + "-" +
+                      std::to_string(sequence++) + "-" + std::to_string(rd() % 1000000);
+    auto dir = root / name;
+    std::filesystem::create_directories(dir / "profile");
+    return dir;
+}
+
+struct devtools_endpoint {
+    unsigned short port = 0;
+    std::string path;
+};
+
+// DevToolsActivePort holds "<port>\n<path>\n" once Chromium listens.
+bool read_active_port(const std::filesystem::path& file, devtools_endpoint& out) {
+    std::ifstream in(file);
+    std::string port_line;
+    std::string path_line;
+    if (!std::getline(in, port_line) || !std::getline(in, path_line))
+        return false;
+    char* end = nullptr;
+    const long port = std::strtol(port_line.c_str(), &end, 10);
+    if (end == port_line.c_str() || port <= 0 || port > 65535 || path_line.empty())
+        return false;
+    out.port = static_cast<unsigned short>(port);
+    out.path = path_line;
+    return true;
+}
+
+[[noreturn]] void fail(const std::string& what, chromium_process* process) {
+    std::string message = "launch chromium: " + what;
+    if (process != nullptr) {
+        const auto tail = process->log_tail(20);
+        if (!tail.empty())
+            message += "\n--- chromium output (last lines) ---\n" + tail;
+    }
+    throw error(errc::launch_failed, message);
+}
+
+} // namespace
+
+std::string default_chromium_path() {
+    return env_or("CHROME_PATH", "/usr/bin/chromium");
+}
+
+std::filesystem::path default_profile_root() {
+    if (const char* root = std::getenv("ROTOR_PROFILE_ROOT"); root != nullptr && *root != '\0') {
+        return root;
+    }
+    return std::filesystem::path(env_or("TMPDIR", "/tmp")) / "rotor-chromium";
+}
+
+std::vector<std::string> required_flags() {
+    return {"--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--no-default-browser-check",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0"};
+}
+
+std::size_t remove_stale_run_dirs(const std::filesystem::path& root) {
+    std::size_t removed = 0;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
+        const std::string name = entry.path().filename().string();
+        if (name.rfind(run_dir_prefix, 0) != 0)
+            continue;
+        const long pid = std::strtol(name.c_str() + run_dir_prefix.size(), nullptr, 10);
+        if (pid <= 0)
+            continue;
+        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)
+            continue; // owner alive
+        std::error_code rm;
+        std::filesystem::remove_all(entry.path(), rm);
+        if (!rm)
+            ++removed;
+    }
+    return removed;
+}
+
+launched_browser launch_chromium(const launch_options& options) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.profile_root, ec);
+    if (ec) {
+        fail("cannot create profile root " + options.profile_root.string() + ": " + ec.message(),
+             nullptr);
+    }
+    remove_stale_run_dirs(options.profile_root);
+    if (::access(options.chromium_path.c_str(), X_OK) != 0) {
+        fail(options.chromium_path +
+                 " is not an executable file (set CHROME_PATH): " + std::strerror(errno),
+             nullptr);
+    }
+    const auto run_dir = make_run_dir(options.profile_root);
+    const auto profile = run_dir / "profile";
+    const auto log = run_dir / "chromium.log";
+
+    std::vector<std::string> args{options.chromium_path};
+    for (auto& f : required_flags())
+        args.push_back(std::move(f));
+    args.push_back("--user-data-dir=" + profile.string());
+    for (const auto& f : options.flags)
+        args.push_back(f);
+    args.emplace_back("about:blank");
+
+    // Everything the child touches is prepared before fork: after it, only async-signal-safe
+    // calls are allowed in a multithreaded process.
+    std::vector<char*> argv;
+    for (auto& a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string log_path = log.string();
+
+    // Watch the profile dir before the child can write into it.
+    const int inotify = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (inotify < 0)
+        fail(std::string("inotify_init1: ") + std::strerror(errno), nullptr);
+    if (::inotify_add_watch(inotify, profile.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
+        const int err = errno;
+        ::close(inotify);
+        fail("inotify_add_watch " + profile.string() + ": " + std::strerror(err), nullptr);
+    }
+
+    const pid_t parent = ::getpid();
+    const pid_t pid = detail::run_on_spawn_thread([&]() -> pid_t {
+        const pid_t child = ::fork();
+        if (child != 0)
+            return child < 0 ? -errno : child;
+        // Child.
+        ::setpgid(0, 0);
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent)
+            ::_exit(127); // the launcher died before prctl
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        const int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        const int in = ::open("/dev/null", O_RDONLY);
+        if (out >= 0) {
+            ::dup2(out, 1);
+            ::dup2(out, 2);
+        }
+        if (in >= 0)
+            ::dup2(in, 0);
+        ::execv(argv[0], argv.data());
+        ::_exit(127);
+    });
+    if (pid < 0) {
+        ::close(inotify);
+        std::filesystem::remove_all(run_dir, ec);
+        fail(std::string("fork: ") + std::strerror(-pid), nullptr);
+    }
+    // Also set the group from the parent side, so it holds even before the child runs.
+    ::setpgid(pid, pid);
+    auto process = std::make_unique<chromium_process>(pid, run_dir);
+
+    const auto port_file = profile / "DevToolsActivePort";
+    const auto deadline = std::chrono::steady_clock::now() + options.start_timeout;
+    devtools_endpoint endpoint;
+    bool ready = read_active_port(port_file, endpoint);
+    while (!ready) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            ::close(inotify);
+            fail(options.chromium_path + " did not publish DevToolsActivePort within " +
+                     std::to_string(options.start_timeout.count()) + " ms",
+                 process.get());
+        }
+        pollfd fds[2] = {{inotify, POLLIN, 0}, {process->exit_fd(), POLLIN, 0}};
+        const int n = ::poll(fds, process->exit_fd() >= 0 ? 2 : 1, static_cast<int>(left.count()));
+        if (n < 0 && errno != EINTR) {
+            const int err = errno;
+            ::close(inotify);
+            fail(std::string("poll: ") + std::strerror(err), process.get());
+        }
+        if ((fds[0].revents & POLLIN) != 0) {
+            alignas(inotify_event) char buf[4096];
+            while (::read(inotify, buf, sizeof buf) > 0) {
+            }
+        }
+        ready = read_active_port(port_file, endpoint);
+        if (!ready && ((fds[1].revents & POLLIN) != 0 || !process->running())) {
+            ::close(inotify);
+            // Read the output before terminate() removes the run directory with the log.
+            const std::string tail = process->log_tail(20);
+            process->terminate(std::chrono::milliseconds(0));
+            throw error(errc::launch_failed,
+                        "launch chromium: " + options.chromium_path +
+                            " exited before DevTools was ready\n--- chromium output (last lines) "
+                            "---\n" +
+                            tail);
+        }
+    }
+    ::close(inotify);
+    return {std::move(process), endpoint.port, endpoint.path};
+}
+
+} // namespace rotor::cdp

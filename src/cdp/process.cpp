@@ -1,0 +1,175 @@
+#include "cdp/process.hpp"
+
+#include <dirent.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+namespace rotor::cdp {
+namespace {
+
+int open_pidfd(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
+// pgrp of /proc/<pid>/stat; the command name may hold spaces and parentheses, so parse after
+// the last ')'.
+bool read_pgrp(pid_t pid, pid_t& pgrp) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(in, line))
+        return false;
+    const auto close = line.rfind(')');
+    if (close == std::string::npos)
+        return false;
+    std::istringstream rest(line.substr(close + 1));
+    char state = 0;
+    long ppid = 0;
+    long group = 0;
+    if (!(rest >> state >> ppid >> group))
+        return false;
+    pgrp = static_cast<pid_t>(group);
+    return true;
+}
+
+} // namespace
+
+std::vector<pid_t> process_group_members(pid_t pgid) {
+    std::vector<pid_t> members;
+    DIR* dir = opendir("/proc");
+    if (dir == nullptr)
+        return members;
+    while (dirent* entry = readdir(dir)) {
+        char* end = nullptr;
+        const long pid = std::strtol(entry->d_name, &end, 10);
+        if (end == entry->d_name || *end != '\0')
+            continue;
+        pid_t group = 0;
+        if (read_pgrp(static_cast<pid_t>(pid), group) && group == pgid) {
+            members.push_back(static_cast<pid_t>(pid));
+        }
+    }
+    closedir(dir);
+    std::sort(members.begin(), members.end());
+    return members;
+}
+
+std::vector<pid_t> wait_for_exit(const std::vector<pid_t>& pids,
+                                 std::chrono::milliseconds timeout) {
+    struct watched {
+        pid_t pid;
+        int fd;
+    };
+    std::vector<watched> open;
+    for (pid_t pid : pids) {
+        const int fd = open_pidfd(pid);
+        if (fd >= 0)
+            open.push_back({pid, fd});
+        // ESRCH: already gone (and reaped).
+    }
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!open.empty()) {
+        std::vector<pollfd> fds;
+        for (const auto& w : open)
+            fds.push_back({w.fd, POLLIN, 0});
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            break;
+        const int n = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
+        if (n < 0 && errno != EINTR)
+            break;
+        std::vector<watched> still;
+        for (std::size_t i = 0; i < fds.size(); ++i) {
+            if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+                ::close(open[i].fd);
+            } else {
+                still.push_back(open[i]);
+            }
+        }
+        open.swap(still);
+    }
+    std::vector<pid_t> alive;
+    for (const auto& w : open) {
+        alive.push_back(w.pid);
+        ::close(w.fd);
+    }
+    return alive;
+}
+
+chromium_process::chromium_process(pid_t pid, std::filesystem::path run_dir)
+    : pid_(pid), pidfd_(open_pidfd(pid)), run_dir_(std::move(run_dir)) {}
+
+chromium_process::~chromium_process() {
+    terminate(std::chrono::milliseconds(0));
+    if (pidfd_ >= 0)
+        ::close(pidfd_);
+}
+
+bool chromium_process::running() {
+    if (reaped_)
+        return false;
+    int status = 0;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_ || (r < 0 && errno == ECHILD)) {
+        reaped_ = true;
+        return false;
+    }
+    return true;
+}
+
+std::string chromium_process::log_tail(std::size_t lines) const {
+    std::ifstream in(log_path());
+    std::deque<std::string> tail;
+    std::string line;
+    while (std::getline(in, line)) {
+        tail.push_back(line);
+        if (tail.size() > lines)
+            tail.pop_front();
+    }
+    std::string out;
+    for (const auto& l : tail)
+        out += l + "\n";
+    return out;
+}
+
+void chromium_process::terminate(std::chrono::milliseconds grace) {
+    if (terminated_)
+        return;
+    terminated_ = true;
+    if (running()) {
+        if (grace.count() > 0) {
+            ::kill(-pid_, SIGTERM);
+            wait_for_exit({pid_}, grace);
+        }
+        ::kill(-pid_, SIGKILL);
+        int status = 0;
+        while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        reaped_ = true;
+    }
+    // Renderers, zygotes and utilities share the group; the browser's death ends most of them,
+    // the SIGKILL the rest. They are not our children, so wait for their exit rather than reap.
+    ::kill(-pid_, SIGKILL);
+    // Reap any group member that is our own child (none normally; cheap to be sure).
+    while (::waitpid(-pid_, nullptr, WNOHANG) > 0) {
+    }
+    wait_for_exit(process_group_members(pid_), std::chrono::milliseconds(5000));
+    std::error_code ignored;
+    std::filesystem::remove_all(run_dir_, ignored);
+}
+
+} // namespace rotor::cdp
