@@ -51,17 +51,14 @@ std::unique_ptr<browser> browser::launch(browser_options options) {
 }
 
 void browser::watch_exit() {
-    if (process_->exit_fd() < 0)
-        return;
+    if (process_->exit_fd() < 0) return;
     const int fd = ::dup(process_->exit_fd());
-    if (fd < 0)
-        return;
+    if (fd < 0) return;
     exit_watch_ = std::make_unique<exit_watch>(io_, fd);
     exit_watch_->descriptor.async_wait(
         asio::posix::stream_descriptor::wait_read,
         [c = client_, pid = process_->pid()](boost::system::error_code ec) {
-            if (ec)
-                return; // cancelled at close()
+            if (ec) return; // cancelled at close()
             c->close("chromium (pid " + std::to_string(pid) + ") exited");
         });
 }
@@ -71,8 +68,7 @@ browser::~browser() {
 }
 
 void browser::close() {
-    if (closed_)
-        return;
+    if (closed_) return;
     closed_ = true;
     if (client_ && client_->is_open()) {
         // Ask politely first; a wedged browser gets the signals below.
@@ -91,10 +87,8 @@ void browser::close() {
             }
         }
     }
-    if (client_)
-        client_->close("browser closed by rotor");
-    if (process_)
-        process_->terminate(options_.close_grace);
+    if (client_) client_->close("browser closed by rotor");
+    if (process_) process_->terminate(options_.close_grace);
     if (exit_watch_) {
         asio::post(io_, [w = exit_watch_.get()] { w->descriptor.close(); });
     }

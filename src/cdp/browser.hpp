@@ -39,9 +39,11 @@ class browser {
     boost::asio::any_io_executor get_executor() { return io_.get_executor(); }
     const std::shared_ptr<client>& cdp() const noexcept { return client_; }
     pid_t pid() const noexcept { return process_->pid(); }
-    /// Every process of the browser's tree (its process group): browser, zygotes, renderers,
-    /// utilities. For memory accounting.
-    std::vector<pid_t> process_ids() const { return process_group_members(process_->pgid()); }
+    /// Every process of the browser's tree: its process group (browser, zygotes, renderers,
+    /// utilities) and its crashpad handlers. For memory accounting.
+    std::vector<pid_t> process_ids() const { return process_->all_pids(); }
+    /// The per-launch directory (profile, log); gone after close().
+    std::filesystem::path run_dir() const { return process_->run_dir(); }
     /// False once the websocket closed or the process exited.
     bool is_connected() const noexcept { return client_->is_open(); }
     milliseconds command_timeout() const noexcept { return options_.command_timeout; }

@@ -22,8 +22,7 @@ browser_context::create(std::shared_ptr<client> c, milliseconds command_timeout)
 
 asio::awaitable<std::shared_ptr<page>> browser_context::new_page() {
     json params = {{"url", "about:blank"}};
-    if (!id_.empty())
-        params["browserContextId"] = id_;
+    if (!id_.empty()) params["browserContextId"] = id_;
     json reply = co_await client_->async_call("Target.createTarget", std::move(params), "",
                                               command_timeout_, use_awaitable);
     if (!reply.contains("targetId") || !reply["targetId"].is_string()) {
@@ -35,8 +34,7 @@ asio::awaitable<std::shared_ptr<page>> browser_context::new_page() {
 }
 
 asio::awaitable<void> browser_context::dispose() {
-    if (disposed_ || id_.empty())
-        co_return;
+    if (disposed_ || id_.empty()) co_return;
     disposed_ = true;
     json params = {{"browserContextId", id_}};
     co_await client_->async_call("Target.disposeBrowserContext", std::move(params), "",

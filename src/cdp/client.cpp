@@ -101,8 +101,7 @@ subscription& subscription::operator=(subscription&& other) noexcept {
 
 void subscription::reset() {
     if (id_ != 0) {
-        if (auto c = client_.lock())
-            c->unsubscribe(session_, id_);
+        if (auto c = client_.lock()) c->unsubscribe(session_, id_);
         id_ = 0;
     }
     client_.reset();
@@ -161,8 +160,7 @@ std::shared_ptr<client> client::connect(asio::any_io_executor executor, unsigned
             const std::string_view text(static_cast<const char*>(data.data()), data.size());
             self->on_message(text);
             im.read_buffer.consume(im.read_buffer.size());
-            if (self->open_)
-                im.ws.async_read(im.read_buffer, *this);
+            if (self->open_) im.ws.async_read(im.read_buffer, *this);
         }
     };
     asio::dispatch(executor, [c] { c->impl_->ws.async_read(c->impl_->read_buffer, reader{c}); });
@@ -200,16 +198,13 @@ void client::do_call(std::string method, json params, std::string session, milli
     message["id"] = id;
     message["method"] = method;
     message["params"] = params.is_null() ? json::object() : std::move(params);
-    if (!session.empty())
-        message["sessionId"] = session;
+    if (!session.empty()) message["sessionId"] = session;
 
     pending_call call{std::move(method), std::move(session), std::move(done),
                       std::make_unique<asio::steady_timer>(executor_, timeout)};
     call.timer->async_wait([weak = weak_from_this(), id, timeout](beast::error_code ec) {
-        if (ec)
-            return;
-        if (auto self = weak.lock())
-            self->on_timeout(id, timeout);
+        if (ec) return;
+        if (auto self = weak.lock()) self->on_timeout(id, timeout);
     });
     im.pending.emplace(id, std::move(call));
     im.write_queue.push_back(message.dump());
@@ -220,8 +215,7 @@ void client::do_call(std::string method, json params, std::string session, milli
 
 void client::write_next() {
     auto& im = *impl_;
-    if (im.writing || im.write_queue.empty() || !open_)
-        return;
+    if (im.writing || im.write_queue.empty() || !open_) return;
     im.writing = true;
     im.ws.async_write(asio::buffer(im.write_queue.front()),
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -239,8 +233,7 @@ void client::write_next() {
 void client::on_timeout(std::uint64_t id, milliseconds timeout) {
     auto& im = *impl_;
     auto it = im.pending.find(id);
-    if (it == im.pending.end())
-        return;
+    if (it == im.pending.end()) return;
     auto call = std::move(it->second);
     im.pending.erase(it);
     im.pending_count = im.pending.size();
@@ -279,8 +272,7 @@ void client::on_message(std::string_view text) {
             std::string what = call.method + ": ";
             if (err->is_object()) {
                 what += err->value("message", std::string("error without message"));
-                if (err->contains("code"))
-                    what += " (code " + (*err)["code"].dump() + ")";
+                if (err->contains("code")) what += " (code " + (*err)["code"].dump() + ")";
                 if (auto data = err->find("data"); data != err->end() && data->is_string()) {
                     what += ": " + data->get<std::string>();
                 }
@@ -325,8 +317,7 @@ void client::on_message(std::string_view text) {
             std::lock_guard lock(im.mutex);
             const std::string target = params.value("targetId", std::string());
             for (const auto& [sid, info] : im.sessions) {
-                if (info.target_id == target)
-                    crashed = sid;
+                if (info.target_id == target) crashed = sid;
             }
         }
         if (!crashed.empty()) {
@@ -344,16 +335,13 @@ void client::dispatch_event(const std::string& session, const std::string& metho
     {
         std::lock_guard lock(im.mutex);
         auto it = im.subscribers.find(session);
-        if (it == im.subscribers.end())
-            return;
+        if (it == im.subscribers.end()) return;
         for (const auto& s : it->second) {
-            if (s->method == method)
-                matched.push_back(s);
+            if (s->method == method) matched.push_back(s);
         }
     }
     for (const auto& s : matched) {
-        if (s->active && s->handlers.on_event)
-            s->handlers.on_event(params);
+        if (s->active && s->handlers.on_event) s->handlers.on_event(params);
     }
 }
 
@@ -380,8 +368,7 @@ subscription client::subscribe(const std::string& session_id, std::string method
         }
     }
     if (already) {
-        if (s->handlers.on_close)
-            s->handlers.on_close(*already);
+        if (s->handlers.on_close) s->handlers.on_close(*already);
         return {};
     }
     return subscription(weak_from_this(), session_id, s->id);
@@ -391,8 +378,7 @@ void client::unsubscribe(const std::string& session, std::uint64_t id) {
     auto& im = *impl_;
     std::lock_guard lock(im.mutex);
     auto it = im.subscribers.find(session);
-    if (it == im.subscribers.end())
-        return;
+    if (it == im.subscribers.end()) return;
     auto& list = it->second;
     for (auto s = list.begin(); s != list.end(); ++s) {
         if ((*s)->id == id) {
@@ -402,8 +388,7 @@ void client::unsubscribe(const std::string& session, std::uint64_t id) {
             break;
         }
     }
-    if (list.empty())
-        im.subscribers.erase(it);
+    if (list.empty()) im.subscribers.erase(it);
 }
 
 void client::track_target(const std::string& target_id, const std::string& session_id) {
@@ -416,8 +401,7 @@ void client::forget_session(const std::string& session_id) {
     std::lock_guard lock(im.mutex);
     im.sessions.erase(session_id);
     if (auto it = im.subscribers.find(session_id); it != im.subscribers.end()) {
-        for (auto& s : it->second)
-            s->active = false;
+        for (auto& s : it->second) s->active = false;
         im.subscription_count -= it->second.size();
         im.subscribers.erase(it);
     }
@@ -430,8 +414,7 @@ void client::end_session(const std::string& session_id, errc code, const std::st
         {
             std::lock_guard lock(im.mutex);
             if (auto it = im.sessions.find(session_id); it != im.sessions.end()) {
-                if (it->second.ended)
-                    return;
+                if (it->second.ended) return;
                 it->second.ended = ended_session{code, why};
             }
             if (auto it = im.subscribers.find(session_id); it != im.subscribers.end()) {
@@ -456,8 +439,7 @@ void client::end_session(const std::string& session_id, errc code, const std::st
         }
         const error reason(code, why);
         for (auto& s : dropped) {
-            if (s->active.exchange(false) && s->handlers.on_close)
-                s->handlers.on_close(reason);
+            if (s->active.exchange(false) && s->handlers.on_close) s->handlers.on_close(reason);
         }
     });
 }
@@ -468,8 +450,7 @@ void client::close(const std::string& why) {
         std::unordered_map<std::string, std::vector<std::shared_ptr<subscriber>>> dropped;
         {
             std::lock_guard lock(im.mutex);
-            if (!im.close_reason.empty())
-                return;
+            if (!im.close_reason.empty()) return;
             im.close_reason = why;
             self->open_ = false;
             dropped.swap(im.subscribers);
@@ -485,8 +466,7 @@ void client::close(const std::string& why) {
         const error reason(errc::browser_closed, why);
         for (auto& [session, list] : dropped) {
             for (auto& s : list) {
-                if (s->active.exchange(false) && s->handlers.on_close)
-                    s->handlers.on_close(reason);
+                if (s->active.exchange(false) && s->handlers.on_close) s->handlers.on_close(reason);
             }
         }
         beast::error_code ignored;

@@ -24,8 +24,7 @@ event_waiter::event_waiter(const std::shared_ptr<client>& c, const std::string& 
     event_handlers handlers;
     handlers.on_event = [weak](const json& params) {
         auto st = weak.lock();
-        if (!st)
-            return;
+        if (!st) return;
         detail::completion done;
         {
             std::lock_guard lock(st->mutex);
@@ -33,18 +32,15 @@ event_waiter::event_waiter(const std::shared_ptr<client>& c, const std::string& 
                 done = std::move(st->waiting);
                 st->timer.cancel();
             } else {
-                if (st->buffered.size() == max_buffered)
-                    st->buffered.pop_front();
+                if (st->buffered.size() == max_buffered) st->buffered.pop_front();
                 st->buffered.push_back(params);
             }
         }
-        if (done)
-            done.succeed(params);
+        if (done) done.succeed(params);
     };
     handlers.on_close = [weak](const error& why) {
         auto st = weak.lock();
-        if (!st)
-            return;
+        if (!st) return;
         detail::completion done;
         {
             std::lock_guard lock(st->mutex);
@@ -54,8 +50,7 @@ event_waiter::event_waiter(const std::shared_ptr<client>& c, const std::string& 
                 st->timer.cancel();
             }
         }
-        if (done)
-            done.fail(std::make_exception_ptr(why));
+        if (done) done.fail(std::make_exception_ptr(why));
     };
     subscription_ = c->subscribe(session_id, std::move(method), std::move(handlers));
 }
@@ -109,16 +104,13 @@ void event_waiter::arm(const std::shared_ptr<state>& st, predicate accept, milli
     st->timer.expires_after(timeout);
     st->timer.async_wait([weak = std::weak_ptr<state>(st), generation, timeout,
                           what = std::move(what)](boost::system::error_code ec) {
-        if (ec)
-            return;
+        if (ec) return;
         auto s = weak.lock();
-        if (!s)
-            return;
+        if (!s) return;
         detail::completion expired;
         {
             std::lock_guard guard(s->mutex);
-            if (s->generation != generation)
-                return;
+            if (s->generation != generation) return;
             expired = std::move(s->waiting);
         }
         if (expired) {

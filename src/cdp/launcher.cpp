@@ -16,7 +16,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <random>
+
+extern char** environ;
 
 namespace rotor::cdp {
 namespace {
@@ -49,12 +52,10 @@ bool read_active_port(const std::filesystem::path& file, devtools_endpoint& out)
     std::ifstream in(file);
     std::string port_line;
     std::string path_line;
-    if (!std::getline(in, port_line) || !std::getline(in, path_line))
-        return false;
+    if (!std::getline(in, port_line) || !std::getline(in, path_line)) return false;
     char* end = nullptr;
     const long port = std::strtol(port_line.c_str(), &end, 10);
-    if (end == port_line.c_str() || port <= 0 || port > 65535 || path_line.empty())
-        return false;
+    if (end == port_line.c_str() || port <= 0 || port > 65535 || path_line.empty()) return false;
     out.port = static_cast<unsigned short>(port);
     out.path = path_line;
     return true;
@@ -64,8 +65,7 @@ bool read_active_port(const std::filesystem::path& file, devtools_endpoint& out)
     std::string message = "launch chromium: " + what;
     if (process != nullptr) {
         const auto tail = process->log_tail(20);
-        if (!tail.empty())
-            message += "\n--- chromium output (last lines) ---\n" + tail;
+        if (!tail.empty()) message += "\n--- chromium output (last lines) ---\n" + tail;
     }
     throw error(errc::launch_failed, message);
 }
@@ -74,6 +74,23 @@ bool read_active_port(const std::filesystem::path& file, devtools_endpoint& out)
 
 std::string default_chromium_path() {
     return env_or("CHROME_PATH", "/usr/bin/chromium");
+}
+
+std::string resolve_chromium_executable(const std::string& path) {
+    // Debian's /usr/bin/chromium is a shell script that adds its own flags (extensions, GPU
+    // rasterization) and reads /etc/chromium.d; start the real binary beside it instead.
+    std::error_code ec;
+    const auto canonical = std::filesystem::weakly_canonical(path, ec);
+    if (!ec && canonical == "/usr/bin/chromium") {
+        std::ifstream in(path, std::ios::binary);
+        char magic[2] = {0, 0};
+        in.read(magic, 2);
+        if (magic[0] == '#' && magic[1] == '!' &&
+            ::access("/usr/lib/chromium/chromium", X_OK) == 0) {
+            return "/usr/lib/chromium/chromium";
+        }
+    }
+    return path;
 }
 
 std::filesystem::path default_profile_root() {
@@ -102,17 +119,13 @@ std::size_t remove_stale_run_dirs(const std::filesystem::path& root) {
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
         const std::string name = entry.path().filename().string();
-        if (name.rfind(run_dir_prefix, 0) != 0)
-            continue;
+        if (name.rfind(run_dir_prefix, 0) != 0) continue;
         const long pid = std::strtol(name.c_str() + run_dir_prefix.size(), nullptr, 10);
-        if (pid <= 0)
-            continue;
-        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)
-            continue; // owner alive
+        if (pid <= 0) continue;
+        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue; // owner alive
         std::error_code rm;
         std::filesystem::remove_all(entry.path(), rm);
-        if (!rm)
-            ++removed;
+        if (!rm) ++removed;
     }
     return removed;
 }
@@ -130,30 +143,46 @@ launched_browser launch_chromium(const launch_options& options) {
                  " is not an executable file (set CHROME_PATH): " + std::strerror(errno),
              nullptr);
     }
+    // Orphaned Chromium processes (the browser's children after it dies) are re-parented to
+    // us and reaped in terminate(), instead of lingering as zombies under an init that may
+    // not reap (a container's PID 1 is often the worker itself).
+    static std::once_flag subreaper;
+    std::call_once(subreaper, [] { ::prctl(PR_SET_CHILD_SUBREAPER, 1); });
+
     const auto run_dir = make_run_dir(options.profile_root);
     const auto profile = run_dir / "profile";
     const auto log = run_dir / "chromium.log";
+    const std::string executable = resolve_chromium_executable(options.chromium_path);
 
-    std::vector<std::string> args{options.chromium_path};
-    for (auto& f : required_flags())
-        args.push_back(std::move(f));
+    std::vector<std::string> args{executable};
+    for (auto& f : required_flags()) args.push_back(std::move(f));
     args.push_back("--user-data-dir=" + profile.string());
-    for (const auto& f : options.flags)
-        args.push_back(f);
+    for (const auto& f : options.flags) args.push_back(f);
     args.emplace_back("about:blank");
 
     // Everything the child touches is prepared before fork: after it, only async-signal-safe
     // calls are allowed in a multithreaded process.
     std::vector<char*> argv;
-    for (auto& a : args)
-        argv.push_back(a.data());
+    for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
+    // Crashpad's database goes under the run directory (so its setsid'd handlers can be found
+    // and ended with the browser), caches too.
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+        const std::string_view kv(*e);
+        if (kv.rfind("XDG_CONFIG_HOME=", 0) == 0 || kv.rfind("XDG_CACHE_HOME=", 0) == 0) continue;
+        env.emplace_back(kv);
+    }
+    env.push_back("XDG_CONFIG_HOME=" + (run_dir / "config").string());
+    env.push_back("XDG_CACHE_HOME=" + (run_dir / "cache").string());
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
     const std::string log_path = log.string();
 
     // Watch the profile dir before the child can write into it.
     const int inotify = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    if (inotify < 0)
-        fail(std::string("inotify_init1: ") + std::strerror(errno), nullptr);
+    if (inotify < 0) fail(std::string("inotify_init1: ") + std::strerror(errno), nullptr);
     if (::inotify_add_watch(inotify, profile.c_str(), IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
         const int err = errno;
         ::close(inotify);
@@ -163,13 +192,11 @@ launched_browser launch_chromium(const launch_options& options) {
     const pid_t parent = ::getpid();
     const pid_t pid = detail::run_on_spawn_thread([&]() -> pid_t {
         const pid_t child = ::fork();
-        if (child != 0)
-            return child < 0 ? -errno : child;
+        if (child != 0) return child < 0 ? -errno : child;
         // Child.
         ::setpgid(0, 0);
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != parent)
-            ::_exit(127); // the launcher died before prctl
+        if (::getppid() != parent) ::_exit(127); // the launcher died before prctl
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -179,9 +206,8 @@ launched_browser launch_chromium(const launch_options& options) {
             ::dup2(out, 1);
             ::dup2(out, 2);
         }
-        if (in >= 0)
-            ::dup2(in, 0);
-        ::execv(argv[0], argv.data());
+        if (in >= 0) ::dup2(in, 0);
+        ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     });
     if (pid < 0) {

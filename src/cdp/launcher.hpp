@@ -14,6 +14,9 @@ namespace rotor::cdp {
 
 /// $CHROME_PATH if set, else /usr/bin/chromium.
 std::string default_chromium_path();
+/// The file to exec for `path`: Debian's /usr/bin/chromium wrapper script resolves to
+/// /usr/lib/chromium/chromium (the wrapper adds flags of its own); anything else is itself.
+std::string resolve_chromium_executable(const std::string& path);
 /// $ROTOR_PROFILE_ROOT, else $TMPDIR/rotor-chromium (or /tmp/rotor-chromium).
 std::filesystem::path default_profile_root();
 

@@ -16,8 +16,7 @@ std::string excerpt(const std::string& text) {
     constexpr std::size_t max = 80;
     std::string out = text.size() > max ? text.substr(0, max) + "..." : text;
     for (char& c : out) {
-        if (c == '\n')
-            c = ' ';
+        if (c == '\n') c = ' ';
     }
     return out;
 }
@@ -61,8 +60,7 @@ std::string exception_text(const json& details) {
     if (auto ex = details.find("exception"); ex != details.end() && ex->is_object()) {
         if (auto d = ex->find("description"); d != ex->end() && d->is_string())
             return d->get<std::string>();
-        if (auto v = ex->find("value"); v != ex->end())
-            return v->dump();
+        if (auto v = ex->find("value"); v != ex->end()) return v->dump();
     }
     return details.value("text", std::string("uncaught exception"));
 }
@@ -84,8 +82,7 @@ std::string decode_base64(const std::string& in) {
     unsigned value = 0;
     int bits = -8;
     for (unsigned char c : in) {
-        if (table[c] < 0)
-            continue; // padding, whitespace
+        if (table[c] < 0) continue; // padding, whitespace
         value = (value << 6) | static_cast<unsigned>(table[c]);
         bits += 6;
         if (bits >= 0) {
@@ -190,8 +187,7 @@ asio::awaitable<std::shared_ptr<page>> page::attach(std::shared_ptr<client> c,
     event_handlers watch;
     watch.on_close = [state = p->end_](const error& why) {
         std::lock_guard lock(state->mutex);
-        if (!state->why)
-            state->why = why;
+        if (!state->why) state->why = why;
     };
     p->lifecycle_watch_ = c->subscribe(p->session_id_, "Inspector.targetCrashed", std::move(watch));
 
@@ -234,8 +230,7 @@ asio::awaitable<navigation_result> page::navigate(std::string url, navigate_opti
     event_waiter response(client_, session_id_, "Network.responseReceived");
 
     json params = {{"url", url}};
-    if (!options.referrer.empty())
-        params["referrer"] = options.referrer;
+    if (!options.referrer.empty()) params["referrer"] = options.referrer;
     json reply;
     try {
         reply = co_await client_->async_call("Page.navigate", std::move(params), session_id_,
@@ -411,8 +406,7 @@ asio::awaitable<void> page::block(block_options options) {
         event_handlers handlers;
         handlers.on_event = [weak, session = session_id_, counter = blocked_](const json& e) {
             auto c = weak.lock();
-            if (!c)
-                return;
+            if (!c) return;
             ++*counter;
             json params = {{"requestId", e.value("requestId", std::string())},
                            {"errorReason", "BlockedByClient"}};
@@ -443,17 +437,32 @@ asio::awaitable<std::string> page::screenshot() {
 asio::awaitable<void> page::close() {
     {
         std::lock_guard lock(end_->mutex);
-        if (end_->why && end_->why->kind() != errc::target_crashed)
-            co_return;
+        if (end_->why && end_->why->kind() != errc::target_crashed) co_return;
     }
+    // Target.closeTarget answers before the target is gone; wait for targetDestroyed (sent
+    // to the browser session, discovery is on) so that a closed page is really closed.
+    event_waiter destroyed(client_, "", "Target.targetDestroyed");
     json params = {{"targetId", target_id_}};
+    bool closing = true;
     try {
         co_await client_->async_call("Target.closeTarget", std::move(params), "", command_timeout_,
                                      use_awaitable);
     } catch (const error& e) {
         // Already gone (crashed and discarded, or the browser is closing): nothing to close.
-        if (e.kind() != errc::protocol_error && e.kind() != errc::browser_closed)
-            throw;
+        if (e.kind() != errc::protocol_error && e.kind() != errc::browser_closed) throw;
+        closing = false;
+    }
+    if (closing) {
+        event_waiter::predicate is_ours = [id = target_id_](const json& e) {
+            return e.value("targetId", std::string()) == id;
+        };
+        std::string label = "close page " + target_id_ + " (waiting for targetDestroyed)";
+        try {
+            co_await destroyed.async_wait(std::move(is_ours), command_timeout_, std::move(label),
+                                          use_awaitable);
+        } catch (const error& e) {
+            if (e.kind() != errc::browser_closed) throw;
+        }
     }
     {
         std::lock_guard lock(end_->mutex);

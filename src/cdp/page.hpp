@@ -78,15 +78,25 @@ class page : public std::enable_shared_from_this<page> {
     /// ("navigate URL: net::ERR_CONNECTION_REFUSED"), timeout ("navigate URL: timeout after N
     /// ms (waiting for load)"), target_crashed/closed, browser_closed. An HTTP error status is
     /// not an exception: it is in the result and the page content stays readable.
-    boost::asio::awaitable<navigation_result> navigate(std::string url,
-                                                       navigate_options options = {});
+    boost::asio::awaitable<navigation_result> navigate(std::string url, navigate_options options);
+    // Not coroutines: GCC 12 destroys a coroutine's default-argument temporaries twice, so the
+    // defaults are filled in by these plain wrappers.
+    boost::asio::awaitable<navigation_result> navigate(std::string url) {
+        return navigate(std::move(url), navigate_options{});
+    }
 
     /// Evaluates an expression in the page and returns its value (by value, JSON). Throws
     /// evaluation_failed with the exception text, or timeout (the script is terminated).
-    boost::asio::awaitable<json> evaluate(std::string expression, evaluate_options options = {});
+    boost::asio::awaitable<json> evaluate(std::string expression, evaluate_options options);
+    boost::asio::awaitable<json> evaluate(std::string expression) {
+        return evaluate(std::move(expression), evaluate_options{});
+    }
     /// Calls a function declaration such as "async () => document.title".
     boost::asio::awaitable<json> call_function(std::string function_declaration,
-                                               evaluate_options options = {});
+                                               evaluate_options options);
+    boost::asio::awaitable<json> call_function(std::string function_declaration) {
+        return call_function(std::move(function_declaration), evaluate_options{});
+    }
     /// Waits until `expression` is truthy, checked in the page on DOM mutations (and every
     /// 50 ms for state a mutation does not show); returns its value. Throws timeout.
     boost::asio::awaitable<json> wait_for_function(std::string expression, milliseconds timeout);

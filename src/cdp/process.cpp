@@ -11,6 +11,7 @@
 #include <csignal>
 #include <deque>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 namespace rotor::cdp {
@@ -25,46 +26,63 @@ int open_pidfd(pid_t pid) {
 #endif
 }
 
-// pgrp of /proc/<pid>/stat; the command name may hold spaces and parentheses, so parse after
-// the last ')'.
-bool read_pgrp(pid_t pid, pid_t& pgrp) {
+// state and pgrp of /proc/<pid>/stat; the command name may hold spaces and parentheses, so
+// parse after the last ')'.
+bool read_stat(pid_t pid, char& state, pid_t& pgrp) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string line;
-    if (!std::getline(in, line))
-        return false;
+    if (!std::getline(in, line)) return false;
     const auto close = line.rfind(')');
-    if (close == std::string::npos)
-        return false;
+    if (close == std::string::npos) return false;
     std::istringstream rest(line.substr(close + 1));
-    char state = 0;
     long ppid = 0;
     long group = 0;
-    if (!(rest >> state >> ppid >> group))
-        return false;
+    if (!(rest >> state >> ppid >> group)) return false;
     pgrp = static_cast<pid_t>(group);
     return true;
+}
+
+template <typename F> void for_each_pid(F&& f) {
+    DIR* dir = opendir("/proc");
+    if (dir == nullptr) return;
+    while (dirent* entry = readdir(dir)) {
+        char* end = nullptr;
+        const long pid = std::strtol(entry->d_name, &end, 10);
+        if (end == entry->d_name || *end != '\0') continue;
+        f(static_cast<pid_t>(pid));
+    }
+    closedir(dir);
 }
 
 } // namespace
 
 std::vector<pid_t> process_group_members(pid_t pgid) {
     std::vector<pid_t> members;
-    DIR* dir = opendir("/proc");
-    if (dir == nullptr)
-        return members;
-    while (dirent* entry = readdir(dir)) {
-        char* end = nullptr;
-        const long pid = std::strtol(entry->d_name, &end, 10);
-        if (end == entry->d_name || *end != '\0')
-            continue;
+    for_each_pid([&](pid_t pid) {
+        char state = 0;
         pid_t group = 0;
-        if (read_pgrp(static_cast<pid_t>(pid), group) && group == pgid) {
-            members.push_back(static_cast<pid_t>(pid));
-        }
-    }
-    closedir(dir);
+        if (read_stat(pid, state, group) && group == pgid) members.push_back(pid);
+    });
     std::sort(members.begin(), members.end());
     return members;
+}
+
+std::vector<pid_t> processes_mentioning(const std::string& text) {
+    std::vector<pid_t> found;
+    if (text.empty()) return found;
+    for_each_pid([&](pid_t pid) {
+        std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+        const std::string cmdline((std::istreambuf_iterator<char>(in)),
+                                  std::istreambuf_iterator<char>());
+        if (cmdline.find(text) != std::string::npos) found.push_back(pid);
+    });
+    return found;
+}
+
+char process_state(pid_t pid) {
+    char state = 0;
+    pid_t group = 0;
+    return read_stat(pid, state, group) ? state : 0;
 }
 
 std::vector<pid_t> wait_for_exit(const std::vector<pid_t>& pids,
@@ -76,22 +94,18 @@ std::vector<pid_t> wait_for_exit(const std::vector<pid_t>& pids,
     std::vector<watched> open;
     for (pid_t pid : pids) {
         const int fd = open_pidfd(pid);
-        if (fd >= 0)
-            open.push_back({pid, fd});
+        if (fd >= 0) open.push_back({pid, fd});
         // ESRCH: already gone (and reaped).
     }
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!open.empty()) {
         std::vector<pollfd> fds;
-        for (const auto& w : open)
-            fds.push_back({w.fd, POLLIN, 0});
+        for (const auto& w : open) fds.push_back({w.fd, POLLIN, 0});
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
             deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0)
-            break;
+        if (left.count() <= 0) break;
         const int n = ::poll(fds.data(), fds.size(), static_cast<int>(left.count()));
-        if (n < 0 && errno != EINTR)
-            break;
+        if (n < 0 && errno != EINTR) break;
         std::vector<watched> still;
         for (std::size_t i = 0; i < fds.size(); ++i) {
             if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
@@ -115,13 +129,11 @@ chromium_process::chromium_process(pid_t pid, std::filesystem::path run_dir)
 
 chromium_process::~chromium_process() {
     terminate(std::chrono::milliseconds(0));
-    if (pidfd_ >= 0)
-        ::close(pidfd_);
+    if (pidfd_ >= 0) ::close(pidfd_);
 }
 
 bool chromium_process::running() {
-    if (reaped_)
-        return false;
+    if (reaped_) return false;
     int status = 0;
     const pid_t r = ::waitpid(pid_, &status, WNOHANG);
     if (r == pid_ || (r < 0 && errno == ECHILD)) {
@@ -137,18 +149,24 @@ std::string chromium_process::log_tail(std::size_t lines) const {
     std::string line;
     while (std::getline(in, line)) {
         tail.push_back(line);
-        if (tail.size() > lines)
-            tail.pop_front();
+        if (tail.size() > lines) tail.pop_front();
     }
     std::string out;
-    for (const auto& l : tail)
-        out += l + "\n";
+    for (const auto& l : tail) out += l + "\n";
     return out;
 }
 
+std::vector<pid_t> chromium_process::all_pids() const {
+    auto pids = process_group_members(pid_);
+    for (pid_t p : processes_mentioning(run_dir_.string())) {
+        if (std::find(pids.begin(), pids.end(), p) == pids.end()) pids.push_back(p);
+    }
+    std::sort(pids.begin(), pids.end());
+    return pids;
+}
+
 void chromium_process::terminate(std::chrono::milliseconds grace) {
-    if (terminated_)
-        return;
+    if (terminated_) return;
     terminated_ = true;
     if (running()) {
         if (grace.count() > 0) {
@@ -161,13 +179,28 @@ void chromium_process::terminate(std::chrono::milliseconds grace) {
         }
         reaped_ = true;
     }
-    // Renderers, zygotes and utilities share the group; the browser's death ends most of them,
-    // the SIGKILL the rest. They are not our children, so wait for their exit rather than reap.
-    ::kill(-pid_, SIGKILL);
-    // Reap any group member that is our own child (none normally; cheap to be sure).
-    while (::waitpid(-pid_, nullptr, WNOHANG) > 0) {
+    // Renderers, zygotes and utilities share the group; crashpad handlers setsid away from it.
+    // The browser's death ends most of them and SIGKILL the rest. Orphans are re-parented to us
+    // (child subreaper), so reap them; others are waited out through pidfds.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (;;) {
+        ::kill(-pid_, SIGKILL);
+        auto pids = all_pids();
+        std::vector<pid_t> alive;
+        for (pid_t p : pids) {
+            ::kill(p, SIGKILL);
+            if (::waitpid(p, nullptr, WNOHANG) == p) continue; // our zombie, now gone
+            if (process_state(p) != 'Z' && process_state(p) != 0) alive.push_back(p);
+        }
+        if (all_pids().empty() || std::chrono::steady_clock::now() >= deadline) break;
+        if (!alive.empty()) {
+            wait_for_exit(alive, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     deadline - std::chrono::steady_clock::now()));
+        } else {
+            // Only zombies of another parent are left; it reaps them in a moment.
+            ::poll(nullptr, 0, 10);
+        }
     }
-    wait_for_exit(process_group_members(pid_), std::chrono::milliseconds(5000));
     std::error_code ignored;
     std::filesystem::remove_all(run_dir_, ignored);
 }

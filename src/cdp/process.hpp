@@ -11,8 +11,15 @@
 
 namespace rotor::cdp {
 
-/// Every live process (zombies included) whose process group is `pgid`, read from /proc.
+/// Every process (zombies included) whose process group is `pgid`, read from /proc.
 std::vector<pid_t> process_group_members(pid_t pgid);
+
+/// Every process whose command line mentions `text` (Chromium's crashpad handlers leave the
+/// browser's group with setsid; they are found by the run directory in their --database).
+std::vector<pid_t> processes_mentioning(const std::string& text);
+
+/// The state letter of /proc/<pid>/stat ('R', 'S', 'Z', ...), or 0 if the process is gone.
+char process_state(pid_t pid);
 
 /// Waits until every process of `pids` has exited (pidfd, no sleeps) or the deadline passes;
 /// returns the ones still alive.
@@ -35,15 +42,17 @@ class chromium_process {
     std::filesystem::path log_path() const { return run_dir_ / "chromium.log"; }
     /// A pidfd that becomes readable when the browser process exits (-1 if unsupported).
     int exit_fd() const noexcept { return pidfd_; }
+    /// Every process of this browser: its group plus its crashpad handlers.
+    std::vector<pid_t> all_pids() const;
 
     /// True until the browser's main process has exited (reaps it if it has).
     bool running();
     /// The last `lines` lines Chromium wrote to stderr/stdout.
     std::string log_tail(std::size_t lines = 20) const;
 
-    /// SIGTERM to the whole group, SIGKILL after `grace`, reap the browser, wait for the rest of
-    /// the group to exit, remove the run directory. Idempotent; thread-safe against itself only
-    /// in the sense that a second call returns at once.
+    /// SIGTERM to the whole group, SIGKILL after `grace`, then kill, reap (rotor is a child
+    /// subreaper, so orphaned Chromium processes are its children) or wait out every process of
+    /// the browser, and remove the run directory. Idempotent. Not thread-safe: one owner.
     void terminate(std::chrono::milliseconds grace = std::chrono::milliseconds(2000));
 
   private:

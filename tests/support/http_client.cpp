@@ -62,8 +62,7 @@ http_result http_get(const std::string& url, const http_request_options& options
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
         char* effective = nullptr;
         curl_easy_getinfo(curl, CURLINFO_EFFECTIVE_URL, &effective);
-        if (effective != nullptr)
-            result.effective_url = effective;
+        if (effective != nullptr) result.effective_url = effective;
     } else {
         result.error = url + ": " + curl_easy_strerror(rc);
     }

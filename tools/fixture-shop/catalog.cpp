@@ -123,12 +123,9 @@ std::string_view to_string(stock_status stock) {
 }
 
 std::optional<stock_status> stock_from_string(std::string_view text) {
-    if (text == "in_stock")
-        return stock_status::in_stock;
-    if (text == "low_stock")
-        return stock_status::low_stock;
-    if (text == "out_of_stock")
-        return stock_status::out_of_stock;
+    if (text == "in_stock") return stock_status::in_stock;
+    if (text == "low_stock") return stock_status::low_stock;
+    if (text == "out_of_stock") return stock_status::out_of_stock;
     return std::nullopt;
 }
 
@@ -137,8 +134,7 @@ std::string format_price(std::int64_t price) {
     std::string out;
     const auto n = digits.size();
     for (std::size_t i = 0; i < n; ++i) {
-        if (i > 0 && (n - i) % 3 == 0)
-            out.push_back(',');
+        if (i > 0 && (n - i) % 3 == 0) out.push_back(',');
         out.push_back(digits[i]);
     }
     return out + "원";

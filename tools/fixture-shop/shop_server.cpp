@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <cctype>
 #include <charconv>
 #include <optional>
 #include <string_view>
@@ -129,13 +130,10 @@ routed graphql(const request& req) {
     if (doc.contains("variables") && doc["variables"].is_object() &&
         doc["variables"].contains("id")) {
         const auto& v = doc["variables"]["id"];
-        if (v.is_string())
-            id = parse_id(v.get<std::string>());
-        if (v.is_number_unsigned())
-            id = v.get<std::uint64_t>();
+        if (v.is_string()) id = parse_id(v.get<std::string>());
+        if (v.is_number_unsigned()) id = v.get<std::uint64_t>();
     }
-    if (!id)
-        return fail(http::status::bad_request, "variables.id must be a product id");
+    if (!id) return fail(http::status::bad_request, "variables.id must be a product id");
     const product p = product_for(*id);
     const auto status = status_for(p.kind);
     if (status == http::status::internal_server_error) {
@@ -152,8 +150,7 @@ routed graphql(const request& req) {
     const nlohmann::json full = product_json(p);
     nlohmann::json selected = nlohmann::json::object();
     for (const auto& [key, value] : full.items()) {
-        if (query.find(key) != std::string::npos)
-            selected[key] = value;
+        if (query.find(key) != std::string::npos) selected[key] = value;
     }
     nlohmann::json body = {{"data", {{"product", selected}}}};
     return {"graphql", make_response(req, http::status::ok, body.dump(), "application/json"),
@@ -175,11 +172,9 @@ routed route(const request& req, shop_stats& stats) {
                 too_many(req)};
     }
     if (starts_with(path, "/product/")) {
-        if (auto id = parse_id(path.substr(9)))
-            return product_page(req, *id, query);
+        if (auto id = parse_id(path.substr(9))) return product_page(req, *id, query);
     } else if (starts_with(path, "/api/products/")) {
-        if (auto id = parse_id(path.substr(14)))
-            return api_product(req, *id);
+        if (auto id = parse_id(path.substr(14))) return api_product(req, *id);
     } else if (path == "/graphql") {
         return graphql(req);
     } else if (starts_with(path, "/redirect/")) {
@@ -214,6 +209,15 @@ routed route(const request& req, shop_stats& stats) {
         }
     } else if (starts_with(path, "/hang/")) {
         return {"hang", response{}, 0, true};
+    } else if (path == "/echo/headers") {
+        // The request's headers as JSON (lower-case names), for header/user-agent checks.
+        nlohmann::json headers = nlohmann::json::object();
+        for (const auto& field : req) {
+            std::string name(field.name_string());
+            for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            headers[name] = std::string(field.value());
+        }
+        return {"echo", make_response(req, http::status::ok, headers.dump(), "application/json")};
     } else if (path == "/" || path == "/health") {
         return {"health", make_response(req, http::status::ok, "fixture shop\n", "text/plain")};
     }
@@ -236,13 +240,11 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<shop_stats> stat
             stream.expires_never();
             const std::string_view target = req.target();
             if (target == "/__stats" || target == "/__reset") {
-                if (target == "/__reset")
-                    stats->reset();
+                if (target == "/__reset") stats->reset();
                 auto res = make_response(req, http::status::ok, stats->to_json().dump(),
                                          "application/json");
                 co_await http::async_write(stream, res, asio::use_awaitable);
-                if (!req.keep_alive())
-                    break;
+                if (!req.keep_alive()) break;
                 continue;
             }
             routed r = route(req, *stats);
@@ -260,8 +262,7 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<shop_stats> stat
             stats->record(r.route, static_cast<int>(r.res.result_int()));
             const bool keep_alive = r.res.keep_alive();
             co_await http::async_write(stream, r.res, asio::use_awaitable);
-            if (!keep_alive)
-                break;
+            if (!keep_alive) break;
         }
     } catch (const boost::system::system_error&) {
         // The client went away or timed out: nothing to answer.
@@ -316,8 +317,7 @@ std::string shop_server::base_url() const {
 void shop_server::stop() {
     io_.stop();
     for (auto& t : threads_) {
-        if (t.joinable())
-            t.join();
+        if (t.joinable()) t.join();
     }
     threads_.clear();
 }

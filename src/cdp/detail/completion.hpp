@@ -46,8 +46,7 @@ class completion {
     };
 
     void complete(std::exception_ptr error, nlohmann::json result) {
-        if (auto p = std::move(impl_))
-            p->complete(std::move(error), std::move(result));
+        if (auto p = std::move(impl_)) p->complete(std::move(error), std::move(result));
     }
 
     std::unique_ptr<base> impl_;

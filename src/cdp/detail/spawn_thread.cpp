@@ -39,8 +39,7 @@ class spawn_thread {
         std::unique_lock lock(mutex_);
         for (;;) {
             cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
-            if (jobs_.empty())
-                return;
+            if (jobs_.empty()) return;
             auto job = std::move(jobs_.front());
             jobs_.pop_front();
             lock.unlock();

@@ -134,8 +134,7 @@ TEST_F(ShopServer, ConcurrentClientsGetTheirOwnProducts) {
             }
         });
     }
-    for (auto& t : threads)
-        t.join();
+    for (auto& t : threads) t.join();
     EXPECT_EQ(wrong.load(), 0);
     const auto stats = shop_.stats();
     EXPECT_EQ(stats["requests_by_route"]["api"], clients * per_client);
@@ -151,8 +150,7 @@ TEST(ShopServerRateLimit, AnswersTooManyRequestsAboveMaxRps) {
     std::string retry_after;
     for (int i = 0; i < 20; ++i) {
         const auto res = http_get(shop.base_url() + "/api/products/" + std::to_string(i + 1));
-        if (res.status == 200)
-            ++ok;
+        if (res.status == 200) ++ok;
         if (res.status == 429) {
             ++limited;
             retry_after = res.headers.at("retry-after");
