@@ -29,6 +29,8 @@ std::unique_ptr<browser> browser::launch(browser_options options) {
     std::unique_ptr<browser> b(new browser(std::move(options)));
     launched_browser launched = launch_chromium(b->options_.launch);
     b->process_ = std::move(launched.process);
+    b->port_ = launched.port;
+    b->websocket_path_ = launched.websocket_path;
     try {
         b->client_ = client::connect(b->io_.get_executor(), launched.port, launched.websocket_path,
                                      b->options_.connect_timeout);

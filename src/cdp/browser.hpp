@@ -42,6 +42,10 @@ class browser {
     /// Every process of the browser's tree: its process group (browser, zygotes, renderers,
     /// utilities) and its crashpad handlers. For memory accounting.
     std::vector<pid_t> process_ids() const { return process_->all_pids(); }
+    /// The DevTools port on 127.0.0.1 and the browser's websocket path, for other clients of the
+    /// same browser (benchmarks, debugging).
+    unsigned short devtools_port() const noexcept { return port_; }
+    const std::string& websocket_path() const noexcept { return websocket_path_; }
     /// The per-launch directory (profile, log); gone after close().
     std::filesystem::path run_dir() const { return process_->run_dir(); }
     /// False once the websocket closed or the process exited.
@@ -82,6 +86,8 @@ class browser {
     struct exit_watch;
     std::unique_ptr<exit_watch> exit_watch_;
     bool closed_ = false;
+    unsigned short port_ = 0;
+    std::string websocket_path_;
 };
 
 } // namespace rotor::cdp
