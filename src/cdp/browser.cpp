@@ -20,8 +20,8 @@ struct browser::exit_watch {
 };
 
 browser::browser(browser_options options)
-    : options_(std::move(options)), work_(asio::make_work_guard(io_)), io_thread_([this] {
-          io_.run();
+    : options_(std::move(options)), work_(asio::make_work_guard(*io_)), io_thread_([this] {
+          io_->run();
           io_done_.set_value();
       }) {}
 
@@ -32,13 +32,13 @@ std::unique_ptr<browser> browser::launch(browser_options options) {
     b->port_ = launched.port;
     b->websocket_path_ = launched.websocket_path;
     try {
-        b->client_ = client::connect(b->io_.get_executor(), launched.port, launched.websocket_path,
+        b->client_ = client::connect(b->io_, launched.port, launched.websocket_path,
                                      b->options_.connect_timeout);
     } catch (...) {
         b->process_->terminate(milliseconds(0));
         b->closed_ = true;
         b->work_.reset();
-        b->io_.stop();
+        b->io_->stop();
         b->io_thread_.join();
         throw;
     }
@@ -56,7 +56,7 @@ void browser::watch_exit() {
     if (process_->exit_fd() < 0) return;
     const int fd = ::dup(process_->exit_fd());
     if (fd < 0) return;
-    exit_watch_ = std::make_unique<exit_watch>(io_, fd);
+    exit_watch_ = std::make_unique<exit_watch>(*io_, fd);
     exit_watch_->descriptor.async_wait(
         asio::posix::stream_descriptor::wait_read,
         [c = client_, pid = process_->pid()](boost::system::error_code ec) {
@@ -75,7 +75,7 @@ void browser::close() {
     if (client_ && client_->is_open()) {
         // Ask politely first; a wedged browser gets the signals below.
         auto polite = asio::co_spawn(
-            io_.get_executor(),
+            io_->get_executor(),
             [](std::shared_ptr<client> c) -> asio::awaitable<void> {
                 co_await c->async_call("Browser.close", json::object(), "", milliseconds(2000),
                                        use_awaitable);
@@ -92,13 +92,13 @@ void browser::close() {
     if (client_) client_->close("browser closed by rotor");
     if (process_) process_->terminate(options_.close_grace);
     if (exit_watch_) {
-        asio::post(io_, [w = exit_watch_.get()] { w->descriptor.close(); });
+        asio::post(*io_, [w = exit_watch_.get()] { w->descriptor.close(); });
     }
     work_.reset();
     // Let queued completions (failed calls, the close above) run; a timer that somebody left
     // armed must not hold the thread, so stop after a bound.
     if (io_done_.get_future().wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-        io_.stop();
+        io_->stop();
     }
     io_thread_.join();
 }

@@ -36,7 +36,7 @@ class browser {
     browser(const browser&) = delete;
     browser& operator=(const browser&) = delete;
 
-    boost::asio::any_io_executor get_executor() { return io_.get_executor(); }
+    boost::asio::any_io_executor get_executor() { return io_->get_executor(); }
     const std::shared_ptr<client>& cdp() const noexcept { return client_; }
     pid_t pid() const noexcept { return process_->pid(); }
     /// Every process of the browser's tree: its process group (browser, zygotes, renderers,
@@ -67,8 +67,8 @@ class browser {
     /// Runs `work` on this browser's I/O thread and waits for its result (rethrows its error).
     /// For callers outside any coroutine; must not be called from the I/O thread itself.
     template <typename T> T run(boost::asio::awaitable<T> work) {
-        assert(!io_.get_executor().running_in_this_thread());
-        return boost::asio::co_spawn(io_.get_executor(), std::move(work), boost::asio::use_future)
+        assert(!io_->get_executor().running_in_this_thread());
+        return boost::asio::co_spawn(io_->get_executor(), std::move(work), boost::asio::use_future)
             .get();
     }
 
@@ -77,7 +77,9 @@ class browser {
     void watch_exit();
 
     browser_options options_;
-    boost::asio::io_context io_{1};
+    // Shared with the client: pages, contexts and waiters that outlive this object keep the
+    // (stopped) io_context their timers and sockets were made on.
+    std::shared_ptr<boost::asio::io_context> io_ = std::make_shared<boost::asio::io_context>(1);
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
     std::promise<void> io_done_;
     std::thread io_thread_;

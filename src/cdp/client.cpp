@@ -109,14 +109,16 @@ void subscription::reset() {
 
 // ---- connect --------------------------------------------------------------------------------
 
-client::client(asio::any_io_executor executor)
-    : executor_(executor), impl_(std::make_unique<impl>(executor)) {}
+client::client(std::shared_ptr<asio::io_context> io)
+    : io_(std::move(io)), executor_(io_->get_executor()), impl_(std::make_unique<impl>(executor_)) {
+}
 
 client::~client() = default;
 
-std::shared_ptr<client> client::connect(asio::any_io_executor executor, unsigned short port,
+std::shared_ptr<client> client::connect(std::shared_ptr<asio::io_context> io, unsigned short port,
                                         const std::string& path, milliseconds timeout) {
-    std::shared_ptr<client> c(new client(executor));
+    const asio::any_io_executor executor = io->get_executor();
+    std::shared_ptr<client> c(new client(std::move(io)));
     const std::string endpoint = "ws://127.0.0.1:" + std::to_string(port) + path;
     auto handshake = [c, port, path, timeout]() -> asio::awaitable<void> {
         auto& stream = beast::get_lowest_layer(c->impl_->ws);
@@ -171,6 +173,11 @@ std::shared_ptr<client> client::connect(asio::any_io_executor executor, unsigned
 
 void client::start_call(std::string method, json params, std::string session, milliseconds timeout,
                         detail::completion done) {
+    if (!open_) {
+        // Fail without touching the I/O thread, which may have stopped for good.
+        done.fail(make_error(errc::browser_closed, method + ": " + close_reason()));
+        return;
+    }
     asio::dispatch(executor_, [self = shared_from_this(), method = std::move(method),
                                params = std::move(params), session = std::move(session), timeout,
                                done = std::move(done)]() mutable {

@@ -11,6 +11,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/io_context.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -70,9 +71,10 @@ struct client_stats {
 
 class client : public std::enable_shared_from_this<client> {
   public:
-    /// Opens ws://127.0.0.1:port/path. Blocking; must not be called on `executor`'s own thread.
-    /// Throws error(errc::connect_failed) naming the endpoint.
-    static std::shared_ptr<client> connect(boost::asio::any_io_executor executor,
+    /// Opens ws://127.0.0.1:port/path on `io` (run by one thread). Blocking; must not be called
+    /// on that thread. The client keeps `io` alive, so objects made on it (timers of waiting
+    /// pages) stay valid after the browser is gone. Throws error(errc::connect_failed).
+    static std::shared_ptr<client> connect(std::shared_ptr<boost::asio::io_context> io,
                                            unsigned short port, const std::string& path,
                                            milliseconds timeout);
     ~client();
@@ -121,7 +123,7 @@ class client : public std::enable_shared_from_this<client> {
     struct impl;
 
   private:
-    explicit client(boost::asio::any_io_executor executor);
+    explicit client(std::shared_ptr<boost::asio::io_context> io);
     void start_call(std::string method, json params, std::string session, milliseconds timeout,
                     detail::completion done);
     void do_call(std::string method, json params, std::string session, milliseconds timeout,
@@ -133,6 +135,7 @@ class client : public std::enable_shared_from_this<client> {
     void unsubscribe(const std::string& session, std::uint64_t id);
     friend class subscription;
 
+    std::shared_ptr<boost::asio::io_context> io_; // first: destroyed after everything made on it
     boost::asio::any_io_executor executor_;
     std::unique_ptr<impl> impl_;
     std::atomic<bool> open_{false};

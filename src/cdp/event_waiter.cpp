@@ -7,7 +7,8 @@ constexpr std::size_t max_buffered = 512; // a page emits far fewer of one metho
 }
 
 struct event_waiter::state {
-    explicit state(boost::asio::any_io_executor ex) : timer(ex) {}
+    explicit state(std::shared_ptr<client> c) : owner(std::move(c)), timer(owner->get_executor()) {}
+    std::shared_ptr<client> owner; // keeps the io_context of `timer` alive
     std::mutex mutex;
     std::deque<json> buffered;
     std::optional<error> ended;
@@ -19,7 +20,7 @@ struct event_waiter::state {
 
 event_waiter::event_waiter(const std::shared_ptr<client>& c, const std::string& session_id,
                            std::string method)
-    : state_(std::make_shared<state>(c->get_executor())) {
+    : state_(std::make_shared<state>(c)) {
     std::weak_ptr<state> weak = state_;
     event_handlers handlers;
     handlers.on_event = [weak](const json& params) {

@@ -186,11 +186,10 @@ class fake_devtools {
 
 TEST(ClientFaults, MalformedMessagesDoNotBreakTheClient) {
     fake_devtools peer;
-    asio::io_context io;
-    auto guard = asio::make_work_guard(io);
-    std::thread runner([&] { io.run(); });
-    auto c = cdp::client::connect(io.get_executor(), peer.port(), "/devtools/browser/fake",
-                                  milliseconds(5000));
+    auto io = std::make_shared<asio::io_context>();
+    auto guard = asio::make_work_guard(*io);
+    std::thread runner([io] { io->run(); });
+    auto c = cdp::client::connect(io, peer.port(), "/devtools/browser/fake", milliseconds(5000));
 
     auto first =
         c->async_call("Test.first", json::object(), "", milliseconds(5000), asio::use_future);

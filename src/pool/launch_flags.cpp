@@ -1,0 +1,86 @@
+#include "pool/launch_flags.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace rotor::pool {
+namespace {
+
+// Chromium keeps only the last --disable-features, so all of them go in one flag.
+std::vector<std::string> disabled_features(process_model model) {
+    std::vector<std::string> features = {"Translate",
+                                         "OptimizationHints",
+                                         "MediaRouter",
+                                         "AutofillServerCommunication",
+                                         "CalculateNativeWinOcclusion",
+                                         "InterestFeedContentSuggestions",
+                                         "DialMediaRouteProvider"};
+    if (model == process_model::lean) {
+        // Each forces a new renderer process per same-site navigation or keeps old documents
+        // alive; a scraping context visits one site, so they isolate nothing worth the cost.
+        for (const char* f :
+             {"IsolateOrigins", "site-per-process", "ProactivelySwapBrowsingInstance",
+              "RenderDocument", "BackForwardCache"}) {
+            features.emplace_back(f);
+        }
+    }
+    return features;
+}
+
+} // namespace
+
+std::vector<std::string> base_flags() {
+    return {"--disable-extensions",
+            "--disable-default-apps",
+            "--disable-component-extensions-with-background-pages",
+            "--disable-blink-features=AutomationControlled",
+            "--disable-crash-reporter",
+            "--disable-breakpad",
+            "--disable-client-side-phishing-detection",
+            "--disable-domain-reliability",
+            "--disable-hang-monitor",
+            "--disable-prompt-on-repost",
+            "--disable-background-timer-throttling",
+            "--disable-backgrounding-occluded-windows",
+            "--disable-renderer-backgrounding",
+            "--disable-ipc-flooding-protection",
+            "--metrics-recording-only",
+            "--password-store=basic",
+            "--use-mock-keychain",
+            "--mute-audio",
+            "--hide-scrollbars",
+            "--no-pings"};
+}
+
+std::vector<std::string> launch_flags(const flag_options& options, const shm_decision& shm) {
+    std::vector<std::string> flags = base_flags();
+    std::string features = "--disable-features=";
+    const auto list = disabled_features(options.model);
+    for (std::size_t i = 0; i < list.size(); ++i) features += (i ? "," : "") + list[i];
+    flags.push_back(features);
+    if (options.model == process_model::lean) {
+        flags.emplace_back("--disable-site-isolation-trials");
+        const std::size_t limit = options.renderer_process_limit > 0
+                                      ? options.renderer_process_limit
+                                      : std::max<std::size_t>(2, 2 * options.pages_per_browser);
+        flags.push_back("--renderer-process-limit=" + std::to_string(limit));
+    }
+    if (shm.disable_dev_shm_usage) flags.emplace_back("--disable-dev-shm-usage");
+    if (!options.user_agent.empty()) flags.push_back("--user-agent=" + options.user_agent);
+    if (!options.proxy.empty()) flags.push_back("--proxy-server=" + options.proxy);
+    flags.insert(flags.end(), options.extra.begin(), options.extra.end());
+    return flags;
+}
+
+std::string_view to_string(process_model model) {
+    return model == process_model::lean ? "lean" : "isolated";
+}
+
+process_model process_model_from_string(std::string_view text) {
+    if (text == "lean") return process_model::lean;
+    if (text == "isolated") return process_model::isolated;
+    throw std::invalid_argument("process_model must be lean or isolated, not '" +
+                                std::string(text) + "'");
+}
+
+} // namespace rotor::pool

@@ -1,0 +1,29 @@
+#include "pool/memory.hpp"
+
+#include <fstream>
+#include <string>
+
+namespace rotor::pool {
+
+std::uint64_t pss_kib(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+    std::string key;
+    std::uint64_t value = 0;
+    std::string unit;
+    while (in >> key) {
+        if (key == "Pss:") {
+            in >> value;
+            return value;
+        }
+        in.ignore(4096, '\n');
+    }
+    return 0;
+}
+
+double pss_mib(const std::vector<pid_t>& pids) {
+    std::uint64_t total = 0;
+    for (pid_t pid : pids) total += pss_kib(pid);
+    return static_cast<double>(total) / 1024.0;
+}
+
+} // namespace rotor::pool
