@@ -258,6 +258,7 @@ launched_browser launch_chromium(const launch_options& options) {
         }
     }
     ::close(inotify);
+    process->all_pids(); // remember the crashpad handlers while they still name the run dir
     return {std::move(process), endpoint.port, endpoint.path};
 }
 

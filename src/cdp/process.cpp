@@ -12,6 +12,7 @@
 #include <deque>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <sstream>
 
 namespace rotor::cdp {
@@ -158,8 +159,15 @@ std::string chromium_process::log_tail(std::size_t lines) const {
 
 std::vector<pid_t> chromium_process::all_pids() const {
     auto pids = process_group_members(pid_);
-    for (pid_t p : processes_mentioning(run_dir_.string())) {
-        if (std::find(pids.begin(), pids.end(), p) == pids.end()) pids.push_back(p);
+    std::lock_guard lock(outside_mutex_);
+    for (pid_t p : processes_mentioning(run_dir_.string())) outside_group_.insert(p);
+    for (auto it = outside_group_.begin(); it != outside_group_.end();) {
+        if (process_state(*it) == 0) {
+            it = outside_group_.erase(it); // reaped
+            continue;
+        }
+        if (std::find(pids.begin(), pids.end(), *it) == pids.end()) pids.push_back(*it);
+        ++it;
     }
     std::sort(pids.begin(), pids.end());
     return pids;
@@ -181,18 +189,32 @@ void chromium_process::terminate(std::chrono::milliseconds grace) {
     }
     // Renderers, zygotes and utilities share the group; crashpad handlers setsid away from it.
     // The browser's death ends most of them and SIGKILL the rest. Orphans are re-parented to us
-    // (child subreaper), so reap them; others are waited out through pidfds.
+    // (child subreaper), so reap them; others are waited out through pidfds. Every pid seen is
+    // remembered: a zombie's cmdline is empty, so it no longer "mentions" the run directory.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    std::set<pid_t> seen;
     for (;;) {
         ::kill(-pid_, SIGKILL);
-        auto pids = all_pids();
+        for (pid_t p : all_pids()) seen.insert(p);
         std::vector<pid_t> alive;
-        for (pid_t p : pids) {
-            ::kill(p, SIGKILL);
-            if (::waitpid(p, nullptr, WNOHANG) == p) continue; // our zombie, now gone
-            if (process_state(p) != 'Z' && process_state(p) != 0) alive.push_back(p);
+        for (auto it = seen.begin(); it != seen.end();) {
+            const pid_t p = *it;
+            if (::waitpid(p, nullptr, WNOHANG) == p) { // our zombie, now reaped
+                it = seen.erase(it);
+                continue;
+            }
+            const char state = process_state(p);
+            if (state == 0) { // gone: reaped by its parent
+                it = seen.erase(it);
+                continue;
+            }
+            if (state != 'Z') {
+                ::kill(p, SIGKILL);
+                alive.push_back(p);
+            }
+            ++it;
         }
-        if (all_pids().empty() || std::chrono::steady_clock::now() >= deadline) break;
+        if (seen.empty() || std::chrono::steady_clock::now() >= deadline) break;
         if (!alive.empty()) {
             wait_for_exit(alive, std::chrono::duration_cast<std::chrono::milliseconds>(
                                      deadline - std::chrono::steady_clock::now()));

@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,7 +44,8 @@ class chromium_process {
     std::filesystem::path log_path() const { return run_dir_ / "chromium.log"; }
     /// A pidfd that becomes readable when the browser process exits (-1 if unsupported).
     int exit_fd() const noexcept { return pidfd_; }
-    /// Every process of this browser: its group plus its crashpad handlers.
+    /// Every process of this browser: its group plus its crashpad handlers (remembered from
+    /// when they were alive: an exited one still needs reaping but no longer names the run dir).
     std::vector<pid_t> all_pids() const;
 
     /// True until the browser's main process has exited (reaps it if it has).
@@ -61,6 +64,8 @@ class chromium_process {
     bool reaped_ = false;
     bool terminated_ = false;
     std::filesystem::path run_dir_;
+    mutable std::mutex outside_mutex_;
+    mutable std::set<pid_t> outside_group_; // crashpad handlers seen so far
 };
 
 } // namespace rotor::cdp

@@ -77,6 +77,12 @@ struct slot_entry {
     std::size_t page_items = 0;
 };
 
+struct grant {
+    std::size_t slot = 0;
+    std::shared_ptr<cdp::page> page;
+    std::uint64_t browser_id = 0;
+};
+
 struct waiter {
     explicit waiter(asio::io_context& io) : timer(io) {}
     asio::steady_timer timer;
@@ -172,7 +178,7 @@ struct browser_pool::state {
 
     void on_browser_ready(const std::shared_ptr<browser_entry>& b) {
         // A replacement takes over from the browser it replaces, which now drains.
-        for (auto& old : browsers) {
+        for (auto& old : std::list(browsers)) { // finish_drain() may remove from the list
             if (old->replacement == b && old->st == browser_state::retiring) {
                 old->st = browser_state::draining;
                 old->replacement.reset();
@@ -191,7 +197,7 @@ struct browser_pool::state {
 
     // ---- recycling and death ----------------------------------------------------------------
 
-    void start_recycle(const std::shared_ptr<browser_entry>& b, bool by_memory) {
+    void start_recycle(std::shared_ptr<browser_entry> b, bool by_memory) {
         if (b->st != browser_state::ready || stopping) return;
         b->st = browser_state::retiring; // keeps serving until its replacement is up
         (by_memory ? totals.recycles_by_memory : totals.recycles_by_count)++;
@@ -204,7 +210,7 @@ struct browser_pool::state {
         asio::co_spawn(io, launch_into(r), asio::detached);
     }
 
-    void finish_drain(const std::shared_ptr<browser_entry>& b) {
+    void finish_drain(std::shared_ptr<browser_entry> b) { // by value: it may leave `browsers`
         if (b->st != browser_state::draining || b->active > 0) return;
         for (auto& s : slots) {
             if (s.browser == b && !s.busy) {
@@ -218,7 +224,7 @@ struct browser_pool::state {
         spdlog::info("pool: browser {} drained and closed", b->id);
     }
 
-    void handle_dead(const std::shared_ptr<browser_entry>& b) {
+    void handle_dead(std::shared_ptr<browser_entry> b) { // by value: it may leave `browsers`
         if (b->st == browser_state::dead || b->st == browser_state::launching || stopping) return;
         const std::string why = b->b ? b->b->cdp()->close_reason() : "no browser";
         spdlog::warn("pool: browser {} died ({}); relaunching", b->id, why);
@@ -376,8 +382,7 @@ struct browser_pool::state {
         return std::nullopt;
     }
 
-    asio::awaitable<std::pair<std::size_t, std::shared_ptr<cdp::page>>>
-    acquire(milliseconds timeout) {
+    asio::awaitable<grant> acquire(milliseconds timeout) {
         const auto deadline = std::chrono::steady_clock::now() + timeout;
         bool woken = false;
         for (;;) {
@@ -406,7 +411,7 @@ struct browser_pool::state {
                 }
                 ++s.browser->active;
                 ++totals.leases_active;
-                co_return std::make_pair(*i, s.page);
+                co_return grant{*i, s.page, s.browser->id};
             }
             waiter w(io);
             w.timer.expires_at(deadline);
@@ -653,21 +658,22 @@ void browser_pool::stop() {
 }
 
 asio::awaitable<page_lease> browser_pool::acquire(milliseconds timeout) {
-    auto [slot, page] =
-        co_await asio::co_spawn(state_->io, state_->acquire(timeout), use_awaitable);
+    grant got = co_await asio::co_spawn(state_->io, state_->acquire(timeout), use_awaitable);
     page_lease lease;
     lease.pool_ = this;
-    lease.slot_ = slot;
-    lease.page_ = std::move(page);
+    lease.slot_ = got.slot;
+    lease.browser_id_ = got.browser_id;
+    lease.page_ = std::move(got.page);
     co_return lease;
 }
 
 page_lease browser_pool::acquire_blocking(milliseconds timeout) {
-    auto got = asio::co_spawn(state_->io, state_->acquire(timeout), asio::use_future).get();
+    grant got = asio::co_spawn(state_->io, state_->acquire(timeout), asio::use_future).get();
     page_lease lease;
     lease.pool_ = this;
-    lease.slot_ = got.first;
-    lease.page_ = std::move(got.second);
+    lease.slot_ = got.slot;
+    lease.browser_id_ = got.browser_id;
+    lease.page_ = std::move(got.page);
     return lease;
 }
 

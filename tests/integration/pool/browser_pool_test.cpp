@@ -1,0 +1,391 @@
+// The pool against real Chromium and the fixture shop: rotation counted through CDP, memory
+// recycling, a browser killed under load, the shm decision on a real small tmpfs.
+#include "catalog.hpp"
+#include "pool/browser_pool.hpp"
+#include "pool/memory.hpp"
+#include "scrape.hpp"
+#include "shop_server.hpp"
+#include "temp_dir.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <gtest/gtest.h>
+
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace rotor::test {
+namespace {
+
+namespace asio = boost::asio;
+using cdp::json;
+using std::chrono::milliseconds;
+
+pool::pool_options base_options(const std::filesystem::path& profiles) {
+    pool::pool_options o;
+    o.browser.launch.profile_root = profiles;
+    o.browser.command_timeout = std::chrono::seconds(20);
+    o.browser.close_grace = milliseconds(1000);
+    o.memory_sample_interval = milliseconds(500);
+    return o;
+}
+
+// One item; parameters, not lambda captures, so they live in the coroutine frame.
+asio::awaitable<scrape_result> counted_item(pool::browser_pool* p, std::string base,
+                                            std::uint64_t id, std::atomic<std::size_t>* done,
+                                            const std::function<void(std::size_t)>* progress) {
+    auto r = co_await scrape_product(*p, std::move(base), id);
+    const auto n = ++*done;
+    if (*progress) (*progress)(n);
+    co_return r;
+}
+
+// Runs the items concurrently (each waits for a lease), returns results in item order.
+std::vector<scrape_result> run_items(pool::browser_pool& p, const std::string& base,
+                                     const std::vector<std::uint64_t>& ids,
+                                     std::function<void(std::size_t done)> progress = {}) {
+    asio::thread_pool runners(2);
+    std::vector<std::future<scrape_result>> futures;
+    std::atomic<std::size_t> done{0};
+    for (auto id : ids) {
+        futures.push_back(asio::co_spawn(runners, counted_item(&p, base, id, &done, &progress),
+                                         asio::use_future));
+    }
+    std::vector<scrape_result> out;
+    for (auto& f : futures) out.push_back(f.get());
+    runners.join();
+    return out;
+}
+
+// "pid (comm) pgid ..." of every zombie whose parent is this process.
+std::string zombie_children() {
+    std::string out;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        std::ifstream in(entry.path() / "stat");
+        std::string line;
+        if (!std::getline(in, line)) continue;
+        const auto close = line.rfind(')');
+        if (close == std::string::npos) continue;
+        std::istringstream rest(line.substr(close + 2));
+        char state = 0;
+        long ppid = 0;
+        long pgid = 0;
+        rest >> state >> ppid >> pgid;
+        if (state == 'Z' && ppid == ::getpid())
+            out += line.substr(0, close + 1) + " pgid " + std::to_string(pgid) + "; ";
+    }
+    return out;
+}
+
+void expect_correct(const std::vector<scrape_result>& results) {
+    for (const auto& r : results) {
+        const auto p = fixture::product_for(r.id);
+        EXPECT_TRUE(r.error.empty()) << r.id << ": " << r.error;
+        EXPECT_EQ(r.status, 200) << r.id;
+        EXPECT_EQ(r.name, p.name) << r.id;
+        EXPECT_EQ(r.price, p.price) << r.id;
+        EXPECT_EQ(r.stock, fixture::to_string(p.stock)) << r.id;
+    }
+}
+
+// Records page targets and contexts as Chromium reports them (Target.targetCreated).
+struct target_census {
+    std::mutex mutex;
+    std::set<std::string> pages;
+    std::set<std::string> contexts;
+    std::vector<cdp::subscription> subs;
+
+    void watch(const std::shared_ptr<cdp::client>& c) {
+        cdp::event_handlers h;
+        h.on_event = [this](const json& e) {
+            const auto& info = e.value("targetInfo", json::object());
+            if (info.value("type", "") != "page") return;
+            std::lock_guard lock(mutex);
+            pages.insert(info.value("targetId", ""));
+            contexts.insert(info.value("browserContextId", ""));
+        };
+        subs.push_back(c->subscribe("", "Target.targetCreated", std::move(h)));
+    }
+};
+
+class BrowserPoolTest : public ::testing::Test {
+  protected:
+    temp_dir profiles_{"rotor-pool"};
+    fixture::shop_server shop_;
+};
+
+TEST_F(BrowserPoolTest, RotationGivesExactlyTheExpectedPagesAndContexts) {
+    auto o = base_options(profiles_.path());
+    o.browsers = 1;
+    o.concurrency = 1;
+    o.rotation = {10, 50, 0, 0};
+    pool::browser_pool p(o);
+    target_census census;
+    for (auto& c : p.clients()) census.watch(c);
+
+    std::vector<std::uint64_t> ids;
+    for (std::uint64_t i = 0; i < 120; ++i) ids.push_back(1000 + i);
+    const auto results = run_items(p, shop_.base_url(), ids);
+    expect_correct(results);
+
+    // 120 items / 10 per page = 12 pages; items 1-50, 51-100, 101-120 = 3 contexts.
+    std::lock_guard lock(census.mutex);
+    EXPECT_EQ(census.pages.size(), 12u);
+    EXPECT_EQ(census.contexts.size(), 3u);
+    std::set<std::string> served;
+    for (const auto& r : results) served.insert(r.target_id);
+    EXPECT_EQ(served, census.pages); // every page Chromium made served items, and only those
+    const auto stats = p.stats();
+    EXPECT_EQ(stats.items, 120u);
+    EXPECT_EQ(stats.context_rotations, 2u);
+}
+
+TEST_F(BrowserPoolTest, ConcurrentLeasesRespectRotationLimits) {
+    auto o = base_options(profiles_.path());
+    o.browsers = 2;
+    o.concurrency = 4;
+    o.rotation = {10, 50, 0, 0};
+    pool::browser_pool p(o);
+    target_census census;
+    for (auto& c : p.clients()) census.watch(c);
+    std::vector<std::uint64_t> ids;
+    for (std::uint64_t i = 0; i < 120; ++i) ids.push_back(2000 + i);
+    const auto results = run_items(p, shop_.base_url(), ids);
+    expect_correct(results);
+    std::map<std::string, int> per_page;
+    std::map<std::string, int> per_context;
+    std::set<std::uint64_t> browsers;
+    for (const auto& r : results) {
+        ++per_page[r.target_id];
+        ++per_context[r.context_id];
+        browsers.insert(r.browser_id);
+    }
+    for (const auto& [page, n] : per_page) EXPECT_LE(n, 10) << page;
+    // A context retires at 50; leases already in flight on its pages may finish there.
+    for (const auto& [ctx, n] : per_context) EXPECT_LE(n, 50 + 3) << ctx;
+    EXPECT_GE(per_page.size(), 12u);
+    EXPECT_EQ(browsers.size(), 2u); // both browsers served
+    std::lock_guard lock(census.mutex);
+    EXPECT_EQ(census.pages.size(), per_page.size());
+}
+
+TEST_F(BrowserPoolTest, MemoryBudgetRecyclesBrowsersAndEveryItemCompletes) {
+    auto o = base_options(profiles_.path());
+    o.browsers = 1;
+    o.concurrency = 2;
+    // A fresh browser tree is ~400 MB PSS here; two 160 MB pages push it well past 650.
+    o.rotation = {10, 50, 0, 650};
+    o.memory_sample_interval = milliseconds(250);
+    pool::browser_pool p(o);
+    std::vector<std::uint64_t> ids;
+    for (std::uint64_t i = 0; i < 24; ++i) {
+        // memory_heavy_mb(id) is 160 for id % 4 == 3
+        ids.push_back(i % 2 == 0
+                          ? fixture::first_id(fixture::product_kind::memory_heavy) + 4 * i + 3
+                          : 3000 + i);
+    }
+    const auto results = run_items(p, shop_.base_url(), ids);
+    expect_correct(results);
+    auto stats = p.stats();
+    EXPECT_GE(stats.recycles_by_memory, 1u);
+
+    // Settle: the last heavy pages may still push a browser over budget; wait until one ready
+    // browser stays under it for three samples in a row.
+    int calm = 0;
+    for (int i = 0; i < 100 && calm < 3; ++i) {
+        std::this_thread::sleep_for(milliseconds(300));
+        stats = p.stats();
+        const bool settled = stats.browsers.size() == 1 && stats.browsers[0].state == "ready" &&
+                             stats.browsers[0].pss_mb > 0 && stats.browsers[0].pss_mb < 650;
+        calm = settled ? calm + 1 : 0;
+    }
+    ASSERT_EQ(stats.browsers.size(), 1u) << "browsers after the run";
+    const auto pids = p.browser_pids();
+    ASSERT_EQ(pids.size(), 1u);
+    // Every Chromium process under our profile root belongs to the live browser; no zombies.
+    const auto group = cdp::process_group_members(pids[0]);
+    for (pid_t pid : cdp::processes_mentioning(profiles_.path().string())) {
+        const char state = cdp::process_state(pid);
+        EXPECT_NE(state, 'Z') << "zombie " << pid;
+        if (state == 0) continue;
+        const bool crashpad = std::find(group.begin(), group.end(), pid) == group.end();
+        if (crashpad) {
+            // crashpad handlers of the live browser only: they name its run directory
+            std::ifstream cmd("/proc/" + std::to_string(pid) + "/cmdline");
+            std::string text((std::istreambuf_iterator<char>(cmd)), {});
+            EXPECT_NE(text.find("chrome_crashpad_handler"), std::string::npos) << pid;
+        }
+    }
+    // No dead child of ours is left unreaped.
+    // No dead child of ours is left unreaped (0: children exist, none has exited; -1: none).
+    EXPECT_EQ(zombie_children(), "");
+}
+
+TEST_F(BrowserPoolTest, KilledBrowserUnderLoadLosesNoItem) {
+    auto o = base_options(profiles_.path());
+    o.browsers = 2;
+    o.concurrency = 4;
+    o.rotation = {10, 50, 0, 0};
+    pool::browser_pool p(o);
+    const auto victim = p.browser_pids().front();
+    std::atomic<bool> killed{false};
+    std::vector<std::uint64_t> ids;
+    for (std::uint64_t i = 0; i < 60; ++i) ids.push_back(4000 + i);
+    const auto results = run_items(p, shop_.base_url(), ids, [&](std::size_t done) {
+        if (done == 10 && !killed.exchange(true)) ::kill(-victim, SIGKILL);
+    });
+    ASSERT_TRUE(killed.load());
+    expect_correct(results); // all 60 complete, with the right data
+    int retried = 0;
+    for (const auto& r : results) retried += r.retries;
+    // Back to full size: two ready browsers, the victim replaced.
+    pool::pool_stats stats;
+    for (int i = 0; i < 150; ++i) {
+        stats = p.stats();
+        const auto ready = std::count_if(stats.browsers.begin(), stats.browsers.end(),
+                                         [](const auto& b) { return b.state == "ready"; });
+        if (ready == 2) break;
+        std::this_thread::sleep_for(milliseconds(100));
+    }
+    EXPECT_EQ(std::count_if(stats.browsers.begin(), stats.browsers.end(),
+                            [](const auto& b) { return b.state == "ready"; }),
+              2);
+    EXPECT_GE(stats.restarts, 1u);
+    const auto pids = p.browser_pids();
+    EXPECT_EQ(std::count(pids.begin(), pids.end(), victim), 0);
+    EXPECT_TRUE(cdp::process_group_members(victim).empty() ||
+                std::all_of(cdp::process_group_members(victim).begin(),
+                            cdp::process_group_members(victim).end(),
+                            [](pid_t q) { return cdp::process_state(q) == 'Z'; }));
+    RecordProperty("retried_items", retried);
+}
+
+TEST_F(BrowserPoolTest, AcquireTimesOutAndServesWaitersInOrder) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 1;
+    pool::browser_pool p(o);
+    auto held = p.acquire_blocking(std::chrono::seconds(10));
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        p.acquire_blocking(milliseconds(300));
+        FAIL() << "a second lease was handed out with concurrency 1";
+    } catch (const pool::error& e) {
+        EXPECT_EQ(e.kind(), pool::errc::acquire_timeout);
+        EXPECT_NE(std::string(e.what()).find("within 300 ms"), std::string::npos) << e.what();
+    }
+    EXPECT_GE(std::chrono::steady_clock::now() - started, milliseconds(300));
+
+    std::mutex mutex;
+    std::vector<int> order;
+    std::vector<std::thread> waiters;
+    for (int i = 0; i < 3; ++i) {
+        waiters.emplace_back([&, i] {
+            auto lease = p.acquire_blocking(std::chrono::seconds(20));
+            {
+                std::lock_guard lock(mutex);
+                order.push_back(i);
+            }
+            lease.release();
+        });
+        std::this_thread::sleep_for(milliseconds(150)); // queue them in a known order
+    }
+    held.release();
+    for (auto& t : waiters) t.join();
+    EXPECT_EQ(order, (std::vector<int>{0, 1, 2}));
+}
+
+TEST_F(BrowserPoolTest, AnAbandonedLeaseGetsAFreshPage) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 1;
+    pool::browser_pool p(o);
+    std::string first;
+    {
+        auto lease = p.acquire_blocking(std::chrono::seconds(10));
+        first = lease.page().target_id();
+        // dropped without release(): the item may have left the page in any state
+    }
+    auto lease = p.acquire_blocking(std::chrono::seconds(10));
+    EXPECT_NE(lease.page().target_id(), first);
+    lease.release();
+    std::string second;
+    {
+        auto again = p.acquire_blocking(std::chrono::seconds(10));
+        second = again.page().target_id();
+        again.release(pool::item_outcome::ok);
+    }
+    auto third = p.acquire_blocking(std::chrono::seconds(10));
+    EXPECT_EQ(third.page().target_id(), second); // released ok: the page is reused
+}
+
+TEST_F(BrowserPoolTest, NoBrowserAtAllIsAClearError) {
+    auto o = base_options(profiles_.path());
+    o.browser.launch.chromium_path = "/nonexistent/chromium";
+    try {
+        pool::browser_pool p(o);
+        FAIL() << "a pool without a browser started";
+    } catch (const cdp::error& e) {
+        EXPECT_EQ(e.kind(), cdp::errc::launch_failed);
+        EXPECT_NE(std::string(e.what()).find("/nonexistent/chromium"), std::string::npos);
+    }
+}
+
+// A real small tmpfs stands in for Docker's 64 MB /dev/shm.
+class small_tmpfs {
+  public:
+    explicit small_tmpfs(const std::filesystem::path& where) : path_(where / "shm") {
+        std::filesystem::create_directories(path_);
+        mounted_ = ::mount("tmpfs", path_.c_str(), "tmpfs", 0, "size=64m") == 0;
+    }
+    ~small_tmpfs() {
+        if (mounted_) ::umount(path_.c_str());
+    }
+    bool mounted() const { return mounted_; }
+    const std::filesystem::path& path() const { return path_; }
+
+  private:
+    std::filesystem::path path_;
+    bool mounted_ = false;
+};
+
+bool cmdline_has(pid_t pid, const std::string& flag) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    return text.find(flag + '\0') != std::string::npos;
+}
+
+TEST_F(BrowserPoolTest, SmallShmAddsDisableDevShmUsage) {
+    small_tmpfs shm(profiles_.path());
+    if (!shm.mounted()) GTEST_SKIP() << "mounting a tmpfs needs root (CAP_SYS_ADMIN)";
+    const auto info = pool::read_shm(shm.path());
+    EXPECT_EQ(info.size_mb, 64u);
+    auto o = base_options(profiles_.path() / "profiles");
+    o.shm_path = shm.path();
+    o.concurrency = 4;
+    pool::browser_pool p(o);
+    EXPECT_TRUE(p.shm().disable_dev_shm_usage) << p.shm().reason;
+    EXPECT_TRUE(cmdline_has(p.browser_pids().front(), "--disable-dev-shm-usage"));
+    EXPECT_NE(p.stats().shm.find("< 512 MB"), std::string::npos);
+}
+
+TEST_F(BrowserPoolTest, LargeShmKeepsSharedMemory) {
+    temp_dir big("rotor-bigshm"); // the disk: tens of GB free
+    auto o = base_options(profiles_.path());
+    o.shm_path = big.path();
+    pool::browser_pool p(o);
+    EXPECT_FALSE(p.shm().disable_dev_shm_usage) << p.shm().reason;
+    EXPECT_FALSE(cmdline_has(p.browser_pids().front(), "--disable-dev-shm-usage"));
+}
+
+} // namespace
+} // namespace rotor::test
