@@ -30,6 +30,8 @@ namespace {
 
 namespace asio = boost::asio;
 using cdp::json;
+using fixture::scrape_product;
+using fixture::scrape_result;
 using std::chrono::milliseconds;
 
 pool::pool_options base_options(const std::filesystem::path& profiles) {

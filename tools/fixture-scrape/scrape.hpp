@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string>
 
-namespace rotor::test {
+namespace rotor::fixture {
 
 struct scrape_result {
     std::uint64_t id = 0;
@@ -30,4 +30,4 @@ struct scrape_result {
 boost::asio::awaitable<scrape_result> scrape_product(pool::browser_pool& pool, std::string base_url,
                                                      std::uint64_t id, int max_retries = 5);
 
-} // namespace rotor::test
+} // namespace rotor::fixture

@@ -2,7 +2,7 @@
 
 #include <boost/asio/use_awaitable.hpp>
 
-namespace rotor::test {
+namespace rotor::fixture {
 
 namespace asio = boost::asio;
 
@@ -49,4 +49,4 @@ boost::asio::awaitable<scrape_result> scrape_product(pool::browser_pool& pool, s
     }
 }
 
-} // namespace rotor::test
+} // namespace rotor::fixture

@@ -1,0 +1,258 @@
+#include "queue/detail/lua_scripts.hpp"
+
+namespace rotor::queue::detail {
+namespace {
+
+// Shared helpers, prepended to the scripts that use them.
+const std::string common = R"lua(
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function fenced(job_key, token)
+  local f = redis.call('HMGET', job_key, 'lease_token', 'status')
+  return f[1] == token and f[2] == 'running'
+end
+local function group_count(prefix, group, field, now)
+  if not group or group == '' then return end
+  local g = prefix .. 'batch-group:' .. group
+  redis.call('HINCRBY', g, field, 1)
+  local v = redis.call('HMGET', g, 'total', 'completed', 'failed')
+  local total, c, f = tonumber(v[1] or '0'), tonumber(v[2] or '0'), tonumber(v[3] or '0')
+  local p = 0
+  if total > 0 then p = (c + f) * 100 / total end
+  redis.call('HSET', g, 'progress', string.format('%.2f', p), 'updated_at', now)
+end
+local function mark_done(ckey, index, total, now, ttl)
+  local v = redis.call('HMGET', ckey, 'processed_index', 'done_beyond')
+  local processed = tonumber(v[1] or '0')
+  if index < processed then return processed end
+  local set = {}
+  for _, i in ipairs(cjson.decode(v[2] or '[]')) do set[i] = true end
+  set[index] = true
+  while set[processed] do
+    set[processed] = nil
+    processed = processed + 1
+  end
+  local rest = {}
+  for i, _ in pairs(set) do table.insert(rest, i) end
+  table.sort(rest)
+  local encoded = '[]'
+  if #rest > 0 then encoded = cjson.encode(rest) end
+  redis.call('HSET', ckey, 'processed_index', processed, 'total', total, 'updated_at', now,
+             'done_beyond', encoded)
+  redis.call('EXPIRE', ckey, ttl)
+  return processed
+end
+)lua";
+
+} // namespace
+
+// KEYS: queue, group. ARGV: prefix, platform, workflow, tier, group, max_attempts, n, params...
+const std::string enqueue_lua = common + R"lua(
+local prefix, platform, workflow = ARGV[1], ARGV[2], ARGV[3]
+local tier, group, max_attempts, n = tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
+local now = now_ms()
+local base = tier * 1e13 + now
+local ids = {}
+for i = 1, n do
+  local id = group .. '-' .. (i - 1)
+  local score = base + (i - 1)
+  redis.call('HSET', prefix .. 'job:' .. id, 'id', id, 'workflow_id', workflow,
+             'platform', platform, 'params', ARGV[7 + i], 'status', 'queued', 'attempts', 0,
+             'max_attempts', max_attempts, 'stalled', 0, 'created_at', now, 'updated_at', now,
+             'group', group, 'score', string.format('%.0f', score))
+  redis.call('ZADD', KEYS[1], score, id)
+  ids[i] = id
+end
+redis.call('HINCRBY', KEYS[2], 'total', n)
+redis.call('HSETNX', KEYS[2], 'completed', 0)
+redis.call('HSETNX', KEYS[2], 'failed', 0)
+redis.call('HSETNX', KEYS[2], 'created_at', now)
+redis.call('HSET', KEYS[2], 'platform', platform, 'workflow_id', workflow, 'updated_at', now)
+local v = redis.call('HMGET', KEYS[2], 'total', 'completed', 'failed')
+local p = (tonumber(v[2]) + tonumber(v[3])) * 100 / tonumber(v[1])
+redis.call('HSET', KEYS[2], 'progress', string.format('%.2f', p))
+return ids
+)lua";
+
+// KEYS: queue, running, delayed, dead, fence, lock. ARGV: prefix, lease_ms, worker, lock mode.
+const std::string claim_lua = common + R"lua(
+local prefix, lease, worker, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local now = now_ms()
+local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 100)
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[3], id)
+  local key = prefix .. 'job:' .. id
+  local score = redis.call('HGET', key, 'score')
+  if score then
+    redis.call('ZADD', KEYS[1], score, id)
+    redis.call('HSET', key, 'status', 'queued', 'updated_at', now)
+  end
+end
+if mode == 'platform' then
+  local holder = redis.call('GET', KEYS[6])
+  if holder and holder ~= worker then return false end
+end
+while true do
+  local popped = redis.call('ZPOPMIN', KEYS[1])
+  if #popped == 0 then return false end
+  local id = popped[1]
+  local key = prefix .. 'job:' .. id
+  local f = redis.call('HMGET', key, 'platform', 'params', 'workflow_id', 'attempts',
+                       'max_attempts', 'group')
+  local reason = nil
+  if not f[1] or not f[2] then
+    reason = 'job hash missing or without platform/params'
+  else
+    local ok, decoded = pcall(cjson.decode, f[2])
+    if not ok then
+      reason = 'params are not valid JSON'
+    elseif type(decoded) ~= 'table' then
+      reason = 'params are not a JSON object'
+    end
+  end
+  if reason then
+    redis.call('ZADD', KEYS[4], now, id)
+    redis.call('HSET', key, 'id', id, 'status', 'dead', 'last_error', 'malformed job: ' .. reason,
+               'updated_at', now)
+    group_count(prefix, f[6], 'failed', now)
+  else
+    local token = redis.call('INCR', KEYS[5])
+    local deadline = now + lease
+    redis.call('HSET', key, 'status', 'running', 'worker', worker, 'lease_token', token,
+               'lease_deadline', deadline, 'claimed_at', now, 'updated_at', now)
+    redis.call('HINCRBY', key, 'claims', 1)
+    redis.call('ZADD', KEYS[2], deadline, id)
+    if mode == 'platform' then redis.call('SET', KEYS[6], worker, 'PX', lease) end
+    return {id, tostring(token), f[1], f[2], f[3] or '', f[4] or '0', f[5] or '0', f[6] or '',
+            tostring(deadline)}
+  end
+end
+)lua";
+
+// KEYS: job, running, lock. ARGV: token, lease_ms, lock mode, worker.
+const std::string renew_lua = common + R"lua(
+if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST renew') end
+local deadline = now_ms() + tonumber(ARGV[2])
+redis.call('HSET', KEYS[1], 'lease_deadline', deadline)
+redis.call('ZADD', KEYS[2], deadline, redis.call('HGET', KEYS[1], 'id'))
+if ARGV[3] == 'platform' then redis.call('SET', KEYS[3], ARGV[4], 'PX', tonumber(ARGV[2])) end
+return deadline
+)lua";
+
+// KEYS: job, checkpoint. ARGV: token, index, total, ttl_s.
+const std::string checkpoint_lua = common + R"lua(
+if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST checkpoint') end
+local now = now_ms()
+redis.call('HSET', KEYS[1], 'updated_at', now)
+return mark_done(KEYS[2], tonumber(ARGV[2]), tonumber(ARGV[3]), now, tonumber(ARGV[4]))
+)lua";
+
+// KEYS: job, failures, checkpoint. ARGV: token, index, total, ttl_s, entry (JSON without time).
+const std::string fail_item_lua = common + R"lua(
+if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST record_failure') end
+local now = now_ms()
+local entry = cjson.decode(ARGV[5])
+entry['timestamp'] = now
+redis.call('RPUSH', KEYS[2], cjson.encode(entry))
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[4]))
+redis.call('HINCRBY', KEYS[1], 'failed_items', 1)
+return mark_done(KEYS[3], tonumber(ARGV[2]), tonumber(ARGV[3]), now, tonumber(ARGV[4]))
+)lua";
+
+// KEYS: job, running, lock. ARGV: token, prefix, lock mode, worker.
+const std::string complete_lua = common + R"lua(
+local f = redis.call('HMGET', KEYS[1], 'lease_token', 'status', 'id', 'group')
+if f[1] == ARGV[1] and f[2] == 'done' then return 'already' end
+if f[1] ~= ARGV[1] or f[2] ~= 'running' then return redis.error_reply('LEASE_LOST complete') end
+local now = now_ms()
+redis.call('HSET', KEYS[1], 'status', 'done', 'finished_at', now, 'updated_at', now)
+redis.call('ZREM', KEYS[2], f[3])
+group_count(ARGV[2], f[4], 'completed', now)
+if ARGV[3] == 'platform' and redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
+return 'done'
+)lua";
+
+// KEYS: job, running, delayed, dead, lock.
+// ARGV: token, error, base_ms, max_ms, jitter 0..1, prefix, lock mode, worker.
+const std::string fail_job_lua = common + R"lua(
+if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST fail') end
+local now = now_ms()
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+local f = redis.call('HMGET', KEYS[1], 'max_attempts', 'id', 'group')
+redis.call('ZREM', KEYS[2], f[2])
+redis.call('HDEL', KEYS[1], 'lease_token')
+if ARGV[7] == 'platform' and redis.call('GET', KEYS[5]) == ARGV[8] then redis.call('DEL', KEYS[5]) end
+if attempts >= tonumber(f[1] or '1') then
+  redis.call('HSET', KEYS[1], 'status', 'dead', 'last_error', ARGV[2], 'updated_at', now)
+  redis.call('ZADD', KEYS[4], now, f[2])
+  group_count(ARGV[6], f[3], 'failed', now)
+  return {'dead', '0'}
+end
+local backoff = tonumber(ARGV[3]) * 2 ^ (attempts - 1)
+if backoff > tonumber(ARGV[4]) then backoff = tonumber(ARGV[4]) end
+backoff = math.floor(backoff * (0.5 + tonumber(ARGV[5]) / 2))
+redis.call('HSET', KEYS[1], 'status', 'delayed', 'last_error', ARGV[2], 'retry_at', now + backoff,
+           'updated_at', now)
+redis.call('ZADD', KEYS[3], now + backoff, f[2])
+return {'retry', tostring(backoff)}
+)lua";
+
+// KEYS: running, queue, dead. ARGV: max_stalled, prefix, limit.
+const std::string reap_stalled_lua = common + R"lua(
+local now = now_ms()
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
+local requeued, dead = 0, 0
+for _, id in ipairs(expired) do
+  redis.call('ZREM', KEYS[1], id)
+  local key = ARGV[2] .. 'job:' .. id
+  local stalled = redis.call('HINCRBY', key, 'stalled', 1)
+  redis.call('HDEL', key, 'lease_token', 'worker')
+  if stalled > tonumber(ARGV[1]) then
+    redis.call('HSET', key, 'status', 'dead', 'updated_at', now, 'last_error',
+               'stalled ' .. stalled .. ' times (lease expired each time)')
+    redis.call('ZADD', KEYS[3], now, id)
+    group_count(ARGV[2], redis.call('HGET', key, 'group'), 'failed', now)
+    dead = dead + 1
+  else
+    redis.call('HSET', key, 'status', 'queued', 'updated_at', now, 'last_error',
+               'lease expired (stall ' .. stalled .. '); resumes from its checkpoint')
+    redis.call('ZADD', KEYS[2], redis.call('HGET', key, 'score') or now, id)
+    requeued = requeued + 1
+  end
+end
+return {requeued, dead}
+)lua";
+
+// GCRA. KEYS: tat, cooldown. ARGV: interval_ms, burst. Returns ms to wait (0: admitted).
+const std::string rate_limit_lua = common + R"lua(
+local now = now_ms()
+local interval = tonumber(ARGV[1])
+local factor = tonumber(redis.call('GET', KEYS[2]) or '1')
+if factor <= 0 then factor = 1 end
+interval = interval / factor
+local tau = interval * (tonumber(ARGV[2]) - 1)
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - tau - now
+if wait > 0 then return string.format('%.3f', wait) end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.3f', new_tat), 'PX', math.ceil(new_tat - now + 1000))
+return '0'
+)lua";
+
+// Cluster-wide cap on concurrent holders. KEYS: zset. ARGV: cap, token, ttl_ms. 1 = entered.
+const std::string enter_lua = common + R"lua(
+local now = now_ms()
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+  return 1
+end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+return 1
+)lua";
+
+} // namespace rotor::queue::detail

@@ -1,0 +1,265 @@
+#include "queue/job_queue.hpp"
+
+#include "queue/detail/lua_scripts.hpp"
+
+#include <random>
+
+namespace rotor::queue {
+
+namespace {
+
+std::string random_id() {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+    std::string out;
+    for (int i = 0; i < 12; ++i) out.push_back(digits[rng() % 36]);
+    return out;
+}
+
+double jitter() {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+} // namespace
+
+std::string_view to_string(lock_mode mode) {
+    return mode == lock_mode::job ? "job" : "platform";
+}
+
+std::vector<std::string> job_lease::items() const {
+    std::vector<std::string> out;
+    auto it = params.find("product_ids");
+    if (it == params.end() || !it->is_array()) return out;
+    for (const auto& v : *it) out.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+    return out;
+}
+
+job_queue::job_queue(redis_options redis, queue_options options)
+    : options_(std::move(options)), keys_(options_.prefix),
+      conn_(std::move(redis)), enqueue_{"enqueue", detail::enqueue_lua, {}},
+      claim_{"claim", detail::claim_lua, {}}, renew_{"renew", detail::renew_lua, {}},
+      checkpoint_{"checkpoint", detail::checkpoint_lua, {}}, fail_item_{"record_failure",
+                                                                        detail::fail_item_lua,
+                                                                        {}},
+      complete_{"complete", detail::complete_lua, {}}, fail_job_{"fail", detail::fail_job_lua, {}},
+      reap_{"reap_stalled", detail::reap_stalled_lua, {}} {}
+
+redis_reply job_queue::run(lua_script& script, const std::vector<std::string>& k,
+                           const std::vector<std::string>& args, const std::string& what) {
+    std::lock_guard lock(mutex_);
+    try {
+        return conn_.eval(script, k, args);
+    } catch (const error& e) {
+        if (e.kind() == errc::redis_error &&
+            std::string_view(e.what()).find("LEASE_LOST") != std::string_view::npos) {
+            throw error(errc::lease_lost,
+                        what + ": the lease is no longer ours (another worker took the job over, "
+                               "or it finished)");
+        }
+        throw error(e.kind(), what + ": " + e.what());
+    }
+}
+
+redis_reply job_queue::command(const std::vector<std::string>& argv) {
+    std::lock_guard lock(mutex_);
+    return conn_.command(argv);
+}
+
+enqueue_result job_queue::enqueue(const enqueue_request& request) {
+    if (request.platform.empty()) throw error(errc::invalid_argument, "enqueue: platform is empty");
+    if (options_.batch_size == 0) throw error(errc::invalid_argument, "enqueue: batch_size is 0");
+    if (request.items.empty()) {
+        throw error(errc::invalid_argument, "enqueue " + request.platform + ": no items");
+    }
+    enqueue_result result;
+    result.group_id =
+        request.group_id.empty() ? request.platform + "-" + random_id() : request.group_id;
+    const std::size_t n = (request.items.size() + options_.batch_size - 1) / options_.batch_size;
+    std::vector<std::string> args = {
+        options_.prefix,     request.platform,
+        request.workflow_id, std::to_string(static_cast<int>(request.prio)),
+        result.group_id,     std::to_string(options_.max_attempts),
+        std::to_string(n)};
+    for (std::size_t b = 0; b < n; ++b) {
+        nlohmann::json params =
+            request.extra_params.is_object() ? request.extra_params : nlohmann::json::object();
+        params["batch_index"] = b;
+        params["batch_total"] = n;
+        params["batch_group"] = result.group_id;
+        auto first = request.items.begin() + static_cast<std::ptrdiff_t>(b * options_.batch_size);
+        auto last = request.items.begin() +
+                    static_cast<std::ptrdiff_t>(
+                        std::min(request.items.size(), (b + 1) * options_.batch_size));
+        params["product_ids"] = std::vector<std::string>(first, last);
+        args.push_back(params.dump());
+    }
+    const auto reply =
+        run(enqueue_, {keys_.queue(request.platform), keys_.batch_group(result.group_id)}, args,
+            "enqueue " + request.platform);
+    for (const auto& e : reply.elements) result.job_ids.push_back(e.as_string());
+    return result;
+}
+
+std::optional<job_lease> job_queue::claim(const std::string& platform,
+                                          const std::string& worker_id) {
+    const auto reply = run(claim_,
+                           {keys_.queue(platform), keys_.running(platform), keys_.delayed(platform),
+                            keys_.dead(platform), keys_.fence(), keys_.lock(platform)},
+                           {options_.prefix, std::to_string(options_.lease.count()), worker_id,
+                            std::string(to_string(options_.lock))},
+                           "claim " + platform);
+    if (reply.is_nil() || reply.elements.size() < 9) return std::nullopt;
+    job_lease job;
+    job.id = reply.elements[0].as_string();
+    job.token = reply.elements[1].as_string();
+    job.platform = reply.elements[2].as_string();
+    job.params = nlohmann::json::parse(reply.elements[3].as_string(), nullptr, false);
+    job.workflow_id = reply.elements[4].as_string();
+    job.attempts = static_cast<int>(reply.elements[5].as_integer());
+    job.max_attempts = static_cast<int>(reply.elements[6].as_integer());
+    job.group_id = reply.elements[7].as_string();
+    job.lease_deadline_ms = reply.elements[8].as_integer();
+    job.worker_id = worker_id;
+    return job;
+}
+
+void job_queue::renew(job_lease& job) {
+    const auto reply =
+        run(renew_, {keys_.job(job.id), keys_.running(job.platform), keys_.lock(job.platform)},
+            {job.token, std::to_string(options_.lease.count()),
+             std::string(to_string(options_.lock)), job.worker_id},
+            "renew " + job.id);
+    job.lease_deadline_ms = reply.as_integer();
+}
+
+std::size_t job_queue::checkpoint(const job_lease& job, const std::string& node_id,
+                                  std::size_t index, std::size_t total) {
+    const auto reply = run(checkpoint_, {keys_.job(job.id), keys_.checkpoint(job.id, node_id)},
+                           {job.token, std::to_string(index), std::to_string(total),
+                            std::to_string(options_.failures_ttl.count())},
+                           "checkpoint " + job.id + " item " + std::to_string(index));
+    return static_cast<std::size_t>(reply.as_integer());
+}
+
+std::size_t job_queue::record_failure(const job_lease& job, const std::string& node_id,
+                                      std::size_t index, std::size_t total, const std::string& item,
+                                      const std::string& error_text) {
+    const nlohmann::json entry = {
+        {"item", item}, {"index", index}, {"error", error_text}, {"node", node_id}};
+    const auto reply = run(
+        fail_item_, {keys_.job(job.id), keys_.failures(job.id), keys_.checkpoint(job.id, node_id)},
+        {job.token, std::to_string(index), std::to_string(total),
+         std::to_string(options_.failures_ttl.count()), entry.dump()},
+        "record failure of " + job.id + " item " + item);
+    return static_cast<std::size_t>(reply.as_integer());
+}
+
+checkpoint_state job_queue::load_checkpoint(const std::string& job_id, const std::string& node_id) {
+    const auto reply = command(
+        {"HMGET", keys_.checkpoint(job_id, node_id), "processed_index", "total", "done_beyond"});
+    checkpoint_state state;
+    if (reply.elements.size() != 3 || reply.elements[0].is_nil()) return state;
+    state.processed_index = static_cast<std::size_t>(reply.elements[0].as_integer());
+    state.total =
+        reply.elements[1].is_nil() ? 0 : static_cast<std::size_t>(reply.elements[1].as_integer());
+    if (!reply.elements[2].is_nil()) {
+        const auto done = nlohmann::json::parse(reply.elements[2].as_string(), nullptr, false);
+        if (done.is_array()) {
+            for (const auto& v : done) {
+                if (v.is_number()) state.done_beyond.insert(v.get<std::size_t>());
+            }
+        }
+    }
+    return state;
+}
+
+void job_queue::complete(const job_lease& job) {
+    run(complete_, {keys_.job(job.id), keys_.running(job.platform), keys_.lock(job.platform)},
+        {job.token, options_.prefix, std::string(to_string(options_.lock)), job.worker_id},
+        "complete " + job.id);
+}
+
+retry_decision job_queue::fail(const job_lease& job, const std::string& error_text) {
+    const auto reply =
+        run(fail_job_,
+            {keys_.job(job.id), keys_.running(job.platform), keys_.delayed(job.platform),
+             keys_.dead(job.platform), keys_.lock(job.platform)},
+            {job.token, error_text, std::to_string(options_.retry_backoff.count()),
+             std::to_string(options_.retry_backoff_max.count()), std::to_string(jitter()),
+             options_.prefix, std::string(to_string(options_.lock)), job.worker_id},
+            "fail " + job.id);
+    retry_decision d;
+    if (reply.elements.size() == 2) {
+        d.dead = reply.elements[0].as_string() == "dead";
+        d.backoff = milliseconds(reply.elements[1].as_integer());
+    }
+    return d;
+}
+
+std::pair<std::int64_t, std::int64_t> job_queue::reap_stalled(const std::string& platform) {
+    const auto reply =
+        run(reap_, {keys_.running(platform), keys_.queue(platform), keys_.dead(platform)},
+            {std::to_string(options_.max_stalled), options_.prefix, "1000"},
+            "reap stalled jobs of " + platform);
+    if (reply.elements.size() != 2) return {0, 0};
+    return {reply.elements[0].as_integer(), reply.elements[1].as_integer()};
+}
+
+std::vector<failure_record> job_queue::failures(const std::string& job_id) {
+    const auto reply = command({"LRANGE", keys_.failures(job_id), "0", "-1"});
+    std::vector<failure_record> out;
+    for (const auto& e : reply.elements) {
+        const auto j = nlohmann::json::parse(e.as_string(), nullptr, false);
+        if (!j.is_object()) continue;
+        failure_record r;
+        r.index = j.value("index", std::size_t{0});
+        r.item = j.value("item", "");
+        r.error = j.value("error", "");
+        r.timestamp_ms = j.value("timestamp", std::int64_t{0});
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+std::int64_t job_queue::failures_ttl_seconds(const std::string& job_id) {
+    return command({"TTL", keys_.failures(job_id)}).as_integer();
+}
+
+group_progress job_queue::progress(const std::string& group_id) {
+    const auto reply =
+        command({"HMGET", keys_.batch_group(group_id), "total", "completed", "failed", "progress"});
+    if (reply.elements.size() != 4 || reply.elements[0].is_nil()) {
+        throw error(errc::not_found, "batch group " + group_id + " does not exist");
+    }
+    group_progress g;
+    g.total = reply.elements[0].as_integer();
+    g.completed = reply.elements[1].is_nil() ? 0 : reply.elements[1].as_integer();
+    g.failed = reply.elements[2].is_nil() ? 0 : reply.elements[2].as_integer();
+    g.progress = reply.elements[3].is_nil() ? 0 : std::stod(reply.elements[3].as_string());
+    return g;
+}
+
+std::map<std::string, std::string> job_queue::job_fields(const std::string& job_id) {
+    const auto reply = command({"HGETALL", keys_.job(job_id)});
+    std::map<std::string, std::string> out;
+    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+        out[reply.elements[i].as_string()] = reply.elements[i + 1].as_string();
+    }
+    return out;
+}
+
+platform_counts job_queue::counts(const std::string& platform) {
+    platform_counts c;
+    c.queued = command({"ZCARD", keys_.queue(platform)}).as_integer();
+    c.running = command({"ZCARD", keys_.running(platform)}).as_integer();
+    c.delayed = command({"ZCARD", keys_.delayed(platform)}).as_integer();
+    c.dead = command({"ZCARD", keys_.dead(platform)}).as_integer();
+    return c;
+}
+
+void job_queue::heartbeat(const std::string& worker_id, const nlohmann::json& status) {
+    command({"HSET", keys_.workers(), worker_id, status.dump()});
+}
+
+} // namespace rotor::queue

@@ -1,0 +1,151 @@
+#pragma once
+// Batch jobs on Redis: per-platform priority queues, leases with fencing tokens, per-item
+// checkpoints, failure lists, retries with backoff, dead letters and batch-group progress.
+// Every multi-key change is one Lua script (see detail/lua_scripts.cpp).
+//
+// Thread-safety: a job_queue serializes its calls on one connection; give each worker thread its
+// own job_queue for parallelism.
+
+#include "queue/checkpoint.hpp"
+#include "queue/errors.hpp"
+#include "queue/keys.hpp"
+#include "queue/redis_connection.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rotor::queue {
+
+enum class priority { high = 0, normal = 1, low = 2 };
+
+enum class lock_mode {
+    job,      // a lease per job: many workers serve one platform at once (default)
+    platform, // the old one-worker-per-platform lock (workflow:lock:platform:{p})
+};
+
+struct queue_options {
+    std::string prefix = "workflow:"; // key prefix (keep the user's names)
+    milliseconds lease{60000};        // a claim is the worker's until renewed or expired
+    std::size_t batch_size = 50;      // items per job when enqueuing a list
+    int max_attempts = 3;             // whole-job failures before dead-letter
+    int max_stalled = 2;              // lease expiries (worker died) before dead-letter
+    milliseconds retry_backoff{1000}; // first retry delay; doubles, with jitter
+    milliseconds retry_backoff_max{300000};
+    std::chrono::seconds failures_ttl{7 * 24 * 3600}; // failures list and checkpoint TTL
+    lock_mode lock = lock_mode::job;
+};
+
+struct enqueue_request {
+    std::string platform;
+    std::string workflow_id;
+    std::vector<std::string> items; // product ids (or item keys)
+    priority prio = priority::normal;
+    std::string group_id;                                   // empty: generated
+    nlohmann::json extra_params = nlohmann::json::object(); // merged into every job's params
+};
+
+struct enqueue_result {
+    std::string group_id;
+    std::vector<std::string> job_ids;
+};
+
+/// A claimed job. `token` fences every write: once the lease is lost, writes fail.
+struct job_lease {
+    std::string id;
+    std::string platform;
+    std::string workflow_id;
+    std::string group_id;
+    nlohmann::json params;
+    std::string token;
+    int attempts = 0;
+    int max_attempts = 0;
+    std::int64_t lease_deadline_ms = 0;
+    std::string worker_id;
+
+    /// params.product_ids (strings or numbers) as strings; [] when absent.
+    std::vector<std::string> items() const;
+};
+
+struct failure_record {
+    std::size_t index = 0;
+    std::string item;
+    std::string error;
+    std::int64_t timestamp_ms = 0;
+};
+
+struct group_progress {
+    std::int64_t total = 0;
+    std::int64_t completed = 0;
+    std::int64_t failed = 0;
+    double progress = 0; // percent of jobs finished (completed or failed)
+};
+
+struct retry_decision {
+    bool dead = false;       // no attempts left: dead-lettered
+    milliseconds backoff{0}; // otherwise: back in the queue after this
+};
+
+struct platform_counts {
+    std::int64_t queued = 0, running = 0, delayed = 0, dead = 0;
+};
+
+class job_queue {
+  public:
+    job_queue(redis_options redis, queue_options options = {});
+
+    /// Splits the items into jobs of batch_size under one batch group, atomically.
+    enqueue_result enqueue(const enqueue_request& request);
+    /// The best ready job of `platform` (priority, then age), leased to `worker_id`; nullopt when
+    /// none is ready. Malformed jobs met on the way are dead-lettered with the reason.
+    std::optional<job_lease> claim(const std::string& platform, const std::string& worker_id);
+    /// Extends the lease. Throws errc::lease_lost when another worker took the job over.
+    void renew(job_lease& job);
+    /// Marks item `index` of node `node_id` done; returns the new processed_index. Fenced.
+    std::size_t checkpoint(const job_lease& job, const std::string& node_id, std::size_t index,
+                           std::size_t total);
+    /// Records an item failure (it counts as processed). Fenced.
+    std::size_t record_failure(const job_lease& job, const std::string& node_id, std::size_t index,
+                               std::size_t total, const std::string& item,
+                               const std::string& error);
+    checkpoint_state load_checkpoint(const std::string& job_id, const std::string& node_id);
+    /// Finishes the job. Idempotent for the lease holder; fenced.
+    void complete(const job_lease& job);
+    /// A whole-job failure: retry after backoff with jitter, or dead-letter after max_attempts.
+    retry_decision fail(const job_lease& job, const std::string& error);
+    /// Moves jobs whose lease expired back to their queue (or to dead-letter after max_stalled).
+    /// Any worker may call it; returns {requeued, dead}.
+    std::pair<std::int64_t, std::int64_t> reap_stalled(const std::string& platform);
+
+    std::vector<failure_record> failures(const std::string& job_id);
+    std::int64_t failures_ttl_seconds(const std::string& job_id);
+    group_progress progress(const std::string& group_id);
+    std::map<std::string, std::string> job_fields(const std::string& job_id);
+    platform_counts counts(const std::string& platform);
+    /// Records the worker's heartbeat in workflow:workers (JSON: platform, job, time).
+    void heartbeat(const std::string& worker_id, const nlohmann::json& status);
+
+    const keys& key_names() const noexcept { return keys_; }
+    const queue_options& options() const noexcept { return options_; }
+    /// Direct access for tools and tests (one command at a time).
+    redis_reply command(const std::vector<std::string>& argv);
+
+  private:
+    redis_reply run(lua_script& script, const std::vector<std::string>& k,
+                    const std::vector<std::string>& args, const std::string& what);
+
+    queue_options options_;
+    keys keys_;
+    std::mutex mutex_;
+    redis_connection conn_;
+    lua_script enqueue_, claim_, renew_, checkpoint_, fail_item_, complete_, fail_job_, reap_;
+};
+
+std::string_view to_string(lock_mode mode);
+
+} // namespace rotor::queue

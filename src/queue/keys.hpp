@@ -1,0 +1,51 @@
+#pragma once
+// Redis key names. The defaults keep the names the user's tools already read
+// (workflow:queue:platform:{p}, workflow:job:{id}, ...); the prefix is configurable.
+
+#include <string>
+
+namespace rotor::queue {
+
+class keys {
+  public:
+    explicit keys(std::string prefix = "workflow:") : prefix_(std::move(prefix)) {}
+    const std::string& prefix() const noexcept { return prefix_; }
+
+    std::string queue(const std::string& platform) const {
+        return prefix_ + "queue:platform:" + platform;
+    }
+    std::string job(const std::string& id) const { return prefix_ + "job:" + id; }
+    std::string lock(const std::string& platform) const {
+        return prefix_ + "lock:platform:" + platform;
+    }
+    std::string running(const std::string& platform) const {
+        return prefix_ + "running:platform:" + platform;
+    }
+    std::string delayed(const std::string& platform) const {
+        return prefix_ + "delayed:platform:" + platform;
+    }
+    std::string dead(const std::string& platform) const {
+        return prefix_ + "dead:platform:" + platform;
+    }
+    std::string checkpoint(const std::string& job_id, const std::string& node_id) const {
+        return prefix_ + "checkpoint:" + job_id + ":" + node_id;
+    }
+    std::string failures(const std::string& job_id) const { return prefix_ + "failures:" + job_id; }
+    std::string batch_group(const std::string& group_id) const {
+        return prefix_ + "batch-group:" + group_id;
+    }
+    std::string fence() const { return prefix_ + "fence"; }
+    std::string workers() const { return prefix_ + "workers"; }
+    std::string rate(const std::string& platform) const {
+        return prefix_ + "ratelimit:platform:" + platform;
+    }
+    std::string cooldown(const std::string& platform) const { return rate(platform) + ":cooldown"; }
+    std::string concurrency(const std::string& platform) const {
+        return prefix_ + "concurrency:platform:" + platform;
+    }
+
+  private:
+    std::string prefix_;
+};
+
+} // namespace rotor::queue

@@ -1,0 +1,189 @@
+#include "queue/redis_connection.hpp"
+
+#include "queue/errors.hpp"
+
+#include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace rotor::queue {
+namespace {
+
+timeval to_timeval(milliseconds ms) {
+    timeval tv{};
+    tv.tv_sec = static_cast<decltype(tv.tv_sec)>(ms.count() / 1000);
+    tv.tv_usec = static_cast<decltype(tv.tv_usec)>((ms.count() % 1000) * 1000);
+    return tv;
+}
+
+// The one place hiredis replies become ours.
+redis_reply convert(const redisReply* r) {
+    redis_reply out;
+    if (r == nullptr) return out;
+    switch (r->type) {
+    case REDIS_REPLY_NIL:
+        out.type = redis_reply::kind::nil;
+        break;
+    case REDIS_REPLY_INTEGER:
+        out.type = redis_reply::kind::integer;
+        out.integer = r->integer;
+        break;
+    case REDIS_REPLY_STRING:
+        out.type = redis_reply::kind::string;
+        out.str.assign(r->str, r->len);
+        break;
+    case REDIS_REPLY_STATUS:
+        out.type = redis_reply::kind::status;
+        out.str.assign(r->str, r->len);
+        break;
+    case REDIS_REPLY_ERROR:
+        out.type = redis_reply::kind::error;
+        out.str.assign(r->str, r->len);
+        break;
+    case REDIS_REPLY_ARRAY: // bookworm's hiredis 0.14 speaks RESP2 only
+        out.type = redis_reply::kind::array;
+        for (std::size_t i = 0; i < r->elements; ++i)
+            out.elements.push_back(convert(r->element[i]));
+        break;
+    default:
+        break;
+    }
+    return out;
+}
+
+} // namespace
+
+std::string redis_reply::as_string() const {
+    if (type == kind::string || type == kind::status) return str;
+    if (type == kind::integer) return std::to_string(integer);
+    throw error(errc::redis_error, "expected a string reply, got " +
+                                       std::string(type == kind::nil ? "nil" : "another type"));
+}
+
+std::int64_t redis_reply::as_integer() const {
+    if (type == kind::integer) return integer;
+    if (type == kind::string) {
+        try {
+            return std::stoll(str);
+        } catch (const std::exception&) {
+        }
+    }
+    throw error(errc::redis_error, "expected an integer reply, got '" + str + "'");
+}
+
+struct redis_connection::impl {
+    redisContext* ctx = nullptr;
+    ~impl() { reset(); }
+    void reset() {
+        if (ctx != nullptr) redisFree(ctx);
+        ctx = nullptr;
+    }
+};
+
+redis_connection::redis_connection(redis_options options)
+    : options_(std::move(options)), impl_(std::make_unique<impl>()) {}
+
+redis_connection::~redis_connection() = default;
+
+bool redis_connection::connected() const noexcept {
+    return impl_->ctx != nullptr;
+}
+
+void redis_connection::connect() {
+    impl_->reset();
+    const timeval tv = to_timeval(options_.connect_timeout);
+    redisContext* c = redisConnectWithTimeout(options_.host.c_str(), options_.port, tv);
+    if (c == nullptr || c->err != 0) {
+        const std::string why = c != nullptr ? c->errstr : "cannot allocate a hiredis context";
+        if (c != nullptr) redisFree(c);
+        throw error(errc::redis_unavailable, "connect redis " + options_.host + ":" +
+                                                 std::to_string(options_.port) + ": " + why);
+    }
+    const timeval cmd = to_timeval(options_.command_timeout);
+    redisSetTimeout(c, cmd);
+    redisEnableKeepAlive(c);
+    impl_->ctx = c;
+}
+
+redis_reply redis_connection::command(const std::vector<std::string>& argv) {
+    std::vector<const char*> args;
+    std::vector<std::size_t> lens;
+    for (const auto& a : argv) {
+        args.push_back(a.data());
+        lens.push_back(a.size());
+    }
+    const auto give_up_at = std::chrono::steady_clock::now() + options_.retry_for;
+    milliseconds backoff = options_.retry_backoff;
+    std::string last_error;
+    bool had_failure = false;
+    for (;;) {
+        try {
+            if (impl_->ctx == nullptr) {
+                connect();
+                if (had_failure) {
+                    ++reconnects_;
+                    spdlog::info("redis {}:{}: connected again", options_.host, options_.port);
+                }
+            }
+            auto* raw = static_cast<redisReply*>(redisCommandArgv(
+                impl_->ctx, static_cast<int>(args.size()), args.data(), lens.data()));
+            if (raw == nullptr) {
+                // I/O error, EOF or timeout: the context is unusable.
+                last_error = impl_->ctx->errstr;
+                impl_->reset();
+                throw error(errc::redis_unavailable, last_error);
+            }
+            redis_reply reply = convert(raw);
+            freeReplyObject(raw);
+            if (reply.type == redis_reply::kind::error) {
+                throw error(errc::redis_error, "redis " + argv.front() + ": " + reply.str);
+            }
+            return reply;
+        } catch (const error& e) {
+            if (e.kind() != errc::redis_unavailable) throw;
+            last_error = e.what();
+        }
+        if (!had_failure) {
+            spdlog::warn("redis {}:{}: {}; retrying for up to {} ms", options_.host, options_.port,
+                         last_error, options_.retry_for.count());
+        }
+        had_failure = true;
+        if (std::chrono::steady_clock::now() + backoff > give_up_at) {
+            throw error(errc::redis_unavailable,
+                        "redis " + argv.front() + " on " + options_.host + ":" +
+                            std::to_string(options_.port) + ": unavailable for " +
+                            std::to_string(options_.retry_for.count()) + " ms: " + last_error);
+        }
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(options_.retry_backoff_max, backoff * 2);
+    }
+}
+
+redis_reply redis_connection::eval(lua_script& script, const std::vector<std::string>& keys,
+                                   const std::vector<std::string>& args) {
+    auto argv_for = [&](const std::string& verb, const std::string& what) {
+        std::vector<std::string> argv{verb, what, std::to_string(keys.size())};
+        argv.insert(argv.end(), keys.begin(), keys.end());
+        argv.insert(argv.end(), args.begin(), args.end());
+        return argv;
+    };
+    if (script.sha.empty()) script.sha = command({"SCRIPT", "LOAD", script.body}).as_string();
+    try {
+        return command(argv_for("EVALSHA", script.sha));
+    } catch (const error& e) {
+        if (e.kind() != errc::redis_error ||
+            std::string_view(e.what()).find("NOSCRIPT") == std::string_view::npos) {
+            throw error(e.kind(), "script " + script.name + ": " + e.what());
+        }
+    }
+    // The script cache was emptied (restart, SCRIPT FLUSH): EVAL runs and caches it again.
+    try {
+        return command(argv_for("EVAL", script.body));
+    } catch (const error& e) {
+        throw error(e.kind(), "script " + script.name + ": " + e.what());
+    }
+}
+
+} // namespace rotor::queue

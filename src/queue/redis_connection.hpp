@@ -1,0 +1,64 @@
+#pragma once
+// One synchronous connection to Redis through hiredis, with connect and command timeouts, and
+// reconnect-and-retry with backoff while Redis is down or restarting. Scripts are loaded once
+// and run with EVALSHA, falling back to EVAL (which also loads them) on NOSCRIPT, e.g. after a
+// restart emptied the script cache.
+//
+// Not thread-safe: one connection per thread (or a mutex around it).
+
+#include "queue/redis_reply.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rotor::queue {
+
+using std::chrono::milliseconds;
+
+struct redis_options {
+    std::string host = "127.0.0.1";
+    int port = 6379;
+    milliseconds connect_timeout{2000};
+    milliseconds command_timeout{5000};
+    milliseconds retry_for{60000};   // keep reconnecting this long before giving up
+    milliseconds retry_backoff{100}; // first wait; doubles up to retry_backoff_max
+    milliseconds retry_backoff_max{2000};
+};
+
+struct lua_script {
+    std::string name; // for messages
+    std::string body;
+    std::string sha; // SHA1 of body, computed on first use (SCRIPT LOAD)
+};
+
+class redis_connection {
+  public:
+    explicit redis_connection(redis_options options);
+    ~redis_connection();
+    redis_connection(const redis_connection&) = delete;
+    redis_connection& operator=(const redis_connection&) = delete;
+
+    /// Runs one command (argv form, binary-safe). Reconnects and retries on connection errors
+    /// until `retry_for` passes (then errc::redis_unavailable). A Redis error reply is thrown as
+    /// errc::redis_error naming the command.
+    redis_reply command(const std::vector<std::string>& argv);
+    /// EVALSHA with NOSCRIPT fallback.
+    redis_reply eval(lua_script& script, const std::vector<std::string>& keys,
+                     const std::vector<std::string>& args);
+
+    bool connected() const noexcept;
+    /// Times the connection was re-established after a failure.
+    std::uint64_t reconnects() const noexcept { return reconnects_; }
+    const redis_options& options() const noexcept { return options_; }
+
+  private:
+    struct impl;
+    void connect();
+    redis_options options_;
+    std::unique_ptr<impl> impl_;
+    std::uint64_t reconnects_ = 0;
+};
+
+} // namespace rotor::queue

@@ -1,0 +1,400 @@
+// The queue against a real redis-server started per test on a free port.
+#include "queue/job_queue.hpp"
+#include "queue/rate_limiter.hpp"
+#include "redis_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace rotor::queue {
+namespace {
+
+using std::chrono::milliseconds;
+using clock_type = std::chrono::steady_clock;
+
+std::vector<std::string> numbered(std::size_t n, std::size_t from = 1) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < n; ++i) out.push_back(std::to_string(from + i));
+    return out;
+}
+
+class JobQueueTest : public ::testing::Test {
+  protected:
+    redis_options redis() const {
+        redis_options r;
+        r.port = server_.port();
+        r.retry_for = milliseconds(3000);
+        return r;
+    }
+    queue_options options(std::size_t batch = 50) const {
+        queue_options o;
+        o.batch_size = batch;
+        return o;
+    }
+    test::redis_server server_;
+};
+
+TEST_F(JobQueueTest, EnqueueSplitsIntoBatchesUnderOneGroup) {
+    job_queue q(redis(), options(50));
+    enqueue_request r;
+    r.platform = "oliveyoung";
+    r.workflow_id = "oliveyoung-update-v2";
+    r.items = numbered(1400);
+    const auto result = q.enqueue(r);
+    ASSERT_EQ(result.job_ids.size(), 28u);
+    const auto fields = q.job_fields(result.job_ids[27]);
+    EXPECT_EQ(fields.at("platform"), "oliveyoung");
+    EXPECT_EQ(fields.at("status"), "queued");
+    const auto params = nlohmann::json::parse(fields.at("params"));
+    EXPECT_EQ(params["batch_index"], 27);
+    EXPECT_EQ(params["batch_total"], 28);
+    EXPECT_EQ(params["product_ids"].size(), 1400u - 27 * 50);
+    EXPECT_EQ(params["product_ids"][0], "1351");
+    const auto g = q.progress(result.group_id);
+    EXPECT_EQ(g.total, 28);
+    EXPECT_EQ(q.counts("oliveyoung").queued, 28);
+    EXPECT_THROW(q.progress("no-such-group"), error);
+}
+
+TEST_F(JobQueueTest, ClaimIsExclusiveUnderSixteenThreads) {
+    {
+        job_queue q(redis(), options(1));
+        enqueue_request r;
+        r.platform = "p";
+        r.items = numbered(1000);
+        ASSERT_EQ(q.enqueue(r).job_ids.size(), 1000u);
+    }
+    std::mutex mutex;
+    std::multiset<std::string> claimed;
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 16; ++w) {
+        workers.emplace_back([&, w] {
+            job_queue q(redis(), options(1));
+            while (auto job = q.claim("p", "worker-" + std::to_string(w))) {
+                q.complete(*job);
+                std::lock_guard lock(mutex);
+                claimed.insert(job->id);
+            }
+        });
+    }
+    for (auto& t : workers) t.join();
+    EXPECT_EQ(claimed.size(), 1000u);
+    std::set<std::string> distinct(claimed.begin(), claimed.end());
+    EXPECT_EQ(distinct.size(), 1000u); // nobody got a job twice
+    job_queue q(redis(), options(1));
+    const auto c = q.counts("p");
+    EXPECT_EQ(c.queued, 0);
+    EXPECT_EQ(c.running, 0);
+}
+
+TEST_F(JobQueueTest, PriorityThenAge) {
+    job_queue q(redis(), options(1));
+    enqueue_request low;
+    low.platform = "p";
+    low.items = {"low-1"};
+    low.prio = priority::low;
+    enqueue_request normal = low;
+    normal.items = {"normal-1"};
+    normal.prio = priority::normal;
+    enqueue_request high = low;
+    high.items = {"high-1", "high-2"};
+    high.prio = priority::high;
+    q.enqueue(low);
+    q.enqueue(normal);
+    q.enqueue(high);
+    std::vector<std::string> order;
+    while (auto job = q.claim("p", "w")) {
+        order.push_back(job->items().at(0));
+        q.complete(*job);
+    }
+    EXPECT_EQ(order, (std::vector<std::string>{"high-1", "high-2", "normal-1", "low-1"}));
+}
+
+TEST_F(JobQueueTest, ExpiredLeaseIsTakenOverAndTheOldWorkerIsFencedOff) {
+    auto o = options(10);
+    o.lease = milliseconds(300);
+    job_queue a(redis(), o);
+    job_queue b(redis(), o);
+    enqueue_request r;
+    r.platform = "p";
+    r.items = numbered(10);
+    a.enqueue(r);
+    auto old = a.claim("p", "a");
+    ASSERT_TRUE(old);
+    a.checkpoint(*old, "scan", 0, 10);
+    std::this_thread::sleep_for(milliseconds(400));
+    EXPECT_EQ(b.reap_stalled("p"), std::make_pair(std::int64_t{1}, std::int64_t{0}));
+    auto fresh = b.claim("p", "b");
+    ASSERT_TRUE(fresh);
+    EXPECT_EQ(fresh->id, old->id);
+    EXPECT_NE(fresh->token, old->token);
+
+    for (auto attempt : {0, 1, 2}) {
+        try {
+            if (attempt == 0) a.complete(*old);
+            if (attempt == 1) a.checkpoint(*old, "scan", 1, 10);
+            if (attempt == 2) a.renew(*old);
+            FAIL() << "the old lease still wrote (attempt " << attempt << ")";
+        } catch (const error& e) {
+            EXPECT_EQ(e.kind(), errc::lease_lost) << e.what();
+        }
+    }
+    EXPECT_EQ(b.checkpoint(*fresh, "scan", 1, 10), 2u);
+    b.renew(*fresh);
+    b.complete(*fresh);
+    b.complete(*fresh); // idempotent for the holder
+    EXPECT_EQ(b.job_fields(fresh->id).at("status"), "done");
+    EXPECT_EQ(b.job_fields(fresh->id).at("stalled"), "1");
+}
+
+TEST_F(JobQueueTest, ResumeFromACheckpointSkipsExactlyTheDoneItems) {
+    auto o = options(10);
+    o.lease = milliseconds(200);
+    job_queue q(redis(), o);
+    enqueue_request r;
+    r.platform = "p";
+    r.items = numbered(10, 100);
+    q.enqueue(r);
+    auto first = q.claim("p", "a");
+    ASSERT_TRUE(first);
+    // Items finish out of order under concurrency; 5 failed but counts as processed.
+    for (std::size_t i : {0u, 1u, 2u, 4u, 7u}) q.checkpoint(*first, "scan", i, 10);
+    q.record_failure(*first, "scan", 5, 10, "105", "navigate: timeout after 30000 ms");
+    // The worker dies: its lease expires and another resumes.
+    std::this_thread::sleep_for(milliseconds(300));
+    q.reap_stalled("p");
+    auto second = q.claim("p", "b");
+    ASSERT_TRUE(second);
+    const auto cp = q.load_checkpoint(second->id, "scan");
+    EXPECT_EQ(cp.processed_index, 3u);
+    EXPECT_EQ(cp.done_beyond, (std::set<std::size_t>{4, 5, 7}));
+    EXPECT_EQ(cp.total, 10u);
+    EXPECT_EQ(cp.pending(), (std::vector<std::size_t>{3, 6, 8, 9}));
+    std::vector<std::string> todo;
+    for (auto i : cp.pending()) todo.push_back(second->items().at(i));
+    EXPECT_EQ(todo, (std::vector<std::string>{"103", "106", "108", "109"}));
+}
+
+TEST_F(JobQueueTest, RetriesBackOffAndEndInDeadLetter) {
+    auto o = options(5);
+    o.max_attempts = 3;
+    o.retry_backoff = milliseconds(200);
+    job_queue q(redis(), o);
+    enqueue_request r;
+    r.platform = "p";
+    r.items = numbered(5);
+    const auto group = q.enqueue(r).group_id;
+
+    auto job = q.claim("p", "w");
+    ASSERT_TRUE(job);
+    auto d = q.fail(*job, "browser pool unhealthy");
+    EXPECT_FALSE(d.dead);
+    EXPECT_GE(d.backoff, milliseconds(100)); // 200 ms x jitter 0.5..1
+    EXPECT_LE(d.backoff, milliseconds(200));
+    EXPECT_FALSE(q.claim("p", "w")) << "a delayed job was claimable before its backoff";
+    EXPECT_EQ(q.counts("p").delayed, 1);
+    std::this_thread::sleep_for(d.backoff + milliseconds(50));
+    job = q.claim("p", "w");
+    ASSERT_TRUE(job);
+    d = q.fail(*job, "again");
+    EXPECT_FALSE(d.dead);
+    EXPECT_GE(d.backoff, milliseconds(200)); // doubled
+    EXPECT_LE(d.backoff, milliseconds(400));
+    std::this_thread::sleep_for(d.backoff + milliseconds(50));
+    job = q.claim("p", "w");
+    ASSERT_TRUE(job);
+    d = q.fail(*job, "third time");
+    EXPECT_TRUE(d.dead);
+    EXPECT_EQ(q.counts("p").dead, 1);
+    const auto fields = q.job_fields(job->id);
+    EXPECT_EQ(fields.at("status"), "dead");
+    EXPECT_EQ(fields.at("last_error"), "third time");
+    EXPECT_EQ(fields.at("attempts"), "3");
+    EXPECT_EQ(q.progress(group).failed, 1);
+}
+
+TEST_F(JobQueueTest, FailuresListKeepsItsItemsForSevenDays) {
+    job_queue q(redis(), options(3));
+    enqueue_request r;
+    r.platform = "p";
+    r.items = {"11", "404001", "13"};
+    q.enqueue(r);
+    auto job = q.claim("p", "w");
+    ASSERT_TRUE(job);
+    q.record_failure(*job, "scan", 1, 3, "404001", "HTTP 404");
+    const auto failures = q.failures(job->id);
+    ASSERT_EQ(failures.size(), 1u);
+    EXPECT_EQ(failures[0].item, "404001");
+    EXPECT_EQ(failures[0].error, "HTTP 404");
+    EXPECT_GT(failures[0].timestamp_ms, 1700000000000);
+    const auto ttl = q.failures_ttl_seconds(job->id);
+    EXPECT_GT(ttl, 7 * 24 * 3600 - 60);
+    EXPECT_LE(ttl, 7 * 24 * 3600);
+    EXPECT_EQ(q.job_fields(job->id).at("failed_items"), "1");
+}
+
+TEST_F(JobQueueTest, BatchGroupProgressAddsUp) {
+    auto o = options(50);
+    o.max_attempts = 1;
+    job_queue q(redis(), o);
+    enqueue_request r;
+    r.platform = "p";
+    r.items = numbered(120);
+    const auto enq = q.enqueue(r);
+    ASSERT_EQ(enq.job_ids.size(), 3u);
+    auto a = q.claim("p", "w");
+    q.complete(*a);
+    auto g = q.progress(enq.group_id);
+    EXPECT_EQ(g.completed, 1);
+    EXPECT_NEAR(g.progress, 33.33, 0.01);
+    auto b = q.claim("p", "w");
+    q.complete(*b);
+    auto c = q.claim("p", "w");
+    EXPECT_TRUE(q.fail(*c, "whole job failed").dead);
+    g = q.progress(enq.group_id);
+    EXPECT_EQ(g.total, 3);
+    EXPECT_EQ(g.completed, 2);
+    EXPECT_EQ(g.failed, 1);
+    EXPECT_DOUBLE_EQ(g.progress, 100.0);
+}
+
+TEST_F(JobQueueTest, MalformedJobsGoToDeadLetterWithTheirReason) {
+    job_queue q(redis(), options(1));
+    const auto& k = q.key_names();
+    q.command({"ZADD", k.queue("p"), "1", "ghost"}); // no hash at all
+    q.command({"HSET", k.job("badjson"), "platform", "p", "params", "{not json"});
+    q.command({"ZADD", k.queue("p"), "2", "badjson"});
+    q.command({"HSET", k.job("noparams"), "platform", "p"});
+    q.command({"ZADD", k.queue("p"), "3", "noparams"});
+    enqueue_request r;
+    r.platform = "p";
+    r.items = {"42"};
+    r.prio = priority::low;
+    q.enqueue(r);
+    auto job = q.claim("p", "w"); // skips the three broken ones
+    ASSERT_TRUE(job);
+    EXPECT_EQ(job->items(), std::vector<std::string>{"42"});
+    EXPECT_EQ(q.counts("p").dead, 3);
+    EXPECT_EQ(q.job_fields("badjson").at("last_error"), "malformed job: params are not valid JSON");
+    EXPECT_EQ(q.job_fields("ghost").at("last_error"),
+              "malformed job: job hash missing or without platform/params");
+}
+
+TEST_F(JobQueueTest, PlatformLockModeKeepsOneWorkerPerPlatform) {
+    auto o = options(1);
+    o.lock = lock_mode::platform;
+    job_queue a(redis(), o);
+    job_queue b(redis(), o);
+    enqueue_request r;
+    r.platform = "hwahae";
+    r.items = numbered(3);
+    a.enqueue(r);
+    auto held = a.claim("hwahae", "a");
+    ASSERT_TRUE(held);
+    EXPECT_FALSE(b.claim("hwahae", "b")) << "a second worker got a job of a locked platform";
+    a.complete(*held);
+    EXPECT_TRUE(b.claim("hwahae", "b"));
+}
+
+TEST_F(JobQueueTest, RateLimiterHoldsWorkersTogetherToTheRate) {
+    constexpr double rate = 40;
+    const auto run_for = std::chrono::seconds(3);
+    std::atomic<int> admitted{0};
+    std::vector<std::thread> workers;
+    const auto start = clock_type::now();
+    for (int w = 0; w < 4; ++w) {
+        workers.emplace_back([&] {
+            rate_limiter limiter(redis());
+            while (clock_type::now() - start < run_for) {
+                const auto wait = limiter.try_acquire("musinsa", {rate, 1});
+                if (wait.count() == 0) {
+                    if (clock_type::now() - start < run_for) ++admitted;
+                } else {
+                    std::this_thread::sleep_for(wait);
+                }
+            }
+        });
+    }
+    for (auto& t : workers) t.join();
+    const double expected = rate * 3;
+    EXPECT_NEAR(admitted.load(), expected, expected * 0.05) << admitted.load() << " in 3 s";
+}
+
+TEST_F(JobQueueTest, CooldownSlowsEveryoneThenRecovers) {
+    rate_limiter a(redis());
+    rate_limiter b(redis());
+    const rate_limit limit{20, 1};
+    b.cooldown("zigzag", 0.25, milliseconds(1500)); // another worker saw a 429
+    EXPECT_DOUBLE_EQ(a.cooldown_factor("zigzag"), 0.25);
+    auto count_in = [&](milliseconds window) {
+        int n = 0;
+        const auto start = clock_type::now();
+        while (clock_type::now() - start < window) {
+            const auto wait = a.try_acquire("zigzag", limit);
+            if (wait.count() == 0) {
+                ++n;
+            } else {
+                std::this_thread::sleep_for(wait);
+            }
+        }
+        return n;
+    };
+    const int slow = count_in(milliseconds(1000));  // 5/s during the cooldown
+    std::this_thread::sleep_for(milliseconds(600)); // cooldown over
+    EXPECT_DOUBLE_EQ(a.cooldown_factor("zigzag"), 1.0);
+    const int fast = count_in(milliseconds(1000)); // 20/s again
+    EXPECT_LE(slow, 7);
+    EXPECT_GE(fast, 17);
+}
+
+TEST_F(JobQueueTest, ConcurrencyCapIsClusterWide) {
+    rate_limiter a(redis());
+    rate_limiter b(redis());
+    EXPECT_TRUE(a.try_enter("kurly", 2, "a-1", milliseconds(5000)));
+    EXPECT_TRUE(b.try_enter("kurly", 2, "b-1", milliseconds(5000)));
+    EXPECT_FALSE(b.try_enter("kurly", 2, "b-2", milliseconds(5000)));
+    a.leave("kurly", "a-1");
+    EXPECT_TRUE(b.try_enter("kurly", 2, "b-2", milliseconds(5000)));
+    // A holder that dies frees its place when its ttl passes.
+    EXPECT_TRUE(a.try_enter("ably", 1, "dead-holder", milliseconds(200)));
+    EXPECT_FALSE(b.try_enter("ably", 1, "b", milliseconds(5000)));
+    std::this_thread::sleep_for(milliseconds(300));
+    EXPECT_TRUE(b.try_enter("ably", 1, "b", milliseconds(5000)));
+}
+
+TEST_F(JobQueueTest, BadRequestsAreClearErrors) {
+    job_queue q(redis(), options());
+    enqueue_request r;
+    r.platform = "p";
+    try {
+        q.enqueue(r);
+        FAIL() << "enqueued nothing";
+    } catch (const error& e) {
+        EXPECT_EQ(e.kind(), errc::invalid_argument);
+        EXPECT_NE(std::string(e.what()).find("no items"), std::string::npos);
+    }
+}
+
+TEST(RedisUnavailable, GivesUpWithAClearErrorAfterRetrying) {
+    redis_options r;
+    r.port = test::free_tcp_port();
+    r.retry_for = milliseconds(500);
+    job_queue q(r);
+    const auto start = clock_type::now();
+    try {
+        q.counts("p");
+        FAIL() << "a command succeeded without Redis";
+    } catch (const error& e) {
+        EXPECT_EQ(e.kind(), errc::redis_unavailable);
+        EXPECT_NE(std::string(e.what()).find("unavailable for 500 ms"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_GE(clock_type::now() - start, milliseconds(300));
+}
+
+} // namespace
+} // namespace rotor::queue
