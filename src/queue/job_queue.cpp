@@ -39,11 +39,14 @@ job_queue::job_queue(redis_options redis, queue_options options)
     : options_(std::move(options)), keys_(options_.prefix),
       conn_(std::move(redis)), enqueue_{"enqueue", detail::enqueue_lua, {}},
       claim_{"claim", detail::claim_lua, {}}, renew_{"renew", detail::renew_lua, {}},
-      checkpoint_{"checkpoint", detail::checkpoint_lua, {}}, fail_item_{"record_failure",
-                                                                        detail::fail_item_lua,
-                                                                        {}},
-      complete_{"complete", detail::complete_lua, {}}, fail_job_{"fail", detail::fail_job_lua, {}},
-      reap_{"reap_stalled", detail::reap_stalled_lua, {}} {}
+      checkpoint_{"checkpoint", detail::checkpoint_lua, {}},
+      fail_item_{"record_failure", detail::fail_item_lua, {}}, complete_{"complete",
+                                                                         detail::complete_lua,
+                                                                         {}},
+      complete_claim_{"complete_and_claim", detail::complete_and_claim_lua, {}},
+      fail_job_{"fail", detail::fail_job_lua, {}}, reap_{"reap_stalled",
+                                                         detail::reap_stalled_lua,
+                                                         {}} {}
 
 redis_reply job_queue::run(lua_script& script, const std::vector<std::string>& k,
                            const std::vector<std::string>& args, const std::string& what) {
@@ -109,6 +112,11 @@ std::optional<job_lease> job_queue::claim(const std::string& platform,
                            {options_.prefix, std::to_string(options_.lease.count()), worker_id,
                             std::string(to_string(options_.lock))},
                            "claim " + platform);
+    return parse_claim(reply, worker_id);
+}
+
+std::optional<job_lease> job_queue::parse_claim(const redis_reply& reply,
+                                                const std::string& worker_id) {
     if (reply.is_nil() || reply.elements.size() < 9) return std::nullopt;
     job_lease job;
     job.id = reply.elements[0].as_string();
@@ -122,6 +130,17 @@ std::optional<job_lease> job_queue::claim(const std::string& platform,
     job.lease_deadline_ms = reply.elements[8].as_integer();
     job.worker_id = worker_id;
     return job;
+}
+
+std::optional<job_lease> job_queue::complete_and_claim(const job_lease& job) {
+    const auto reply = run(complete_claim_,
+                           {keys_.job(job.id), keys_.running(job.platform),
+                            keys_.lock(job.platform), keys_.queue(job.platform),
+                            keys_.delayed(job.platform), keys_.dead(job.platform), keys_.fence()},
+                           {job.token, options_.prefix, std::string(to_string(options_.lock)),
+                            job.worker_id, std::to_string(options_.lease.count())},
+                           "complete " + job.id + " and claim the next");
+    return parse_claim(reply, job.worker_id);
 }
 
 void job_queue::renew(job_lease& job) {

@@ -116,6 +116,8 @@ class job_queue {
     checkpoint_state load_checkpoint(const std::string& job_id, const std::string& node_id);
     /// Finishes the job. Idempotent for the lease holder; fenced.
     void complete(const job_lease& job);
+    /// complete() and claim() of the same platform in one round trip (a busy worker's loop).
+    std::optional<job_lease> complete_and_claim(const job_lease& job);
     /// A whole-job failure: retry after backoff with jitter, or dead-letter after max_attempts.
     retry_decision fail(const job_lease& job, const std::string& error);
     /// Moves jobs whose lease expired back to their queue (or to dead-letter after max_stalled).
@@ -143,7 +145,9 @@ class job_queue {
     keys keys_;
     std::mutex mutex_;
     redis_connection conn_;
-    lua_script enqueue_, claim_, renew_, checkpoint_, fail_item_, complete_, fail_job_, reap_;
+    lua_script enqueue_, claim_, renew_, checkpoint_, fail_item_, complete_, complete_claim_,
+        fail_job_, reap_;
+    std::optional<job_lease> parse_claim(const redis_reply& reply, const std::string& worker_id);
 };
 
 std::string_view to_string(lock_mode mode);

@@ -44,6 +44,67 @@ local function mark_done(ckey, index, total, now, ttl)
   redis.call('EXPIRE', ckey, ttl)
   return processed
 end
+local function claim_next(queue, running, delayed, dead, fence, lock, prefix, lease, worker, mode, now)
+  -- Retries whose backoff is over go back into the queue (one cheap range read when none is).
+  local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 100)
+  for _, id in ipairs(due) do
+    redis.call('ZREM', delayed, id)
+    local key = prefix .. 'job:' .. id
+    local score = redis.call('HGET', key, 'score')
+    if score then
+      redis.call('ZADD', queue, score, id)
+      redis.call('HSET', key, 'status', 'queued', 'updated_at', now)
+    end
+  end
+  if mode == 'platform' then
+    local holder = redis.call('GET', lock)
+    if holder and holder ~= worker then return false end
+  end
+  while true do
+    local popped = redis.call('ZPOPMIN', queue)
+    if #popped == 0 then return false end
+    local id = popped[1]
+    local key = prefix .. 'job:' .. id
+    local f = redis.call('HMGET', key, 'platform', 'params', 'workflow_id', 'attempts',
+                         'max_attempts', 'group')
+    local reason = nil
+    if not f[1] or not f[2] then
+      reason = 'job hash missing or without platform/params'
+    else
+      local ok, decoded = pcall(cjson.decode, f[2])
+      if not ok then
+        reason = 'params are not valid JSON'
+      elseif type(decoded) ~= 'table' then
+        reason = 'params are not a JSON object'
+      end
+    end
+    if reason then
+      redis.call('ZADD', dead, now, id)
+      redis.call('HSET', key, 'id', id, 'status', 'dead', 'last_error', 'malformed job: ' .. reason,
+                 'updated_at', now)
+      group_count(prefix, f[6], 'failed', now)
+    else
+      local token = redis.call('INCR', fence)
+      local deadline = now + lease
+      redis.call('HSET', key, 'status', 'running', 'worker', worker, 'lease_token', token,
+                 'lease_deadline', deadline, 'updated_at', now)
+      redis.call('ZADD', running, deadline, id)
+      if mode == 'platform' then redis.call('SET', lock, worker, 'PX', lease) end
+      return {id, tostring(token), f[1], f[2], f[3] or '', f[4] or '0', f[5] or '0', f[6] or '',
+              tostring(deadline)}
+    end
+  end
+end
+local function complete_job(job, running, lock, token, prefix, mode, worker, now)
+  local f = redis.call('HMGET', job, 'lease_token', 'status', 'id', 'group')
+  if f[1] == token and f[2] == 'done' then return 'already' end
+  if f[1] ~= token or f[2] ~= 'running' then return redis.error_reply('LEASE_LOST complete') end
+  redis.call('HSET', job, 'status', 'done', 'updated_at', now)
+  redis.call('ZREM', running, f[3])
+  group_count(prefix, f[4], 'completed', now)
+  if mode == 'platform' and redis.call('GET', lock) == worker then redis.call('DEL', lock) end
+  return 'done'
+end
 )lua";
 
 } // namespace
@@ -78,57 +139,8 @@ return ids
 
 // KEYS: queue, running, delayed, dead, fence, lock. ARGV: prefix, lease_ms, worker, lock mode.
 const std::string claim_lua = common + R"lua(
-local prefix, lease, worker, mode = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4]
-local now = now_ms()
-local due = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 100)
-for _, id in ipairs(due) do
-  redis.call('ZREM', KEYS[3], id)
-  local key = prefix .. 'job:' .. id
-  local score = redis.call('HGET', key, 'score')
-  if score then
-    redis.call('ZADD', KEYS[1], score, id)
-    redis.call('HSET', key, 'status', 'queued', 'updated_at', now)
-  end
-end
-if mode == 'platform' then
-  local holder = redis.call('GET', KEYS[6])
-  if holder and holder ~= worker then return false end
-end
-while true do
-  local popped = redis.call('ZPOPMIN', KEYS[1])
-  if #popped == 0 then return false end
-  local id = popped[1]
-  local key = prefix .. 'job:' .. id
-  local f = redis.call('HMGET', key, 'platform', 'params', 'workflow_id', 'attempts',
-                       'max_attempts', 'group')
-  local reason = nil
-  if not f[1] or not f[2] then
-    reason = 'job hash missing or without platform/params'
-  else
-    local ok, decoded = pcall(cjson.decode, f[2])
-    if not ok then
-      reason = 'params are not valid JSON'
-    elseif type(decoded) ~= 'table' then
-      reason = 'params are not a JSON object'
-    end
-  end
-  if reason then
-    redis.call('ZADD', KEYS[4], now, id)
-    redis.call('HSET', key, 'id', id, 'status', 'dead', 'last_error', 'malformed job: ' .. reason,
-               'updated_at', now)
-    group_count(prefix, f[6], 'failed', now)
-  else
-    local token = redis.call('INCR', KEYS[5])
-    local deadline = now + lease
-    redis.call('HSET', key, 'status', 'running', 'worker', worker, 'lease_token', token,
-               'lease_deadline', deadline, 'claimed_at', now, 'updated_at', now)
-    redis.call('HINCRBY', key, 'claims', 1)
-    redis.call('ZADD', KEYS[2], deadline, id)
-    if mode == 'platform' then redis.call('SET', KEYS[6], worker, 'PX', lease) end
-    return {id, tostring(token), f[1], f[2], f[3] or '', f[4] or '0', f[5] or '0', f[6] or '',
-            tostring(deadline)}
-  end
-end
+return claim_next(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[1], tonumber(ARGV[2]),
+                  ARGV[3], ARGV[4], now_ms())
 )lua";
 
 // KEYS: job, running, lock. ARGV: token, lease_ms, lock mode, worker.
@@ -163,15 +175,18 @@ return mark_done(KEYS[3], tonumber(ARGV[2]), tonumber(ARGV[3]), now, tonumber(AR
 
 // KEYS: job, running, lock. ARGV: token, prefix, lock mode, worker.
 const std::string complete_lua = common + R"lua(
-local f = redis.call('HMGET', KEYS[1], 'lease_token', 'status', 'id', 'group')
-if f[1] == ARGV[1] and f[2] == 'done' then return 'already' end
-if f[1] ~= ARGV[1] or f[2] ~= 'running' then return redis.error_reply('LEASE_LOST complete') end
+return complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now_ms())
+)lua";
+
+// One round trip per job for a busy worker: complete this one, claim the next.
+// KEYS: job, running, lock, queue, delayed, dead, fence. ARGV: token, prefix, lock mode, worker,
+// lease_ms.
+const std::string complete_and_claim_lua = common + R"lua(
 local now = now_ms()
-redis.call('HSET', KEYS[1], 'status', 'done', 'finished_at', now, 'updated_at', now)
-redis.call('ZREM', KEYS[2], f[3])
-group_count(ARGV[2], f[4], 'completed', now)
-if ARGV[3] == 'platform' and redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
-return 'done'
+local r = complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now)
+if type(r) == 'table' and r.err then return r end
+return claim_next(KEYS[4], KEYS[2], KEYS[5], KEYS[6], KEYS[7], KEYS[3], ARGV[2], tonumber(ARGV[5]),
+                  ARGV[4], ARGV[3], now)
 )lua";
 
 // KEYS: job, running, delayed, dead, lock.

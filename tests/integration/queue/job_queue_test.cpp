@@ -91,6 +91,47 @@ TEST_F(JobQueueTest, ClaimIsExclusiveUnderSixteenThreads) {
     EXPECT_EQ(c.running, 0);
 }
 
+TEST_F(JobQueueTest, CompleteAndClaimIsExclusiveAndFenced) {
+    {
+        job_queue q(redis(), options(1));
+        enqueue_request r;
+        r.platform = "p";
+        r.items = numbered(300);
+        q.enqueue(r);
+    }
+    std::mutex mutex;
+    std::multiset<std::string> claimed;
+    std::vector<std::thread> workers;
+    for (int w = 0; w < 4; ++w) {
+        workers.emplace_back([&, w] {
+            job_queue q(redis(), options(1));
+            auto job = q.claim("p", "w" + std::to_string(w));
+            while (job) {
+                {
+                    std::lock_guard lock(mutex);
+                    claimed.insert(job->id);
+                }
+                job = q.complete_and_claim(*job);
+            }
+        });
+    }
+    for (auto& t : workers) t.join();
+    EXPECT_EQ(claimed.size(), 300u);
+    EXPECT_EQ(std::set<std::string>(claimed.begin(), claimed.end()).size(), 300u);
+    job_queue q(redis(), options(1));
+    EXPECT_EQ(q.counts("p").running, 0);
+    // A stale token can neither complete nor claim through it.
+    enqueue_request r;
+    r.platform = "p";
+    r.items = {"x"};
+    q.enqueue(r);
+    auto job = q.claim("p", "w");
+    ASSERT_TRUE(job);
+    auto stale = *job;
+    stale.token = "0";
+    EXPECT_THROW(q.complete_and_claim(stale), error);
+}
+
 TEST_F(JobQueueTest, PriorityThenAge) {
     job_queue q(redis(), options(1));
     enqueue_request low;

@@ -1,0 +1,39 @@
+// The BullMQ side of bench/queue_ops: add N jobs, then W workers (concurrency 1 each) process
+// them with a no-op processor. Prints one JSON line: add and process rates.
+// usage: node queue_ops_bullmq.mjs <redis port> <jobs> <workers>
+import { Queue, Worker } from 'bullmq';
+
+const [portArg, jobsArg, workersArg] = process.argv.slice(2);
+const connection = { host: '127.0.0.1', port: Number(portArg) };
+const jobs = Number(jobsArg);
+const workers = Number(workersArg);
+const name = `bench-${process.pid}-${Date.now()}`;
+
+const queue = new Queue(name, { connection });
+const addStart = process.hrtime.bigint();
+const batch = 1000;
+for (let i = 0; i < jobs; i += batch) {
+  const chunk = [];
+  for (let j = i; j < Math.min(jobs, i + batch); j++) chunk.push({ name: 'item', data: { i: j } });
+  await queue.addBulk(chunk);
+}
+const addSeconds = Number(process.hrtime.bigint() - addStart) / 1e9;
+
+let done = 0;
+let resolveAll;
+const all = new Promise((r) => { resolveAll = r; });
+const started = process.hrtime.bigint();
+const ws = [];
+for (let w = 0; w < workers; w++) {
+  const worker = new Worker(name, async () => {}, { connection, concurrency: 1,
+    removeOnComplete: { count: 0 } });
+  worker.on('completed', () => { if (++done === jobs) resolveAll(); });
+  ws.push(worker);
+}
+await all;
+const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+console.log(JSON.stringify({ jobs_per_s: Math.round(jobs / seconds), add_per_s: Math.round(jobs / addSeconds) }));
+await Promise.all(ws.map((w) => w.close()));
+await queue.obliterate({ force: true });
+await queue.close();
+process.exit(0);

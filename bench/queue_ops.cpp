@@ -1,0 +1,116 @@
+// bench/queue_ops: claim+complete jobs/second through rotor's queue with 1 and 8 concurrent
+// clients, next to BullMQ add+process of the same number of jobs, same Redis, alternating.
+#include "queue/job_queue.hpp"
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+namespace {
+
+using json = nlohmann::json;
+using clock_type = std::chrono::steady_clock;
+
+json run_rotor(int port, int jobs, int clients, const std::string& prefix) {
+    rotor::queue::redis_options r;
+    r.port = port;
+    rotor::queue::queue_options o;
+    o.prefix = prefix;
+    o.batch_size = 1;
+    const std::string platform = "bench";
+    double enqueue_s = 0;
+    {
+        rotor::queue::job_queue q(r, o);
+        rotor::queue::enqueue_request req;
+        req.platform = platform;
+        const auto t0 = clock_type::now();
+        for (int i = 0; i < jobs; i += 1000) {
+            req.items.clear();
+            for (int j = i; j < std::min(jobs, i + 1000); ++j)
+                req.items.push_back(std::to_string(j));
+            q.enqueue(req);
+        }
+        enqueue_s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    }
+    std::atomic<int> done{0};
+    std::vector<std::thread> threads;
+    const auto t0 = clock_type::now();
+    for (int c = 0; c < clients; ++c) {
+        threads.emplace_back([&, c] {
+            rotor::queue::job_queue q(r, o);
+            const std::string worker = "bench-" + std::to_string(c);
+            // A busy worker's loop: complete and claim the next in one round trip.
+            auto job = q.claim(platform, worker);
+            while (job) {
+                job = q.complete_and_claim(*job);
+                ++done;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    const double seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+    return {{"jobs_per_s", std::lround(done / seconds)},
+            {"add_per_s", std::lround(jobs / enqueue_s)},
+            {"jobs", done.load()}};
+}
+
+json run_bullmq(const std::string& node, const std::string& script, int port, int jobs,
+                int clients) {
+    const std::string command = node + " " + script + " " + std::to_string(port) + " " +
+                                std::to_string(jobs) + " " + std::to_string(clients) + " 2>&1";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    if (pipe == nullptr) return {{"error", "cannot run node"}};
+    std::string out;
+    std::array<char, 4096> buf{};
+    while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) out += buf.data();
+    const int rc = ::pclose(pipe);
+    const auto brace = out.rfind('{');
+    const json r =
+        brace == std::string::npos ? json() : json::parse(out.substr(brace), nullptr, false);
+    if (rc != 0 || r.is_discarded() || r.is_null()) return {{"error", out.substr(0, 400)}};
+    return r;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"Queue throughput: rotor claim+complete vs BullMQ add+process"};
+    int port = 6379;
+    int jobs = 20000;
+    int rounds = 2;
+    std::string node = "node";
+    std::string script;
+    app.add_option("--redis-port", port)->required();
+    app.add_option("--jobs", jobs)->check(CLI::Range(100, 10000000));
+    app.add_option("--rounds", rounds)->check(CLI::Range(1, 20));
+    app.add_option("--node", node);
+    app.add_option("--bullmq-script", script,
+                   "bench/peers/queue_ops_bullmq.mjs (empty: no BullMQ)");
+    CLI11_PARSE(app, argc, argv);
+
+    for (int round = 1; round <= rounds; ++round) {
+        for (int clients : {1, 8}) {
+            json line = {
+                {"bench", "queue_ops"}, {"impl", "rotor"}, {"clients", clients}, {"round", round}};
+            line.update(
+                run_rotor(port, jobs, clients,
+                          "bench" + std::to_string(round) + "c" + std::to_string(clients) + ":"));
+            std::cout << line.dump() << std::endl;
+            if (!script.empty()) {
+                json peer = {{"bench", "queue_ops"},
+                             {"impl", "bullmq"},
+                             {"clients", clients},
+                             {"round", round},
+                             {"jobs", jobs}};
+                peer.update(run_bullmq(node, script, port, jobs, clients));
+                std::cout << peer.dump() << std::endl;
+            }
+        }
+    }
+    return 0;
+}
