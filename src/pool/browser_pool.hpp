@@ -129,6 +129,7 @@ class browser_pool {
     /// A snapshot. Blocking; from any thread but the pool's.
     pool_stats stats();
     const shm_decision& shm() const noexcept { return shm_; }
+    std::size_t concurrency() const noexcept { return options_.concurrency; }
     const std::vector<std::string>& flags() const noexcept { return flags_; }
     /// The CDP clients of the live browsers (diagnostics and tests).
     std::vector<std::shared_ptr<cdp::client>> clients();

@@ -1,0 +1,128 @@
+// rotorctl: enqueue products as batch jobs, and look at queues, groups and failures.
+#include "queue/job_queue.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <sstream>
+
+namespace {
+
+std::vector<std::string> parse_items(const std::string& list, const std::string& range) {
+    std::vector<std::string> items;
+    std::stringstream ss(list);
+    for (std::string item; std::getline(ss, item, ',');) {
+        if (!item.empty()) items.push_back(item);
+    }
+    if (!range.empty()) {
+        const auto dash = range.find('-');
+        if (dash == std::string::npos)
+            throw std::invalid_argument("--range must be FROM-TO, not " + range);
+        const long from = std::stol(range.substr(0, dash));
+        const long to = std::stol(range.substr(dash + 1));
+        if (to < from) throw std::invalid_argument("--range " + range + " is empty");
+        for (long i = from; i <= to; ++i) items.push_back(std::to_string(i));
+    }
+    return items;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"rotorctl: rotor's admin command line"};
+    app.require_subcommand(1);
+    rotor::queue::redis_options redis;
+    rotor::queue::queue_options queue;
+    app.add_option("--redis-host", redis.host);
+    app.add_option("--redis-port", redis.port);
+    app.add_option("--prefix", queue.prefix, "Redis key prefix");
+
+    auto* enqueue = app.add_subcommand("enqueue", "Split products into batch jobs");
+    rotor::queue::enqueue_request request;
+    std::string items;
+    std::string range;
+    std::string prio = "normal";
+    enqueue->add_option("--platform", request.platform)->required();
+    enqueue->add_option("--workflow", request.workflow_id);
+    enqueue->add_option("--items", items, "Comma-separated product ids");
+    enqueue->add_option("--range", range, "FROM-TO product ids");
+    enqueue->add_option("--batch-size", queue.batch_size)->check(CLI::Range(1, 100000));
+    enqueue->add_option("--priority", prio)->check(CLI::IsMember({"high", "normal", "low"}));
+    enqueue->add_option("--group", request.group_id);
+
+    auto* status = app.add_subcommand("status", "Queued/running/delayed/dead jobs of a platform");
+    std::string platform;
+    status->add_option("--platform", platform)->required();
+
+    auto* group = app.add_subcommand("group", "Progress of a batch group, items done and failed");
+    std::string group_id;
+    group->add_option("id", group_id)->required();
+
+    auto* failures = app.add_subcommand("failures", "Failed items of a job");
+    std::string job_id;
+    failures->add_option("job", job_id)->required();
+
+    CLI11_PARSE(app, argc, argv);
+    try {
+        rotor::queue::job_queue q(redis, queue);
+        if (*enqueue) {
+            request.items = parse_items(items, range);
+            if (request.workflow_id.empty()) request.workflow_id = request.platform + "-update-v2";
+            request.prio = prio == "high"  ? rotor::queue::priority::high
+                           : prio == "low" ? rotor::queue::priority::low
+                                           : rotor::queue::priority::normal;
+            const auto r = q.enqueue(request);
+            std::cout << nlohmann::json{{"group", r.group_id},
+                                        {"jobs", r.job_ids.size()},
+                                        {"items", request.items.size()}}
+                             .dump()
+                      << std::endl;
+        } else if (*status) {
+            const auto c = q.counts(platform);
+            std::cout << nlohmann::json{{"platform", platform},
+                                        {"queued", c.queued},
+                                        {"running", c.running},
+                                        {"delayed", c.delayed},
+                                        {"dead", c.dead}}
+                             .dump()
+                      << std::endl;
+        } else if (*group) {
+            const auto g = q.progress(group_id);
+            std::int64_t ok = 0;
+            std::int64_t failed = 0;
+            nlohmann::json examples = nlohmann::json::array();
+            for (std::int64_t i = 0; i < g.total; ++i) {
+                const std::string id = group_id + "-" + std::to_string(i);
+                ok += q.command({"HLEN", queue.prefix + "results:" + id}).as_integer();
+                for (const auto& f : q.failures(id)) {
+                    ++failed;
+                    if (examples.size() < 5)
+                        examples.push_back({{"item", f.item}, {"error", f.error}});
+                }
+            }
+            std::cout << nlohmann::json{{"group", group_id},
+                                        {"jobs", g.total},
+                                        {"jobs_completed", g.completed},
+                                        {"jobs_failed", g.failed},
+                                        {"progress", g.progress},
+                                        {"items_ok", ok},
+                                        {"items_failed", failed},
+                                        {"failed_examples", examples}}
+                             .dump()
+                      << std::endl;
+        } else if (*failures) {
+            for (const auto& f : q.failures(job_id)) {
+                std::cout << nlohmann::json{{"index", f.index},
+                                            {"item", f.item},
+                                            {"error", f.error},
+                                            {"timestamp_ms", f.timestamp_ms}}
+                                 .dump()
+                          << std::endl;
+            }
+        }
+    } catch (const std::exception& e) {
+        std::cerr << "rotorctl: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,247 @@
+#include "nodes/batch_runner.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <future>
+#include <thread>
+
+namespace rotor::nodes {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+    for (auto pos = text.find(from); pos != std::string::npos;
+         pos = text.find(from, pos + to.size())) {
+        text.replace(pos, from.size(), to);
+    }
+    return text;
+}
+
+// One attempt at one item on one lease. Throws cdp/pool errors; returns the extracted JSON or
+// an item-level failure reason in `error`.
+asio::awaitable<json> scan_on_page(std::shared_ptr<cdp::page> page, std::string url,
+                                   scan_options scan, std::string* error) {
+    cdp::navigate_options nav;
+    nav.timeout = scan.navigate_timeout;
+    auto result = co_await page->navigate(url, nav);
+    if (result.status >= 400 || result.status == 0) {
+        *error = "HTTP " + std::to_string(result.status) + " for " + url;
+        co_return json();
+    }
+    try {
+        co_await page->wait_for_function(scan.ready_expression, scan.ready_timeout);
+    } catch (const cdp::error& e) {
+        if (e.kind() != cdp::errc::timeout) throw;
+        *error = "the data never appeared on " + url + " (" + e.what() + ")";
+        co_return json();
+    }
+    co_return co_await page->evaluate(scan.extract_expression);
+}
+
+} // namespace
+
+batch_runner::batch_runner(pool::browser_pool& pool, queue::redis_options redis,
+                           queue::queue_options queue_options, runner_options options)
+    : pool_(pool), redis_(redis), queue_options_(queue_options), options_(std::move(options)),
+      queue_(redis_, queue_options_) {
+    if (options_.scan.rate_per_second > 0) limiter_.emplace(redis_, queue_options_.prefix);
+}
+
+runner_stats batch_runner::stats() const {
+    std::lock_guard lock(stats_mutex_);
+    return stats_;
+}
+
+void batch_runner::run() {
+    while (!stopping_) {
+        bool ran = false;
+        try {
+            ran = run_one();
+        } catch (const queue::error& e) {
+            // Redis gave up after its retries: wait and try again; nothing is lost, the job's
+            // lease expires and it is reaped back into the queue.
+            spdlog::error("worker {}: {}", options_.worker_id, e.what());
+        }
+        if (!ran) {
+            if (options_.drain) {
+                const auto c = queue_.counts(options_.platform);
+                if (c.queued == 0 && c.delayed == 0 && c.running == 0) return;
+            }
+            std::this_thread::sleep_for(options_.idle_wait);
+        }
+    }
+}
+
+bool batch_runner::run_one() {
+    queue_.reap_stalled(options_.platform);
+    auto job = queue_.claim(options_.platform, options_.worker_id);
+    if (!job) return false;
+    run_job(std::move(*job));
+    return true;
+}
+
+batch_runner::item_result batch_runner::scan(const std::string& item) {
+    item_result r;
+    const std::string url = replace_all(
+        replace_all(options_.scan.url_template, "{base}", options_.scan.base_url), "{id}", item);
+    for (int attempt = 0;; ++attempt) {
+        if (limiter_) limiter_->acquire(options_.platform, {options_.scan.rate_per_second, 1});
+        auto lease = pool_.acquire_blocking(std::chrono::minutes(2)); // pool::error goes up
+        std::string error;
+        try {
+            r.value =
+                asio::co_spawn(io_, scan_on_page(lease.page_ptr(), url, options_.scan, &error),
+                               asio::use_future)
+                    .get();
+            lease.release(error.empty() ? pool::item_outcome::ok : pool::item_outcome::failed);
+            r.ok = error.empty();
+            r.error = error;
+            return r;
+        } catch (const pool::error&) {
+            lease.release(pool::item_outcome::broken);
+            throw; // the pool cannot serve: a whole-job failure, not this item's
+        } catch (const std::exception& e) {
+            lease.release(pool::item_outcome::broken);
+            if (pool::browser_pool::is_retryable(e) && attempt < options_.scan.retries) {
+                ++r.retries;
+                continue; // the browser or page died under the item: not the item's fault
+            }
+            r.ok = false;
+            r.error = e.what();
+            return r;
+        }
+    }
+}
+
+void batch_runner::run_job(queue::job_lease job) {
+    const auto items = job.items();
+    const auto total = items.size();
+    const auto cp = queue_.load_checkpoint(job.id, options_.node_id);
+    const auto pending = cp.total == 0 && cp.processed_index == 0 ? [&] {
+        std::vector<std::size_t> all(total);
+        for (std::size_t i = 0; i < total; ++i) all[i] = i;
+        return all;
+    }()
+                                                                  : cp.pending();
+    {
+        std::lock_guard lock(stats_mutex_);
+        stats_.items_skipped += total - pending.size();
+    }
+    spdlog::info("worker {}: job {} ({} items, {} to do{})", options_.worker_id, job.id, total,
+                 pending.size(), pending.size() < total ? ", resumed from its checkpoint" : "");
+
+    // The lease is renewed in the background; losing it stops the job at once.
+    std::atomic<bool> lease_lost{false};
+    std::mutex renew_mutex;
+    std::condition_variable renew_cv;
+    bool finished = false;
+    std::thread renewer([&] {
+        queue::job_queue renew_queue(redis_, queue_options_);
+        auto lease = job;
+        std::unique_lock lock(renew_mutex);
+        while (!renew_cv.wait_for(lock, queue_options_.lease / 3, [&] { return finished; })) {
+            try {
+                renew_queue.renew(lease);
+            } catch (const queue::error& e) {
+                if (e.kind() == queue::errc::lease_lost) {
+                    lease_lost = true;
+                    spdlog::warn("worker {}: {}", options_.worker_id, e.what());
+                    return;
+                }
+                spdlog::warn("worker {}: renewing {}: {}", options_.worker_id, job.id, e.what());
+            }
+        }
+    });
+
+    // Items run concurrently up to the pool's concurrency; each is checkpointed when it ends.
+    std::mutex next_mutex;
+    std::size_t next = 0;
+    std::string job_error; // set when the job cannot run at all (the pool is unhealthy)
+    auto worker = [&] {
+        queue::job_queue q(redis_, queue_options_);
+        for (;;) {
+            std::size_t k = 0;
+            {
+                std::lock_guard lock(next_mutex);
+                if (next >= pending.size() || lease_lost || stopping_ || !job_error.empty()) return;
+                k = next++;
+            }
+            const std::size_t index = pending[k];
+            item_result r;
+            try {
+                r = scan(items[index]);
+            } catch (const std::exception& e) {
+                std::lock_guard lock(next_mutex);
+                if (job_error.empty()) job_error = e.what();
+                return;
+            }
+            try {
+                if (r.ok) {
+                    json stored = r.value;
+                    stored["item"] = items[index];
+                    q.command({"HSET", queue_options_.prefix + "results:" + job.id,
+                               std::to_string(index), stored.dump()});
+                    q.command({"EXPIRE", queue_options_.prefix + "results:" + job.id,
+                               std::to_string(options_.results_ttl.count())});
+                    q.checkpoint(job, options_.node_id, index, total);
+                } else {
+                    q.record_failure(job, options_.node_id, index, total, items[index], r.error);
+                }
+            } catch (const queue::error& e) {
+                if (e.kind() == queue::errc::lease_lost) lease_lost = true;
+                spdlog::warn("worker {}: item {} of {}: {}", options_.worker_id, items[index],
+                             job.id, e.what());
+                return;
+            }
+            std::lock_guard lock(stats_mutex_);
+            (r.ok ? stats_.items_ok : stats_.items_failed)++;
+            stats_.items_retried += static_cast<std::uint64_t>(r.retries);
+        }
+    };
+    const std::size_t parallel = std::max<std::size_t>(1, pool_.concurrency());
+    std::vector<std::thread> workers;
+    for (std::size_t i = 0; i < parallel; ++i) workers.emplace_back(worker);
+    for (auto& t : workers) t.join();
+    {
+        std::lock_guard lock(renew_mutex);
+        finished = true;
+    }
+    renew_cv.notify_all();
+    renewer.join();
+
+    if (lease_lost) {
+        std::lock_guard lock(stats_mutex_);
+        ++stats_.jobs_abandoned;
+        return;
+    }
+    if (!job_error.empty()) {
+        // Finished items stay checkpointed; the retry resumes after them.
+        const auto d = queue_.fail(job, job_error);
+        spdlog::error("worker {}: job {} failed ({}): {}", options_.worker_id, job.id,
+                      d.dead ? "dead-lettered"
+                             : "retry in " + std::to_string(d.backoff.count()) + " ms",
+                      job_error);
+        std::lock_guard lock(stats_mutex_);
+        ++stats_.jobs_failed;
+        return;
+    }
+    if (stopping_) return; // left running: its lease expires and the next worker resumes it
+    try {
+        queue_.complete(job);
+        std::lock_guard lock(stats_mutex_);
+        ++stats_.jobs_completed;
+    } catch (const queue::error& e) {
+        spdlog::warn("worker {}: completing {}: {}", options_.worker_id, job.id, e.what());
+    }
+}
+
+} // namespace rotor::nodes

@@ -1,0 +1,128 @@
+// The worker's job loop end to end: Redis, the fixture shop, a real Chromium pool.
+#include "catalog.hpp"
+#include "nodes/batch_runner.hpp"
+#include "redis_server.hpp"
+#include "shop_server.hpp"
+#include "temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace rotor::nodes {
+namespace {
+
+using std::chrono::milliseconds;
+
+class BatchRunnerTest : public ::testing::Test {
+  protected:
+    queue::redis_options redis() const {
+        queue::redis_options r;
+        r.port = redis_.port();
+        return r;
+    }
+    pool::pool_options pool_options() const {
+        pool::pool_options o;
+        o.concurrency = 3;
+        o.browser.launch.profile_root = profiles_.path();
+        return o;
+    }
+    runner_options runner(const std::string& id) const {
+        runner_options r;
+        r.platform = "fixture";
+        r.worker_id = id;
+        r.scan.base_url = shop_.base_url();
+        r.scan.ready_timeout = milliseconds(1500);
+        r.idle_wait = milliseconds(100);
+        r.drain = true;
+        return r;
+    }
+    test::redis_server redis_;
+    fixture::shop_server shop_;
+    test::temp_dir profiles_{"rotor-runner"};
+};
+
+TEST_F(BatchRunnerTest, EveryItemIsDoneOrRecordedAsFailed) {
+    queue::queue_options qo;
+    qo.batch_size = 10;
+    queue::job_queue q(redis(), qo);
+    queue::enqueue_request req;
+    req.platform = "fixture";
+    for (int i = 0; i < 17; ++i) req.items.push_back(std::to_string(5000 + i));
+    req.items.insert(req.items.end(), {"404001", "500001", "705001"});
+    const auto group = q.enqueue(req).group_id;
+
+    pool::browser_pool p(pool_options());
+    batch_runner run(p, redis(), qo, runner("w1"));
+    run.run();
+    const auto s = run.stats();
+    EXPECT_EQ(s.items_ok, 17u);
+    EXPECT_EQ(s.items_failed, 3u);
+    EXPECT_EQ(s.jobs_completed, 2u);
+    const auto g = q.progress(group);
+    EXPECT_EQ(g.completed, 2);
+    EXPECT_DOUBLE_EQ(g.progress, 100.0);
+    std::size_t stored = 0;
+    std::vector<std::string> failed;
+    for (int j = 0; j < 2; ++j) {
+        const std::string id = group + "-" + std::to_string(j);
+        const auto results = q.command({"HGETALL", qo.prefix + "results:" + id});
+        for (std::size_t i = 1; i < results.elements.size(); i += 2) {
+            const auto v = nlohmann::json::parse(results.elements[i].as_string());
+            const auto product = fixture::product_for(std::stoull(v["item"].get<std::string>()));
+            EXPECT_EQ(v["name"], product.name);
+            EXPECT_EQ(v["price"], product.price);
+            ++stored;
+        }
+        for (const auto& f : q.failures(id)) failed.push_back(f.item + ": " + f.error);
+    }
+    EXPECT_EQ(stored, 17u);
+    ASSERT_EQ(failed.size(), 3u);
+    std::sort(failed.begin(), failed.end());
+    EXPECT_NE(failed[0].find("404001: HTTP 404"), std::string::npos) << failed[0];
+    EXPECT_NE(failed[1].find("500001: HTTP 500"), std::string::npos) << failed[1];
+    EXPECT_NE(failed[2].find("705001: the data never appeared"), std::string::npos) << failed[2];
+}
+
+TEST_F(BatchRunnerTest, AStoppedWorkersJobIsResumedFromItsCheckpoint) {
+    queue::queue_options qo;
+    qo.batch_size = 40;
+    qo.lease = milliseconds(1500);
+    queue::job_queue q(redis(), qo);
+    queue::enqueue_request req;
+    req.platform = "fixture";
+    for (int i = 0; i < 40; ++i) req.items.push_back(std::to_string(6000 + i));
+    const auto group = q.enqueue(req).group_id;
+    const std::string job = group + "-0";
+
+    pool::browser_pool p(pool_options());
+    {
+        // The first worker stops (as on SIGTERM) after some items: it leaves the job running.
+        batch_runner first(p, redis(), qo, runner("first"));
+        std::thread stopper([&] {
+            while (first.stats().items_ok < 12) std::this_thread::sleep_for(milliseconds(20));
+            first.stop();
+        });
+        first.run_one();
+        stopper.join();
+        EXPECT_LT(first.stats().items_ok, 40u);
+        EXPECT_EQ(first.stats().jobs_completed, 0u);
+    }
+    const auto cp = q.load_checkpoint(job, "scan");
+    const auto done_before = cp.done_count();
+    EXPECT_GE(done_before, 12u);
+    EXPECT_EQ(q.job_fields(job).at("status"), "running");
+
+    // Its lease expires; the second worker reaps the job and does only what is left.
+    std::this_thread::sleep_for(milliseconds(1700));
+    batch_runner second(p, redis(), qo, runner("second"));
+    second.run();
+    EXPECT_EQ(second.stats().items_skipped, done_before);
+    EXPECT_EQ(second.stats().items_ok, 40u - done_before);
+    EXPECT_EQ(q.job_fields(job).at("status"), "done");
+    EXPECT_EQ(q.command({"HLEN", qo.prefix + "results:" + job}).as_integer(), 40);
+    EXPECT_EQ(q.progress(group).completed, 1);
+}
+
+} // namespace
+} // namespace rotor::nodes
