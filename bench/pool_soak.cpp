@@ -18,9 +18,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -98,7 +100,22 @@ class sampler {
         std::lock_guard lock(mutex_);
         peak_ = std::max(peak_, pss);
         processes_peak_ = std::max(processes_peak_, pids.size());
+        recent_.emplace_back(clock_type::now(), pss);
+        while (!recent_.empty() &&
+               clock_type::now() - recent_.front().first > std::chrono::seconds(3)) {
+            recent_.pop_front();
+        }
         return pss;
+    }
+    // PSS "at" a point of the run: the median of the samples of the last 3 s (one instant is
+    // noise: a memory-heavy page may or may not be alive at that moment).
+    double at_mark() {
+        sample();
+        std::lock_guard lock(mutex_);
+        std::vector<double> v;
+        for (const auto& [t, pss] : recent_) v.push_back(pss);
+        std::sort(v.begin(), v.end());
+        return v.empty() ? 0 : v[v.size() / 2];
     }
     double peak() {
         std::lock_guard lock(mutex_);
@@ -114,6 +131,7 @@ class sampler {
     std::mutex mutex_;
     double peak_ = 0;
     std::size_t processes_peak_ = 0;
+    std::deque<std::pair<clock_type::time_point, double>> recent_;
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };
@@ -132,8 +150,9 @@ asio::awaitable<void> one_item(rotor::pool::browser_pool* pool, std::string shop
 }
 
 run_figures run_rotor(const std::string& shop, int items, int concurrency, int heavy_every,
-                      rotor::pool::process_model model) {
+                      rotor::pool::process_model model, std::size_t budget_mb) {
     rotor::pool::pool_options o;
+    o.rotation.memory_budget_mb = budget_mb;
     o.browsers = 1;
     o.concurrency = static_cast<std::size_t>(concurrency);
     o.flags.model = model;
@@ -150,7 +169,7 @@ run_figures run_rotor(const std::string& shop, int items, int concurrency, int h
     std::function<void(int)> on_done = [&](int n) {
         std::lock_guard lock(mutex);
         while (next_mark < marks.size() && n * 100 >= marks[next_mark] * items) {
-            f.at[marks[next_mark]] = s.sample();
+            f.at[marks[next_mark]] = s.at_mark();
             ++next_mark;
         }
     };
@@ -207,7 +226,7 @@ run_figures run_playwright(const std::string& node, const std::string& script,
         int n = 0;
         if (std::sscanf(line.data(), "progress %d", &n) == 1) {
             while (next_mark < marks.size() && n * 100 >= marks[next_mark] * items) {
-                f.at[marks[next_mark]] = s.sample();
+                f.at[marks[next_mark]] = s.at_mark();
                 ++next_mark;
             }
         }
@@ -261,6 +280,7 @@ int main(int argc, char** argv) {
     std::string node = "node";
     std::string script;
     std::vector<std::string> impls = {"rotor", "playwright"};
+    std::size_t budget_mb = 0;
     app.add_option("--shop", shop, "Fixture shop base URL")->required();
     app.add_option("--items", items)->check(CLI::Range(20, 1000000));
     app.add_option("--concurrency", concurrency)->check(CLI::Range(1, 64));
@@ -269,6 +289,7 @@ int main(int argc, char** argv) {
     app.add_option("--node", node);
     app.add_option("--playwright-script", script, "bench/peers/pool_soak_playwright.mjs");
     app.add_option("--impl", impls, "rotor, rotor-isolated, playwright (alternating, in order)");
+    app.add_option("--memory-budget-mb", budget_mb, "rotor's per-browser PSS budget (0: none)");
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(spdlog::level::warn);
 
@@ -277,8 +298,9 @@ int main(int argc, char** argv) {
             if (impl == "rotor" || impl == "rotor-isolated") {
                 const auto model = impl == "rotor" ? rotor::pool::process_model::lean
                                                    : rotor::pool::process_model::isolated;
-                print(impl, std::to_string(r),
-                      run_rotor(shop, items, concurrency, heavy_every, model), items, concurrency);
+                auto f = run_rotor(shop, items, concurrency, heavy_every, model, budget_mb);
+                print(budget_mb > 0 ? impl + "-budget-" + std::to_string(budget_mb) : impl,
+                      std::to_string(r), f, items, concurrency);
             } else if (impl == "playwright" && !script.empty()) {
                 std::string error;
                 auto f = run_playwright(node, script, shop, items, concurrency, heavy_every, error);
