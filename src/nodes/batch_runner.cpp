@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <condition_variable>
 #include <future>
 #include <thread>
@@ -82,6 +84,16 @@ void batch_runner::run() {
 }
 
 bool batch_runner::run_one() {
+    const auto s = stats();
+    queue_.heartbeat(options_.worker_id,
+                     {{"platform", options_.platform},
+                      {"pid", ::getpid()},
+                      {"at_ms", std::chrono::duration_cast<milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count()},
+                      {"jobs_completed", s.jobs_completed},
+                      {"items_ok", s.items_ok},
+                      {"items_failed", s.items_failed}});
     queue_.reap_stalled(options_.platform);
     auto job = queue_.claim(options_.platform, options_.worker_id);
     if (!job) return false;

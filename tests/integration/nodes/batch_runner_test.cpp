@@ -59,6 +59,9 @@ TEST_F(BatchRunnerTest, EveryItemIsDoneOrRecordedAsFailed) {
     EXPECT_EQ(s.items_ok, 17u);
     EXPECT_EQ(s.items_failed, 3u);
     EXPECT_EQ(s.jobs_completed, 2u);
+    const auto beat = q.command({"HGET", qo.prefix + "workers", "w1"});
+    ASSERT_FALSE(beat.is_nil()) << "the worker registered no heartbeat";
+    EXPECT_EQ(nlohmann::json::parse(beat.as_string())["platform"], "fixture");
     const auto g = q.progress(group);
     EXPECT_EQ(g.completed, 2);
     EXPECT_DOUBLE_EQ(g.progress, 100.0);
