@@ -466,6 +466,14 @@ void client::close(const std::string& why) {
         auto pending = std::move(im.pending);
         im.pending.clear();
         im.pending_count = 0;
+        if (!pending.empty()) {
+            std::string methods;
+            for (const auto& [id, call] : pending) {
+                if (methods.size() < 300) methods += " " + call.method + "#" + std::to_string(id);
+            }
+            spdlog::info("cdp: closing ({}) with {} command(s) in flight:{}", why, pending.size(),
+                         methods);
+        }
         for (auto& [id, call] : pending) {
             call.timer->cancel();
             call.done.fail(make_error(errc::browser_closed, call.method + ": " + why));
