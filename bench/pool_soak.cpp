@@ -150,8 +150,10 @@ asio::awaitable<void> one_item(rotor::pool::browser_pool* pool, std::string shop
 }
 
 run_figures run_rotor(const std::string& shop, int items, int concurrency, int heavy_every,
-                      rotor::pool::process_model model, std::size_t budget_mb) {
+                      rotor::pool::process_model model, std::size_t budget_mb,
+                      std::size_t recycle_every) {
     rotor::pool::pool_options o;
+    o.rotation.browser_recycle_every = recycle_every;
     o.rotation.memory_budget_mb = budget_mb;
     o.browsers = 1;
     o.concurrency = static_cast<std::size_t>(concurrency);
@@ -281,6 +283,8 @@ int main(int argc, char** argv) {
     std::string script;
     std::vector<std::string> impls = {"rotor", "playwright"};
     std::size_t budget_mb = 0;
+    std::size_t recycle_every = 500;
+    bool verbose = false;
     app.add_option("--shop", shop, "Fixture shop base URL")->required();
     app.add_option("--items", items)->check(CLI::Range(20, 1000000));
     app.add_option("--concurrency", concurrency)->check(CLI::Range(1, 64));
@@ -290,15 +294,18 @@ int main(int argc, char** argv) {
     app.add_option("--playwright-script", script, "bench/peers/pool_soak_playwright.mjs");
     app.add_option("--impl", impls, "rotor, rotor-isolated, playwright (alternating, in order)");
     app.add_option("--memory-budget-mb", budget_mb, "rotor's per-browser PSS budget (0: none)");
+    app.add_option("--recycle-every", recycle_every, "rotor's browser_recycle_every");
+    app.add_flag("--verbose", verbose, "rotor's pool logs");
     CLI11_PARSE(app, argc, argv);
-    spdlog::set_level(spdlog::level::warn);
+    spdlog::set_level(verbose ? spdlog::level::info : spdlog::level::warn);
 
     for (int r = 1; r <= rounds; ++r) {
         for (const auto& impl : impls) {
             if (impl == "rotor" || impl == "rotor-isolated") {
                 const auto model = impl == "rotor" ? rotor::pool::process_model::lean
                                                    : rotor::pool::process_model::isolated;
-                auto f = run_rotor(shop, items, concurrency, heavy_every, model, budget_mb);
+                auto f = run_rotor(shop, items, concurrency, heavy_every, model, budget_mb,
+                                   recycle_every);
                 print(budget_mb > 0 ? impl + "-budget-" + std::to_string(budget_mb) : impl,
                       std::to_string(r), f, items, concurrency);
             } else if (impl == "playwright" && !script.empty()) {
