@@ -106,6 +106,7 @@ struct browser_pool::state {
     std::vector<slot_entry> slots;
     std::deque<waiter*> waiters;
     std::uint64_t next_browser_id = 0;
+    std::size_t preparing = 0; // slots taken by an acquire that is still opening their page
     bool stopping = false;
     bool healthy = true;
     std::string unhealthy_reason;
@@ -369,7 +370,8 @@ struct browser_pool::state {
         std::string out;
         for (const auto& b : browsers) {
             if (!out.empty()) out += ", ";
-            out += "browser " + std::to_string(b->id) + " " + std::string(to_string(b->st));
+            out += "browser " + std::to_string(b->id) + " " + std::string(to_string(b->st)) +
+                   (b->context_pending ? " (creating a context)" : "");
         }
         if (!healthy) out += "; unhealthy: " + unhealthy_reason;
         return out.empty() ? "no browsers" : out;
@@ -396,9 +398,12 @@ struct browser_pool::state {
             if (i && pick_browser()) {
                 auto& s = slots[*i];
                 s.busy = true;
+                ++preparing;
                 try {
                     co_await prepare(*i);
+                    --preparing;
                 } catch (const std::exception& e) {
+                    --preparing;
                     s.busy = false;
                     wake_one();
                     if (!is_retryable(e) || std::chrono::steady_clock::now() >= deadline) throw;
@@ -430,7 +435,9 @@ struct browser_pool::state {
                 throw error(errc::acquire_timeout,
                             "acquire: no page lease within " + std::to_string(timeout.count()) +
                                 " ms (" + std::to_string(totals.leases_active) + " of " +
-                                std::to_string(slots.size()) + " leased; " + describe() + ")");
+                                std::to_string(slots.size()) + " leased, " +
+                                std::to_string(preparing) + " opening a page, " +
+                                std::to_string(waiters.size()) + " waiting; " + describe() + ")");
             }
             woken = true;
         }
