@@ -33,6 +33,17 @@ TEST(RedisRestart, KillingRedisMidRunLosesNoJob) {
     std::atomic<int> completed{0};
     std::atomic<bool> stop{false};
     std::vector<std::thread> workers;
+    // Whatever happens below (a failed assertion, an exception), the workers stop and are joined.
+    struct joiner {
+        std::atomic<bool>& stop;
+        std::vector<std::thread>& threads;
+        ~joiner() {
+            stop = true;
+            for (auto& t : threads) {
+                if (t.joinable()) t.join();
+            }
+        }
+    } join_on_exit{stop, workers};
     for (int w = 0; w < 4; ++w) {
         workers.emplace_back([&, w] {
             job_queue q(r, o);
@@ -51,11 +62,18 @@ TEST(RedisRestart, KillingRedisMidRunLosesNoJob) {
                 } catch (const error& e) {
                     // lease_lost after a restart: the job was reaped and someone else has it.
                     if (e.kind() == errc::redis_unavailable) ADD_FAILURE() << e.what();
+                } catch (const std::exception& e) {
+                    ADD_FAILURE() << "worker " << w << ": " << e.what();
+                    return;
                 }
             }
         });
     }
-    while (completed < 50) std::this_thread::sleep_for(milliseconds(10));
+    const auto warm = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (completed < 50 && std::chrono::steady_clock::now() < warm) {
+        std::this_thread::sleep_for(milliseconds(10));
+    }
+    ASSERT_GE(completed.load(), 50) << "workers did not get going before the kill";
     server.kill();
     std::this_thread::sleep_for(milliseconds(800)); // workers see the outage and wait
     server.start();

@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -37,6 +39,20 @@ redis_server::~redis_server() {
 }
 
 void redis_server::start() {
+    // A restart right after SIGKILL can race the old socket's teardown; try a few times.
+    for (int attempt = 1;; ++attempt) {
+        try {
+            start_once();
+            return;
+        } catch (const std::exception&) {
+            kill();
+            if (attempt == 3) throw;
+            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        }
+    }
+}
+
+void redis_server::start_once() {
     if (pid_ > 0) return;
     std::vector<std::string> args = {"redis-server",
                                      "--port",

@@ -31,6 +31,7 @@ class redis_server {
 
   private:
     void wait_ready();
+    void start_once();
     redis_server_options options_;
     temp_dir dir_{"rotor-redis"};
     int port_ = 0;
