@@ -138,6 +138,12 @@ redis_reply redis_connection::command(const std::vector<std::string>& argv) {
             redis_reply reply = convert(raw);
             freeReplyObject(raw);
             if (reply.type == redis_reply::kind::error) {
+                // A restarted Redis answers LOADING until its AOF/RDB is in memory; these pass.
+                const std::string_view text(reply.str);
+                if (text.rfind("LOADING", 0) == 0 || text.rfind("BUSY", 0) == 0 ||
+                    text.rfind("TRYAGAIN", 0) == 0 || text.rfind("MASTERDOWN", 0) == 0) {
+                    throw error(errc::redis_unavailable, reply.str);
+                }
                 throw error(errc::redis_error, "redis " + argv.front() + ": " + reply.str);
             }
             return reply;
