@@ -141,12 +141,17 @@ std::uint64_t id_for(int i, int heavy_every) {
                                       : 10000 + static_cast<std::uint64_t>(i);
 }
 
-asio::awaitable<void> one_item(rotor::pool::browser_pool* pool, std::string shop, std::uint64_t id,
-                               std::atomic<int>* done, std::atomic<int>* failed,
-                               std::function<void(int)>* on_done) {
-    auto r = co_await rotor::fixture::scrape_product(*pool, std::move(shop), id);
-    if (!r.error.empty() || r.price == 0) ++*failed;
-    (*on_done)(++*done);
+// One of `concurrency` workers: takes the next item until none is left (a soak feeds the pool
+// like the worker does, instead of queueing every item on acquire at once).
+asio::awaitable<void> item_worker(rotor::pool::browser_pool* pool, std::string shop,
+                                  std::atomic<int>* next, int items, int heavy_every,
+                                  std::atomic<int>* done, std::atomic<int>* failed,
+                                  std::function<void(int)>* on_done) {
+    for (int i = (*next)++; i < items; i = (*next)++) {
+        auto r = co_await rotor::fixture::scrape_product(*pool, shop, id_for(i, heavy_every));
+        if (!r.error.empty() || r.price == 0) ++*failed;
+        (*on_done)(++*done);
+    }
 }
 
 run_figures run_rotor(const std::string& shop, int items, int concurrency, int heavy_every,
@@ -179,9 +184,10 @@ run_figures run_rotor(const std::string& shop, int items, int concurrency, int h
     const double cpu0 = machine_cpu_seconds();
     const auto started = clock_type::now();
     std::vector<std::future<void>> futures;
-    for (int i = 0; i < items; ++i) {
+    std::atomic<int> next{0};
+    for (int w = 0; w < concurrency; ++w) {
         futures.push_back(asio::co_spawn(
-            runners, one_item(&pool, shop, id_for(i, heavy_every), &done, &failed, &on_done),
+            runners, item_worker(&pool, shop, &next, items, heavy_every, &done, &failed, &on_done),
             asio::use_future));
     }
     for (auto& fu : futures) fu.get();
