@@ -97,6 +97,7 @@ enqueue_result job_queue::enqueue(const enqueue_request& request) {
         params["product_ids"] = std::vector<std::string>(first, last);
         args.push_back(params.dump());
     }
+    args.push_back(std::to_string(options_.retention.count()));
     const auto reply =
         run(enqueue_, {keys_.queue(request.platform), keys_.batch_group(result.group_id)}, args,
             "enqueue " + request.platform);
@@ -133,12 +134,19 @@ std::optional<job_lease> job_queue::parse_claim(const redis_reply& reply,
 }
 
 std::optional<job_lease> job_queue::complete_and_claim(const job_lease& job) {
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch())
+                                 .count();
+    std::int64_t last = last_promote_ns_.load();
+    const bool promote = now - last >= std::chrono::nanoseconds(options_.delayed_poll).count() &&
+                         last_promote_ns_.compare_exchange_strong(last, now);
     const auto reply = run(complete_claim_,
                            {keys_.job(job.id), keys_.running(job.platform),
                             keys_.lock(job.platform), keys_.queue(job.platform),
                             keys_.delayed(job.platform), keys_.dead(job.platform), keys_.fence()},
                            {job.token, options_.prefix, std::string(to_string(options_.lock)),
-                            job.worker_id, std::to_string(options_.lease.count())},
+                            job.worker_id, std::to_string(options_.lease.count()),
+                            std::to_string(options_.retention.count()), promote ? "1" : "0"},
                            "complete " + job.id + " and claim the next");
     return parse_claim(reply, job.worker_id);
 }
@@ -195,7 +203,8 @@ checkpoint_state job_queue::load_checkpoint(const std::string& job_id, const std
 
 void job_queue::complete(const job_lease& job) {
     run(complete_, {keys_.job(job.id), keys_.running(job.platform), keys_.lock(job.platform)},
-        {job.token, options_.prefix, std::string(to_string(options_.lock)), job.worker_id},
+        {job.token, options_.prefix, std::string(to_string(options_.lock)), job.worker_id,
+         std::to_string(options_.retention.count())},
         "complete " + job.id);
 }
 

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -38,6 +39,11 @@ struct queue_options {
     milliseconds retry_backoff{1000}; // first retry delay; doubles, with jitter
     milliseconds retry_backoff_max{300000};
     std::chrono::seconds failures_ttl{7 * 24 * 3600}; // failures list and checkpoint TTL
+    // How long a done job's hash and a batch group's hash are kept (then they expire).
+    std::chrono::seconds retention{7 * 24 * 3600};
+    // A busy worker (complete_and_claim) moves due retries from the delayed set into the queue at
+    // most this often; claim() always does. Retries are due at most this much late.
+    milliseconds delayed_poll{250};
     lock_mode lock = lock_mode::job;
 };
 
@@ -144,6 +150,7 @@ class job_queue {
     queue_options options_;
     keys keys_;
     std::mutex mutex_;
+    std::atomic<std::int64_t> last_promote_ns_{0}; // steady clock, for delayed_poll
     redis_connection conn_;
     lua_script enqueue_, claim_, renew_, checkpoint_, fail_item_, complete_, complete_claim_,
         fail_job_, reap_;

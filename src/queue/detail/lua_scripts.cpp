@@ -13,15 +13,17 @@ local function fenced(job_key, token)
   local f = redis.call('HMGET', job_key, 'lease_token', 'status')
   return f[1] == token and f[2] == 'running'
 end
+-- One read and one write per finished job (scripts are atomic, so read-modify-write is safe).
 local function group_count(prefix, group, field, now)
   if not group or group == '' then return end
   local g = prefix .. 'batch-group:' .. group
-  redis.call('HINCRBY', g, field, 1)
   local v = redis.call('HMGET', g, 'total', 'completed', 'failed')
   local total, c, f = tonumber(v[1] or '0'), tonumber(v[2] or '0'), tonumber(v[3] or '0')
+  if field == 'completed' then c = c + 1 else f = f + 1 end
   local p = 0
   if total > 0 then p = (c + f) * 100 / total end
-  redis.call('HSET', g, 'progress', string.format('%.2f', p), 'updated_at', now)
+  redis.call('HSET', g, field, field == 'completed' and c or f, 'progress',
+             string.format('%.2f', p), 'updated_at', now)
 end
 local function mark_done(ckey, index, total, now, ttl)
   local v = redis.call('HMGET', ckey, 'processed_index', 'done_beyond')
@@ -44,16 +46,21 @@ local function mark_done(ckey, index, total, now, ttl)
   redis.call('EXPIRE', ckey, ttl)
   return processed
 end
-local function claim_next(queue, running, delayed, dead, fence, lock, prefix, lease, worker, mode, now)
-  -- Retries whose backoff is over go back into the queue (one cheap range read when none is).
-  local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now, 'LIMIT', 0, 100)
-  for _, id in ipairs(due) do
-    redis.call('ZREM', delayed, id)
-    local key = prefix .. 'job:' .. id
-    local score = redis.call('HGET', key, 'score')
-    if score then
-      redis.call('ZADD', queue, score, id)
-      redis.call('HSET', key, 'status', 'queued', 'updated_at', now)
+-- promote: '1' when retries whose backoff is over should go back into the queue first (a busy
+-- worker asks every delayed_poll ms, not on every job).
+local function claim_next(queue, running, delayed, dead, fence, lock, prefix, lease, worker, mode, now,
+                          promote)
+  local now_s = string.format('%d', now)
+  if promote == '1' then
+    local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now_s, 'LIMIT', 0, 100)
+    for _, id in ipairs(due) do
+      redis.call('ZREM', delayed, id)
+      local key = prefix .. 'job:' .. id
+      local score = redis.call('HGET', key, 'score')
+      if score then
+        redis.call('ZADD', queue, score, id)
+        redis.call('HSET', key, 'status', 'queued', 'updated_at', now_s)
+      end
     end
   end
   if mode == 'platform' then
@@ -79,29 +86,31 @@ local function claim_next(queue, running, delayed, dead, fence, lock, prefix, le
       end
     end
     if reason then
-      redis.call('ZADD', dead, now, id)
+      redis.call('ZADD', dead, now_s, id)
       redis.call('HSET', key, 'id', id, 'status', 'dead', 'last_error', 'malformed job: ' .. reason,
-                 'updated_at', now)
-      group_count(prefix, f[6], 'failed', now)
+                 'updated_at', now_s)
+      group_count(prefix, f[6], 'failed', now_s)
     else
-      local token = redis.call('INCR', fence)
-      local deadline = now + lease
+      local token = tostring(redis.call('INCR', fence))
+      local deadline = string.format('%d', now + lease)
       redis.call('HSET', key, 'status', 'running', 'worker', worker, 'lease_token', token,
-                 'lease_deadline', deadline, 'updated_at', now)
+                 'lease_deadline', deadline, 'updated_at', now_s)
       redis.call('ZADD', running, deadline, id)
       if mode == 'platform' then redis.call('SET', lock, worker, 'PX', lease) end
-      return {id, tostring(token), f[1], f[2], f[3] or '', f[4] or '0', f[5] or '0', f[6] or '',
-              tostring(deadline)}
+      return {id, token, f[1], f[2], f[3] or '', f[4] or '0', f[5] or '0', f[6] or '', deadline}
     end
   end
 end
-local function complete_job(job, running, lock, token, prefix, mode, worker, now)
+-- A done job's hash is kept for `ttl` seconds (status, timings, worker), then expires.
+local function complete_job(job, running, lock, token, prefix, mode, worker, now, ttl)
   local f = redis.call('HMGET', job, 'lease_token', 'status', 'id', 'group')
   if f[1] == token and f[2] == 'done' then return 'already' end
   if f[1] ~= token or f[2] ~= 'running' then return redis.error_reply('LEASE_LOST complete') end
-  redis.call('HSET', job, 'status', 'done', 'updated_at', now)
+  local now_s = string.format('%d', now)
+  redis.call('HSET', job, 'status', 'done', 'updated_at', now_s)
+  redis.call('EXPIRE', job, ttl)
   redis.call('ZREM', running, f[3])
-  group_count(prefix, f[4], 'completed', now)
+  group_count(prefix, f[4], 'completed', now_s)
   if mode == 'platform' and redis.call('GET', lock) == worker then redis.call('DEL', lock) end
   return 'done'
 end
@@ -109,7 +118,8 @@ end
 
 } // namespace
 
-// KEYS: queue, group. ARGV: prefix, platform, workflow, tier, group, max_attempts, n, params...
+// KEYS: queue, group. ARGV: prefix, platform, workflow, tier, group, max_attempts, n, params...,
+// retention_s (last: how long the batch-group hash outlives its last enqueue).
 const std::string enqueue_lua = common + R"lua(
 local prefix, platform, workflow = ARGV[1], ARGV[2], ARGV[3]
 local tier, group, max_attempts, n = tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
@@ -134,13 +144,14 @@ redis.call('HSET', KEYS[2], 'platform', platform, 'workflow_id', workflow, 'upda
 local v = redis.call('HMGET', KEYS[2], 'total', 'completed', 'failed')
 local p = (tonumber(v[2]) + tonumber(v[3])) * 100 / tonumber(v[1])
 redis.call('HSET', KEYS[2], 'progress', string.format('%.2f', p))
+redis.call('EXPIRE', KEYS[2], ARGV[8 + n])
 return ids
 )lua";
 
 // KEYS: queue, running, delayed, dead, fence, lock. ARGV: prefix, lease_ms, worker, lock mode.
 const std::string claim_lua = common + R"lua(
 return claim_next(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[1], tonumber(ARGV[2]),
-                  ARGV[3], ARGV[4], now_ms())
+                  ARGV[3], ARGV[4], now_ms(), '1')
 )lua";
 
 // KEYS: job, running, lock. ARGV: token, lease_ms, lock mode, worker.
@@ -173,20 +184,20 @@ redis.call('HINCRBY', KEYS[1], 'failed_items', 1)
 return mark_done(KEYS[3], tonumber(ARGV[2]), tonumber(ARGV[3]), now, tonumber(ARGV[4]))
 )lua";
 
-// KEYS: job, running, lock. ARGV: token, prefix, lock mode, worker.
+// KEYS: job, running, lock. ARGV: token, prefix, lock mode, worker, done ttl_s.
 const std::string complete_lua = common + R"lua(
-return complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now_ms())
+return complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now_ms(), ARGV[5])
 )lua";
 
 // One round trip per job for a busy worker: complete this one, claim the next.
 // KEYS: job, running, lock, queue, delayed, dead, fence. ARGV: token, prefix, lock mode, worker,
-// lease_ms.
+// lease_ms, done ttl_s, promote ('1': move due retries into the queue first).
 const std::string complete_and_claim_lua = common + R"lua(
 local now = now_ms()
-local r = complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now)
+local r = complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now, ARGV[6])
 if type(r) == 'table' and r.err then return r end
 return claim_next(KEYS[4], KEYS[2], KEYS[5], KEYS[6], KEYS[7], KEYS[3], ARGV[2], tonumber(ARGV[5]),
-                  ARGV[4], ARGV[3], now)
+                  ARGV[4], ARGV[3], now, ARGV[7])
 )lua";
 
 // KEYS: job, running, delayed, dead, lock.

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -301,6 +302,68 @@ TEST_F(JobQueueTest, BatchGroupProgressAddsUp) {
     EXPECT_EQ(g.completed, 2);
     EXPECT_EQ(g.failed, 1);
     EXPECT_DOUBLE_EQ(g.progress, 100.0);
+}
+
+TEST_F(JobQueueTest, DoneJobsAndTheirGroupExpireAfterTheRetention) {
+    auto o = options(2);
+    o.retention = std::chrono::seconds(100);
+    job_queue q(redis(), o);
+    enqueue_request r;
+    r.platform = "p";
+    r.items = numbered(4);
+    const auto enq = q.enqueue(r);
+    const std::string group_key = "workflow:batch-group:" + enq.group_id;
+    const auto group_ttl = q.command({"TTL", group_key}).as_integer();
+    EXPECT_GT(group_ttl, 90);
+    EXPECT_LE(group_ttl, 100);
+    auto job = q.claim("p", "w");
+    ASSERT_TRUE(job);
+    const std::string job_key = "workflow:job:" + job->id;
+    EXPECT_EQ(q.command({"TTL", job_key}).as_integer(), -1) << "a running job must not expire";
+    auto next = q.complete_and_claim(*job);
+    ASSERT_TRUE(next);
+    const auto job_ttl = q.command({"TTL", job_key}).as_integer();
+    EXPECT_GT(job_ttl, 90);
+    EXPECT_LE(job_ttl, 100);
+    EXPECT_EQ(q.command({"TTL", "workflow:job:" + next->id}).as_integer(), -1);
+    q.complete(*next);
+    EXPECT_GT(q.command({"TTL", "workflow:job:" + next->id}).as_integer(), 90);
+}
+
+TEST_F(JobQueueTest, ABusyWorkerPicksUpDueRetriesWithoutDrainingTheQueueFirst) {
+    auto o = options(1);
+    o.retry_backoff = milliseconds(100);
+    o.delayed_poll = milliseconds(50);
+    job_queue q(redis(), o);
+    enqueue_request r;
+    r.platform = "p";
+    r.items = numbered(300);
+    q.enqueue(r);
+    auto failing = q.claim("p", "a");
+    ASSERT_TRUE(failing);
+    const auto d = q.fail(*failing, "browser crashed");
+    ASSERT_FALSE(d.dead);
+    const auto due = clock_type::now() + d.backoff;
+
+    // Worker b never calls claim() again: only complete_and_claim, one job every 5 ms.
+    auto job = q.claim("p", "b");
+    int served = 0;
+    std::optional<clock_type::time_point> retried_at;
+    while (job) {
+        if (job->id == failing->id) {
+            retried_at = clock_type::now();
+            EXPECT_EQ(job->attempts, 1);
+        }
+        std::this_thread::sleep_for(milliseconds(5));
+        job = q.complete_and_claim(*job);
+        ++served;
+    }
+    EXPECT_EQ(served, 300) << "every job, the retried one included, is served once more";
+    ASSERT_TRUE(retried_at) << "the due retry was never claimed";
+    EXPECT_GE(*retried_at, due);
+    // Re-queued with its original score, it is next as soon as it is promoted: well before the
+    // 299 other jobs (about 1.5 s of work) are done.
+    EXPECT_LT(*retried_at - due, milliseconds(800));
 }
 
 TEST_F(JobQueueTest, MalformedJobsGoToDeadLetterWithTheirReason) {
