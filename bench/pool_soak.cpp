@@ -154,10 +154,24 @@ asio::awaitable<void> item_worker(rotor::pool::browser_pool* pool, std::string s
     }
 }
 
+struct rotor_setup {
+    rotor::pool::process_model model = rotor::pool::process_model::lean;
+    std::size_t budget_mb = 0;
+    std::size_t recycle_every = 500;
+    std::size_t renderer_limit = 0;
+    std::vector<std::string> add_flags;
+    std::vector<std::string> drop_flags;
+};
+
 run_figures run_rotor(const std::string& shop, int items, int concurrency, int heavy_every,
-                      rotor::pool::process_model model, std::size_t budget_mb,
-                      std::size_t recycle_every) {
+                      const rotor_setup& setup) {
+    const auto model = setup.model;
+    const auto budget_mb = setup.budget_mb;
+    const auto recycle_every = setup.recycle_every;
     rotor::pool::pool_options o;
+    o.flags.renderer_process_limit = setup.renderer_limit;
+    o.flags.extra = setup.add_flags;
+    o.flags.remove = setup.drop_flags;
     o.rotation.browser_recycle_every = recycle_every;
     o.rotation.memory_budget_mb = budget_mb;
     o.browsers = 1;
@@ -256,13 +270,17 @@ run_figures run_playwright(const std::string& node, const std::string& script,
     return f;
 }
 
+std::string bench_name = "pool_soak";
+std::string variant;
+
 void print(const std::string& impl, const std::string& round, const run_figures& f, int items,
            int concurrency) {
-    json line = {{"bench", "pool_soak"},
+    json line = {{"bench", bench_name},
                  {"impl", impl},
                  {"round", round},
                  {"items", items},
                  {"concurrency", concurrency}};
+    if (!variant.empty()) line["variant"] = variant;
     for (int m : marks)
         line["pss_mb_at_" + std::to_string(m)] = std::lround(f.at.count(m) ? f.at.at(m) : 0);
     line["peak_pss_mb"] = std::lround(f.peak);
@@ -288,8 +306,7 @@ int main(int argc, char** argv) {
     std::string node = "node";
     std::string script;
     std::vector<std::string> impls = {"rotor", "playwright"};
-    std::size_t budget_mb = 0;
-    std::size_t recycle_every = 500;
+    rotor_setup setup;
     bool verbose = false;
     app.add_option("--shop", shop, "Fixture shop base URL")->required();
     app.add_option("--items", items)->check(CLI::Range(20, 1000000));
@@ -299,8 +316,16 @@ int main(int argc, char** argv) {
     app.add_option("--node", node);
     app.add_option("--playwright-script", script, "bench/peers/pool_soak_playwright.mjs");
     app.add_option("--impl", impls, "rotor, rotor-isolated, playwright (alternating, in order)");
-    app.add_option("--memory-budget-mb", budget_mb, "rotor's per-browser PSS budget (0: none)");
-    app.add_option("--recycle-every", recycle_every, "rotor's browser_recycle_every");
+    app.add_option("--memory-budget-mb", setup.budget_mb,
+                   "rotor's per-browser PSS budget (0: none)");
+    app.add_option("--recycle-every", setup.recycle_every, "rotor's browser_recycle_every");
+    app.add_option("--renderer-limit", setup.renderer_limit,
+                   "rotor's --renderer-process-limit (0: 2 x pages per browser)");
+    app.add_option("--add-flag", setup.add_flags, "an extra Chromium flag for rotor (repeatable)");
+    app.add_option("--drop-flag", setup.drop_flags,
+                   "a flag name or disabled feature taken out of rotor's set (repeatable)");
+    app.add_option("--bench-name", bench_name, "the \"bench\" field of the lines");
+    app.add_option("--variant", variant, "a label for this setup (a \"variant\" field)");
     app.add_flag("--verbose", verbose, "rotor's pool logs");
     CLI11_PARSE(app, argc, argv);
     spdlog::set_level(verbose ? spdlog::level::info : spdlog::level::warn);
@@ -308,11 +333,11 @@ int main(int argc, char** argv) {
     for (int r = 1; r <= rounds; ++r) {
         for (const auto& impl : impls) {
             if (impl == "rotor" || impl == "rotor-isolated") {
-                const auto model = impl == "rotor" ? rotor::pool::process_model::lean
-                                                   : rotor::pool::process_model::isolated;
-                auto f = run_rotor(shop, items, concurrency, heavy_every, model, budget_mb,
-                                   recycle_every);
-                print(budget_mb > 0 ? impl + "-budget-" + std::to_string(budget_mb) : impl,
+                setup.model = impl == "rotor" ? rotor::pool::process_model::lean
+                                              : rotor::pool::process_model::isolated;
+                auto f = run_rotor(shop, items, concurrency, heavy_every, setup);
+                print(setup.budget_mb > 0 ? impl + "-budget-" + std::to_string(setup.budget_mb)
+                                          : impl,
                       std::to_string(r), f, items, concurrency);
             } else if (impl == "playwright" && !script.empty()) {
                 std::string error;

@@ -434,7 +434,7 @@ asio::awaitable<std::string> page::screenshot() {
     co_return decode_base64(shot["data"].get_ref<const std::string&>());
 }
 
-asio::awaitable<void> page::close() {
+asio::awaitable<void> page::close(milliseconds timeout) {
     {
         std::lock_guard lock(end_->mutex);
         if (end_->why && end_->why->kind() != errc::target_crashed) co_return;
@@ -445,7 +445,7 @@ asio::awaitable<void> page::close() {
     json params = {{"targetId", target_id_}};
     bool closing = true;
     try {
-        co_await client_->async_call("Target.closeTarget", std::move(params), "", command_timeout_,
+        co_await client_->async_call("Target.closeTarget", std::move(params), "", timeout,
                                      use_awaitable);
     } catch (const error& e) {
         // Already gone (crashed and discarded, or the browser is closing): nothing to close.
@@ -458,7 +458,7 @@ asio::awaitable<void> page::close() {
         };
         std::string label = "close page " + target_id_ + " (waiting for targetDestroyed)";
         try {
-            co_await destroyed.async_wait(std::move(is_ours), command_timeout_, std::move(label),
+            co_await destroyed.async_wait(std::move(is_ours), timeout, std::move(label),
                                           use_awaitable);
         } catch (const error& e) {
             if (e.kind() != errc::browser_closed) throw;

@@ -119,8 +119,10 @@ class page : public std::enable_shared_from_this<page> {
         return send(std::move(method), std::move(params), command_timeout_);
     }
 
-    /// Closes the target (Target.closeTarget); the session's subscriptions are dropped.
-    boost::asio::awaitable<void> close();
+    /// Closes the target (Target.closeTarget) and waits up to `timeout` for targetDestroyed; the
+    /// session's subscriptions are dropped. Throws errc::timeout when the target outlives it.
+    boost::asio::awaitable<void> close(milliseconds timeout);
+    boost::asio::awaitable<void> close() { return close(command_timeout_); }
     /// Set once the renderer crashed or the target went away; says why.
     std::optional<error> ended() const;
     /// The number of blocked requests so far (resource types through Fetch).

@@ -59,6 +59,7 @@ struct browser_entry {
     bool context_pending = false;
     std::vector<asio::steady_timer*> context_waiters;
     std::shared_ptr<browser_entry> replacement; // while retiring
+    bool wedged = false; // a page would not open or close in time: no new pages, recycle
     std::size_t items = 0;
     std::size_t active = 0;
     std::size_t pages_created = 0;
@@ -89,6 +90,12 @@ struct waiter {
     bool woken = false;
 };
 
+// Failures an acquire tries again (on another or a replacement browser) before its deadline.
+bool retry_in_acquire(const std::exception& e) {
+    if (browser_pool::is_retryable(e)) return true;
+    const auto* c = dynamic_cast<const cdp::error*>(&e);
+    return c != nullptr && c->kind() == cdp::errc::timeout; // its browser was marked wedged
+}
 } // namespace
 
 struct browser_pool::state {
@@ -198,12 +205,27 @@ struct browser_pool::state {
 
     // ---- recycling and death ----------------------------------------------------------------
 
-    void start_recycle(std::shared_ptr<browser_entry> b, bool by_memory) {
+    enum class recycle_reason { count, memory, hang };
+
+    void start_recycle(std::shared_ptr<browser_entry> b, recycle_reason why) {
         if (b->st != browser_state::ready || stopping) return;
         b->st = browser_state::retiring; // keeps serving until its replacement is up
-        (by_memory ? totals.recycles_by_memory : totals.recycles_by_count)++;
-        spdlog::info("pool: recycling browser {} ({}: {} items, {:.0f} MB PSS)", b->id,
-                     by_memory ? "memory budget" : "item count", b->items, b->pss_mb);
+        const char* what = "item count";
+        switch (why) {
+        case recycle_reason::count:
+            ++totals.recycles_by_count;
+            break;
+        case recycle_reason::memory:
+            ++totals.recycles_by_memory;
+            what = "memory budget";
+            break;
+        case recycle_reason::hang:
+            ++totals.recycles_by_hang;
+            what = "a page would not open or close in time";
+            break;
+        }
+        spdlog::info("pool: recycling browser {} ({}: {} items, {:.0f} MB PSS)", b->id, what,
+                     b->items, b->pss_mb);
         auto r = std::make_shared<browser_entry>();
         r->id = ++next_browser_id;
         b->replacement = r;
@@ -275,7 +297,8 @@ struct browser_pool::state {
             const auto pids = b->b->process_ids();
             b->processes = pids.size();
             b->pss_mb = pss_mib(pids);
-            if (over_memory_budget(options.rotation, b->pss_mb)) start_recycle(b, true);
+            if (over_memory_budget(options.rotation, b->pss_mb))
+                start_recycle(b, recycle_reason::memory);
         }
     }
 
@@ -300,7 +323,7 @@ struct browser_pool::state {
         std::shared_ptr<browser_entry> best;
         for (auto& b : browsers) {
             const bool serving = b->st == browser_state::ready || b->st == browser_state::retiring;
-            if (!serving || !b->b || !b->b->is_connected()) continue;
+            if (!serving || b->wedged || !b->b || !b->b->is_connected()) continue;
             if (!best || b->active < best->active) best = b;
         }
         return best;
@@ -354,6 +377,11 @@ struct browser_pool::state {
             std::shared_ptr<cdp::page> page;
             try {
                 page = co_await ctx->ctx->new_page();
+            } catch (const cdp::error& e) {
+                --ctx->open_pages;
+                // No answer: the browser (or the renderer the page was put in) is stuck.
+                if (e.kind() == cdp::errc::timeout) mark_wedged(b, e.what());
+                throw;
             } catch (...) {
                 --ctx->open_pages;
                 throw;
@@ -364,6 +392,13 @@ struct browser_pool::state {
             slots[i].browser = std::move(b);
             slots[i].page_items = 0;
         }
+    }
+
+    void mark_wedged(const std::shared_ptr<browser_entry>& b, const std::string& why) {
+        if (b->wedged) return;
+        b->wedged = true;
+        spdlog::warn("pool: browser {} does not respond ({}); no new pages on it", b->id, why);
+        start_recycle(b, recycle_reason::hang);
     }
 
     std::string describe() const {
@@ -406,7 +441,7 @@ struct browser_pool::state {
                     --preparing;
                     s.busy = false;
                     wake_one();
-                    if (!is_retryable(e) || std::chrono::steady_clock::now() >= deadline) throw;
+                    if (!retry_in_acquire(e) || std::chrono::steady_clock::now() >= deadline) throw;
                     spdlog::warn("pool: preparing a page failed, trying again: {}", e.what());
                     for (auto& b : std::list(browsers)) {
                         if (b->b && !b->b->is_connected()) handle_dead(b);
@@ -444,8 +479,10 @@ struct browser_pool::state {
     }
 
     // Closes the slot's page in the background; the slot is free for a new page at once. A page
-    // that will not close in time gets its browser recycled (the watchdog).
-    void drop_page(std::size_t i, bool count_rotation) {
+    // that will not close in time gets its browser recycled (the watchdog). A broken page's
+    // scripts are stopped first: a renderer spinning in JavaScript would otherwise stay hung, and
+    // under a renderer-process limit the next page may be put into that very process.
+    void drop_page(std::size_t i, bool count_rotation, bool broken = false) {
         auto& s = slots[i];
         if (!s.page) {
             s.ctx.reset();
@@ -463,15 +500,23 @@ struct browser_pool::state {
         const bool alive = b && b->b && b->b->is_connected() && !page->ended();
         asio::co_spawn(
             io,
-            [this, page, ctx, b, alive]() -> asio::awaitable<void> {
+            [this, page, ctx, b, alive, broken]() -> asio::awaitable<void> {
+                if (alive && broken) {
+                    try {
+                        co_await page->send("Runtime.terminateExecution", cdp::json::object(),
+                                            milliseconds(2000));
+                    } catch (const std::exception&) {
+                        // not running, or no answer: the close below decides
+                    }
+                }
                 if (alive) {
                     try {
-                        co_await page->close();
+                        co_await page->close(options.page_close_timeout);
                     } catch (const std::exception& e) {
                         ++totals.forced_closes;
                         spdlog::warn("pool: page {} did not close ({}); recycling browser {}",
                                      page->target_id(), e.what(), b->id);
-                        if (b->st == browser_state::ready) start_recycle(b, false);
+                        mark_wedged(b, "a page did not close");
                     }
                 }
                 if (ctx && ctx->open_pages > 0) --ctx->open_pages;
@@ -510,12 +555,12 @@ struct browser_pool::state {
             if (b) ++b->context_rotations;
             ++totals.context_rotations;
         }
-        if (d.replace_page || (ctx && ctx->retired)) drop_page(i, !broken);
+        if (d.replace_page || (ctx && ctx->retired)) drop_page(i, !broken, broken);
         if (b) {
             if (!connected) {
                 handle_dead(b);
             } else if (d.recycle_browser) {
-                start_recycle(b, false);
+                start_recycle(b, recycle_reason::count);
             }
             finish_drain(b);
             if (b->st == browser_state::dead && b->active == 0 && !b->b) browsers.remove(b);

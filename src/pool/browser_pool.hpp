@@ -38,6 +38,7 @@ struct pool_options {
     milliseconds relaunch_backoff{500};          // first wait before relaunching a dead browser
     milliseconds relaunch_backoff_max{30000};    // backoff doubles up to this
     std::size_t unhealthy_after = 3;             // consecutive failed launches -> unhealthy
+    milliseconds page_close_timeout{10000};      // a page not gone by then: browser recycled
 };
 
 /// How the item on a lease ended; decides whether its page may serve again.
@@ -98,7 +99,8 @@ struct pool_stats {
     std::size_t context_rotations = 0;
     std::size_t recycles_by_count = 0;
     std::size_t recycles_by_memory = 0;
-    std::size_t restarts = 0; // relaunches after a browser died
+    std::size_t recycles_by_hang = 0; // a page would not open or close in time
+    std::size_t restarts = 0;         // relaunches after a browser died
     std::size_t launch_failures = 0;
     std::size_t forced_closes = 0; // pages that missed their close deadline
     std::size_t leases_active = 0;

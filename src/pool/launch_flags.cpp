@@ -27,6 +27,12 @@ std::vector<std::string> disabled_features(process_model model) {
     return features;
 }
 
+bool removed(const flag_options& options, std::string_view flag) {
+    const auto name = flag.substr(0, flag.find('='));
+    return std::any_of(options.remove.begin(), options.remove.end(),
+                       [&](const std::string& r) { return r == flag || r == name; });
+}
+
 } // namespace
 
 std::vector<std::string> base_flags() {
@@ -54,10 +60,11 @@ std::vector<std::string> base_flags() {
 
 std::vector<std::string> launch_flags(const flag_options& options, const shm_decision& shm) {
     std::vector<std::string> flags = base_flags();
-    std::string features = "--disable-features=";
-    const auto list = disabled_features(options.model);
-    for (std::size_t i = 0; i < list.size(); ++i) features += (i ? "," : "") + list[i];
-    flags.push_back(features);
+    std::string features;
+    for (const auto& f : disabled_features(options.model)) {
+        if (!removed(options, f)) features += (features.empty() ? "" : ",") + f;
+    }
+    if (!features.empty()) flags.push_back("--disable-features=" + features);
     if (options.model == process_model::lean) {
         flags.emplace_back("--disable-site-isolation-trials");
         const std::size_t limit = options.renderer_process_limit > 0
@@ -68,6 +75,7 @@ std::vector<std::string> launch_flags(const flag_options& options, const shm_dec
     if (shm.disable_dev_shm_usage) flags.emplace_back("--disable-dev-shm-usage");
     if (!options.user_agent.empty()) flags.push_back("--user-agent=" + options.user_agent);
     if (!options.proxy.empty()) flags.push_back("--proxy-server=" + options.proxy);
+    std::erase_if(flags, [&](const std::string& f) { return removed(options, f); });
     flags.insert(flags.end(), options.extra.begin(), options.extra.end());
     return flags;
 }

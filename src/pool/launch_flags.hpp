@@ -24,6 +24,10 @@ struct flag_options {
     std::string user_agent;         // --user-agent (empty: Chromium's)
     std::string proxy;              // --proxy-server (empty: none)
     std::vector<std::string> extra; // appended last, per platform
+    // Taken out of the set, per platform: a flag by its name ("--disable-extensions", or
+    // "--renderer-process-limit" for any value) or a feature of --disable-features by its name
+    // ("BackForwardCache": the feature stays on).
+    std::vector<std::string> remove;
 };
 
 /// Flags every pooled browser gets: no extensions, default apps, first run, background

@@ -1,6 +1,7 @@
 // The pool against real Chromium and the fixture shop: rotation counted through CDP, memory
 // recycling, a browser killed under load, the shm decision on a real small tmpfs.
 #include "catalog.hpp"
+#include "cdp/process.hpp"
 #include "pool/browser_pool.hpp"
 #include "pool/memory.hpp"
 #include "scrape.hpp"
@@ -19,6 +20,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -328,6 +330,77 @@ TEST_F(BrowserPoolTest, AnAbandonedLeaseGetsAFreshPage) {
     }
     auto third = p.acquire_blocking(std::chrono::seconds(10));
     EXPECT_EQ(third.page().target_id(), second); // released ok: the page is reused
+}
+
+// Renderer processes of the browser whose main process is `browser_pid` (its process group).
+std::vector<pid_t> renderers_of(pid_t browser_pid) {
+    std::vector<pid_t> out;
+    for (pid_t pid : cdp::process_group_members(browser_pid)) {
+        std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+        std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (cmdline.find("--type=renderer") != std::string::npos) out.push_back(pid);
+    }
+    return out;
+}
+
+// A page whose renderer spins in JavaScript is stopped before it is closed: the next page (which
+// a renderer-process limit may put into the same process) works.
+TEST_F(BrowserPoolTest, ABrokenPageSpinningInJavaScriptDoesNotHangTheNextOne) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 1;
+    pool::browser_pool p(o);
+    {
+        auto lease = p.acquire_blocking(std::chrono::seconds(10));
+        cdp::navigate_options nav;
+        nav.wait = cdp::wait_until::commit;
+        asio::thread_pool runner(1);
+        asio::co_spawn(runner, lease.page().navigate(shop_.base_url() + "/product/703001", nav),
+                       asio::use_future)
+            .get();
+        std::this_thread::sleep_for(milliseconds(300)); // the inline script is spinning now
+        lease.release(pool::item_outcome::broken);
+        runner.join();
+    }
+    const auto started = std::chrono::steady_clock::now();
+    expect_correct(run_items(p, shop_.base_url(), {10001, 10002}));
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+    EXPECT_EQ(p.stats().forced_closes, 0u);
+}
+
+// The slot-leak watchdog: a page in a browser that does not answer at all (SIGSTOP; Chromium
+// itself closes a page whose renderer is frozen) misses its close deadline; the pool counts it,
+// opens no more pages in that browser, recycles it, and the slot serves the next item from the
+// replacement.
+TEST_F(BrowserPoolTest, APageThatWillNotCloseIsForcedOutAndItsSlotServesAgain) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 1;
+    o.page_close_timeout = milliseconds(1500);
+    pool::browser_pool p(o);
+    const auto first_pid = p.browser_pids().at(0);
+    expect_correct(run_items(p, shop_.base_url(), {10001}));
+    auto frozen = renderers_of(first_pid);
+    ASSERT_FALSE(frozen.empty());
+    frozen.push_back(first_pid);
+    {
+        auto lease = p.acquire_blocking(std::chrono::seconds(10));
+        for (pid_t pid : frozen) ::kill(pid, SIGSTOP);
+        lease.release(pool::item_outcome::broken);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    pool::pool_stats st = p.stats();
+    while (st.forced_closes == 0 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(milliseconds(100));
+        st = p.stats();
+    }
+    EXPECT_EQ(st.forced_closes, 1u);
+    EXPECT_EQ(st.recycles_by_hang, 1u);
+    // The slot is back: the next items are served (by the replacement browser).
+    expect_correct(run_items(p, shop_.base_url(), {10002, 10003}));
+    EXPECT_NE(p.browser_pids().at(0), first_pid) << "the hung page's browser was not recycled";
+    EXPECT_EQ(p.browser_pids().size(), 1u);
+    p.stop();
+    for (pid_t pid : frozen) EXPECT_NE(::kill(pid, 0), 0) << "stopped renderer " << pid << " left";
+    EXPECT_EQ(zombie_children(), "");
 }
 
 TEST_F(BrowserPoolTest, NoBrowserAtAllIsAClearError) {

@@ -115,5 +115,23 @@ TEST(LaunchFlags, IsolatedModelShmAndExtras) {
     EXPECT_THROW(process_model_from_string("fast"), std::invalid_argument);
 }
 
+TEST(LaunchFlags, RemoveTakesOutFlagsByNameAndFeaturesFromTheOneList) {
+    flag_options options;
+    options.remove = {"--disable-extensions", "--renderer-process-limit", "BackForwardCache"};
+    options.extra = {"--enable-low-end-device-mode"};
+    const auto flags = launch_flags(options, decide_shm(shm_mode::use, {true, 4096, 4096}, 4));
+    EXPECT_FALSE(has(flags, "--disable-extensions"));
+    EXPECT_TRUE(has(flags, "--disable-default-apps"));
+    EXPECT_FALSE(std::any_of(flags.begin(), flags.end(), [](const std::string& f) {
+        return f.rfind("--renderer-process-limit", 0) == 0;
+    }));
+    const auto features = *std::find_if(flags.begin(), flags.end(), [](const std::string& f) {
+        return f.rfind("--disable-features=", 0) == 0;
+    });
+    EXPECT_EQ(features.find("BackForwardCache"), std::string::npos);
+    EXPECT_NE(features.find("RenderDocument"), std::string::npos);
+    EXPECT_EQ(flags.back(), "--enable-low-end-device-mode");
+}
+
 } // namespace
 } // namespace rotor::pool
