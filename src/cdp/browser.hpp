@@ -42,6 +42,9 @@ class browser {
     /// Every process of the browser's tree: its process group (browser, zygotes, renderers,
     /// utilities) and its crashpad handlers. For memory accounting.
     std::vector<pid_t> process_ids() const { return process_->all_pids(); }
+    /// The process, shared: its pids can be read (all_pids is thread-safe) on another thread
+    /// after this browser object is gone.
+    std::shared_ptr<const chromium_process> process() const { return process_; }
     /// The DevTools port on 127.0.0.1 and the browser's websocket path, for other clients of the
     /// same browser (benchmarks, debugging).
     unsigned short devtools_port() const noexcept { return port_; }
@@ -83,7 +86,7 @@ class browser {
     boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
     std::promise<void> io_done_;
     std::thread io_thread_;
-    std::unique_ptr<chromium_process> process_;
+    std::shared_ptr<chromium_process> process_;
     std::shared_ptr<client> client_;
     struct exit_watch;
     std::unique_ptr<exit_watch> exit_watch_;

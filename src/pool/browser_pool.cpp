@@ -285,7 +285,16 @@ struct browser_pool::state {
         });
     }
 
+    // Reading /proc (smaps_rollup of every process, cmdlines for crashpad) takes milliseconds
+    // and may stall on a busy machine: it runs on the blocking pool, the figures come back here.
+    bool sampling = false;
+
     void sample() {
+        struct probe {
+            std::shared_ptr<browser_entry> entry;
+            std::shared_ptr<const cdp::chromium_process> process;
+        };
+        std::vector<probe> probes;
         auto snapshot = browsers; // handlers below may change the list
         for (auto& b : snapshot) {
             if (!b->b) continue;
@@ -294,12 +303,28 @@ struct browser_pool::state {
                     handle_dead(b);
                 continue;
             }
-            const auto pids = b->b->process_ids();
-            b->processes = pids.size();
-            b->pss_mb = pss_mib(pids);
-            if (over_memory_budget(options.rotation, b->pss_mb))
-                start_recycle(b, recycle_reason::memory);
+            probes.push_back({b, b->b->process()});
         }
+        if (probes.empty() || sampling) return;
+        sampling = true;
+        asio::post(blocking, [this, probes = std::move(probes)]() mutable {
+            std::vector<std::pair<std::size_t, double>> figures;
+            for (const auto& p : probes) {
+                const auto pids = p.process->all_pids();
+                figures.emplace_back(pids.size(), pss_mib(pids));
+            }
+            asio::post(io, [this, probes = std::move(probes), figures = std::move(figures)] {
+                sampling = false;
+                if (stopping) return;
+                for (std::size_t i = 0; i < probes.size(); ++i) {
+                    auto& b = probes[i].entry;
+                    b->processes = figures[i].first;
+                    b->pss_mb = figures[i].second;
+                    if (over_memory_budget(options.rotation, b->pss_mb))
+                        start_recycle(b, recycle_reason::memory);
+                }
+            });
+        });
     }
 
     // ---- leases -----------------------------------------------------------------------------
