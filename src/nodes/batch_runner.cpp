@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <condition_variable>
 #include <future>
 #include <thread>
@@ -85,6 +86,18 @@ void batch_runner::run() {
 
 bool batch_runner::run_one() {
     const auto s = stats();
+    const auto p = pool_.stats();
+    const nlohmann::json pool_status = {{"healthy", p.healthy},
+                                        {"unhealthy_reason", p.unhealthy_reason},
+                                        {"shm", p.shm},
+                                        {"browsers", p.browsers.size()},
+                                        {"pss_mb", std::lround(p.pss_mb)},
+                                        {"leases_active", p.leases_active},
+                                        {"recycles_by_count", p.recycles_by_count},
+                                        {"recycles_by_memory", p.recycles_by_memory},
+                                        {"recycles_by_hang", p.recycles_by_hang},
+                                        {"restarts", p.restarts},
+                                        {"forced_closes", p.forced_closes}};
     queue_.heartbeat(options_.worker_id,
                      {{"platform", options_.platform},
                       {"pid", ::getpid()},
@@ -93,7 +106,8 @@ bool batch_runner::run_one() {
                                     .count()},
                       {"jobs_completed", s.jobs_completed},
                       {"items_ok", s.items_ok},
-                      {"items_failed", s.items_failed}});
+                      {"items_failed", s.items_failed},
+                      {"pool", pool_status}});
     queue_.reap_stalled(options_.platform);
     auto job = queue_.claim(options_.platform, options_.worker_id);
     if (!job) return false;

@@ -61,7 +61,12 @@ TEST_F(BatchRunnerTest, EveryItemIsDoneOrRecordedAsFailed) {
     EXPECT_EQ(s.jobs_completed, 2u);
     const auto beat = q.command({"HGET", qo.prefix + "workers", "w1"});
     ASSERT_FALSE(beat.is_nil()) << "the worker registered no heartbeat";
-    EXPECT_EQ(nlohmann::json::parse(beat.as_string())["platform"], "fixture");
+    const auto heartbeat = nlohmann::json::parse(beat.as_string());
+    EXPECT_EQ(heartbeat["platform"], "fixture");
+    // The pool's health and its shm decision go out with every heartbeat (for the restarter).
+    EXPECT_EQ(heartbeat["pool"]["healthy"], true);
+    EXPECT_NE(heartbeat["pool"]["shm"].get<std::string>().find("shm"), std::string::npos);
+    EXPECT_EQ(heartbeat["pool"]["browsers"], 1);
     const auto g = q.progress(group);
     EXPECT_EQ(g.completed, 2);
     EXPECT_DOUBLE_EQ(g.progress, 100.0);

@@ -86,6 +86,7 @@ TEST(LaunchFlags, LeanModelCapsRenderersInOneDisableFeaturesFlag) {
     EXPECT_TRUE(has(flags, "--renderer-process-limit=8"));
     EXPECT_TRUE(has(flags, "--disable-site-isolation-trials"));
     EXPECT_TRUE(has(flags, "--disable-extensions"));
+    EXPECT_TRUE(has(flags, "--enable-low-end-device-mode"));
     EXPECT_FALSE(has(flags, "--disable-dev-shm-usage"));
     const auto n = std::count_if(flags.begin(), flags.end(), [](const std::string& f) {
         return f.rfind("--disable-features=", 0) == 0;
