@@ -378,6 +378,13 @@ struct browser_pool::state {
                 entry->ctx = co_await b->b->new_context();
                 b->current = entry;
                 ++b->contexts_created;
+            } catch (const std::exception& e) {
+                b->context_pending = false;
+                for (auto* w : b->context_waiters) w->cancel();
+                b->context_waiters.clear();
+                const auto* c = dynamic_cast<const cdp::error*>(&e);
+                if (c != nullptr && c->kind() == cdp::errc::timeout) mark_wedged(b, e.what());
+                throw;
             } catch (...) {
                 b->context_pending = false;
                 for (auto* w : b->context_waiters) w->cancel();
