@@ -159,6 +159,7 @@ struct rotor_setup {
     std::size_t budget_mb = 0;
     std::size_t recycle_every = 500;
     std::size_t renderer_limit = 0;
+    std::size_t page_memory_mb = 0;
     std::vector<std::string> add_flags;
     std::vector<std::string> drop_flags;
 };
@@ -170,6 +171,7 @@ run_figures run_rotor(const std::string& shop, int items, int concurrency, int h
     const auto recycle_every = setup.recycle_every;
     rotor::pool::pool_options o;
     o.flags.renderer_process_limit = setup.renderer_limit;
+    o.rotation.page_memory_mb = setup.page_memory_mb;
     o.flags.extra = setup.add_flags;
     o.flags.remove = setup.drop_flags;
     o.rotation.browser_recycle_every = recycle_every;
@@ -319,6 +321,8 @@ int main(int argc, char** argv) {
     app.add_option("--memory-budget-mb", setup.budget_mb,
                    "rotor's per-browser PSS budget (0: none)");
     app.add_option("--recycle-every", setup.recycle_every, "rotor's browser_recycle_every");
+    app.add_option("--page-memory-mb", setup.page_memory_mb,
+                   "rotor's page_memory_mb (a bigger page is replaced before its next item)");
     app.add_option("--renderer-limit", setup.renderer_limit,
                    "rotor's --renderer-process-limit (0: 2 x pages per browser)");
     app.add_option("--add-flag", setup.add_flags, "an extra Chromium flag for rotor (repeatable)");

@@ -399,7 +399,35 @@ struct browser_pool::state {
     }
 
     // Gives slot `i` a usable page (a new one after rotation). Pool thread.
+    // True when the page's renderer holds more than page_memory_mb of JavaScript memory (heap
+    // plus array-buffer storage), or does not answer: replace the page. The figure is the
+    // renderer's V8 isolate, garbage of documents already left included. That is on purpose: a
+    // collection frees it inside the process but the process keeps the pages (measured: no lower
+    // PSS), while a replaced page lets a bloated renderer exit and return everything. A new page
+    // may land in the same renderer and be replaced again until that renderer is gone.
+    asio::awaitable<bool> page_too_big(std::shared_ptr<cdp::page> page) {
+        try {
+            const auto usage = co_await page->send("Runtime.getHeapUsage", cdp::json::object(),
+                                                   milliseconds(2000));
+            const double bytes =
+                usage.value("usedSize", 0.0) + usage.value("backingStorageSize", 0.0);
+            co_return bytes > static_cast<double>(options.rotation.page_memory_mb) * 1048576.0;
+        } catch (const std::exception&) {
+            co_return true;
+        }
+    }
+
     asio::awaitable<void> prepare(std::size_t i) {
+        bool too_big = false;
+        if (options.rotation.page_memory_mb > 0 && page_usable(slots[i])) {
+            auto page = slots[i].page;
+            too_big = co_await page_too_big(std::move(page));
+        }
+        if (too_big) {
+            ++totals.page_memory_replacements;
+            if (slots[i].browser) ++slots[i].browser->page_rotations;
+            drop_page(i, /*count_rotation=*/false);
+        }
         if (!page_usable(slots[i])) {
             drop_page(i, /*count_rotation=*/false);
             auto b = pick_browser();

@@ -102,7 +102,8 @@ struct pool_stats {
     std::size_t recycles_by_hang = 0; // a page would not open or close in time
     std::size_t restarts = 0;         // relaunches after a browser died
     std::size_t launch_failures = 0;
-    std::size_t forced_closes = 0; // pages that missed their close deadline
+    std::size_t forced_closes = 0;            // pages that missed their close deadline
+    std::size_t page_memory_replacements = 0; // pages replaced for holding > page_memory_mb
     std::size_t leases_active = 0;
     std::size_t waiters = 0;
     double pss_mb = 0; // all browsers

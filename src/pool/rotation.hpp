@@ -11,6 +11,9 @@ struct rotation_limits {
     std::size_t context_rotation_every = 50; // items per browser context (0 = never)
     std::size_t browser_recycle_every = 500; // items per browser process (0 = never)
     std::size_t memory_budget_mb = 0;        // PSS of a browser's tree (0 = no budget)
+    // A page whose JavaScript heap plus array-buffer storage grew past this is replaced before
+    // its next item (checked at acquire with Runtime.getHeapUsage, one round trip; 0 = never).
+    std::size_t page_memory_mb = 64;
 };
 
 /// Items served so far, counting the one that just finished.

@@ -155,6 +155,29 @@ TEST_F(BrowserPoolTest, RotationGivesExactlyTheExpectedPagesAndContexts) {
     EXPECT_EQ(stats.context_rotations, 2u);
 }
 
+TEST_F(BrowserPoolTest, APageThatGrewPastItsMemoryLimitIsReplacedBeforeItsNextItem) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 1;
+    o.rotation = {10, 50, 0, 0, 48};
+    pool::browser_pool p(o);
+    target_census census;
+    for (auto& c : p.clients()) census.watch(c);
+    // 702003 holds 160 MB of typed arrays, 702000 64 MB; the others a few MB.
+    const auto results =
+        run_items(p, shop_.base_url(), {10001, 702003, 10002, 10003, 702000, 10004});
+    for (const auto& r : results) EXPECT_TRUE(r.error.empty()) << r.id << ": " << r.error;
+    EXPECT_EQ(results[0].target_id, results[1].target_id);
+    EXPECT_NE(results[1].target_id, results[2].target_id) << "the 160 MB page served again";
+    EXPECT_NE(results[4].target_id, results[5].target_id) << "the 64 MB page served again";
+    // A new page may land in the renderer that still holds the heavy page's garbage and be
+    // replaced once more; every replacement is counted and seen by Chromium.
+    const auto replaced = p.stats().page_memory_replacements;
+    EXPECT_GE(replaced, 2u);
+    EXPECT_LE(replaced, 5u);
+    std::lock_guard lock(census.mutex);
+    EXPECT_EQ(census.pages.size(), 1u + replaced);
+}
+
 TEST_F(BrowserPoolTest, ConcurrentLeasesRespectRotationLimits) {
     auto o = base_options(profiles_.path());
     o.browsers = 2;
