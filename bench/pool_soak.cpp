@@ -28,6 +28,7 @@
 #include <mutex>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 namespace {
 
@@ -77,6 +78,8 @@ struct run_figures {
     double cpu_s_per_100 = 0;
     std::size_t failed = 0;
     std::size_t processes_peak = 0;
+    int items_at_peak = -1; // -1: not known (the peer's progress is not tracked)
+    std::size_t processes_at_peak = 0;
 };
 
 // Samples PSS of `pids()` every 250 ms for the peak; marks are taken by the caller.
@@ -98,7 +101,12 @@ class sampler {
         const auto pids = pids_();
         const double pss = rotor::pool::pss_mib(pids);
         std::lock_guard lock(mutex_);
-        peak_ = std::max(peak_, pss);
+        if (pss > peak_) {
+            peak_ = pss;
+            processes_at_peak_ = pids.size();
+            const auto* progress = progress_.load();
+            items_at_peak_ = progress != nullptr ? progress->load() : 0;
+        }
         processes_peak_ = std::max(processes_peak_, pids.size());
         recent_.emplace_back(clock_type::now(), pss);
         while (!recent_.empty() &&
@@ -125,12 +133,21 @@ class sampler {
         std::lock_guard lock(mutex_);
         return processes_peak_;
     }
+    // Where the peak was: how many items were done then, and how many processes were alive.
+    void track_progress(const std::atomic<int>* done) { progress_ = done; }
+    std::pair<int, std::size_t> at_peak() {
+        std::lock_guard lock(mutex_);
+        return {items_at_peak_, processes_at_peak_};
+    }
 
   private:
     std::function<std::vector<pid_t>()> pids_;
     std::mutex mutex_;
     double peak_ = 0;
     std::size_t processes_peak_ = 0;
+    std::size_t processes_at_peak_ = 0;
+    int items_at_peak_ = 0;
+    std::atomic<const std::atomic<int>*> progress_{nullptr};
     std::deque<std::pair<clock_type::time_point, double>> recent_;
     std::atomic<bool> stop_{false};
     std::thread thread_;
@@ -187,6 +204,7 @@ run_figures run_rotor(const std::string& shop, int items, int concurrency, int h
     });
     std::atomic<int> done{0};
     std::atomic<int> failed{0};
+    s.track_progress(&done);
     std::mutex mutex;
     std::size_t next_mark = 0;
     std::function<void(int)> on_done = [&](int n) {
@@ -212,6 +230,8 @@ run_figures run_rotor(const std::string& shop, int items, int concurrency, int h
     f.items_per_s = items / seconds;
     f.peak = s.peak();
     f.processes_peak = s.processes_peak();
+    std::tie(f.items_at_peak, f.processes_at_peak) = s.at_peak();
+    s.track_progress(nullptr); // `done` dies before the sampler
     f.failed = static_cast<std::size_t>(failed.load());
     runners.join();
     pool.stop();
@@ -241,6 +261,8 @@ run_figures run_playwright(const std::string& node, const std::string& script,
     }
     ::close(out[1]);
     sampler s([child] { return tree_of(child); });
+    std::atomic<int> done{0};
+    s.track_progress(&done);
     FILE* in = ::fdopen(out[0], "r");
     std::array<char, 512> line{};
     std::size_t next_mark = 0;
@@ -249,6 +271,7 @@ run_figures run_playwright(const std::string& node, const std::string& script,
         last = line.data();
         int n = 0;
         if (std::sscanf(line.data(), "progress %d", &n) == 1) {
+            done = n;
             while (next_mark < marks.size() && n * 100 >= marks[next_mark] * items) {
                 f.at[marks[next_mark]] = s.at_mark();
                 ++next_mark;
@@ -263,6 +286,8 @@ run_figures run_playwright(const std::string& node, const std::string& script,
     f.items_per_s = items / seconds;
     f.peak = s.peak();
     f.processes_peak = s.processes_peak();
+    std::tie(f.items_at_peak, f.processes_at_peak) = s.at_peak();
+    s.track_progress(nullptr); // `done` dies before the sampler
     const json result = json::parse(last, nullptr, false);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || result.is_discarded()) {
         error = "playwright run failed (exit " + std::to_string(WEXITSTATUS(status)) + "): " + last;
@@ -289,6 +314,8 @@ void print(const std::string& impl, const std::string& round, const run_figures&
     line["items_per_s"] = std::round(f.items_per_s * 100) / 100;
     line["cpu_s_per_100_items"] = std::round(f.cpu_s_per_100 * 100) / 100;
     line["processes_peak"] = f.processes_peak;
+    if (f.items_at_peak >= 0) line["items_done_at_peak"] = f.items_at_peak;
+    line["processes_at_peak"] = f.processes_at_peak;
     line["failed"] = f.failed;
     const double at25 = f.at.count(25) ? f.at.at(25) : 0;
     if (at25 > 0 && f.at.count(100))
@@ -324,7 +351,7 @@ int main(int argc, char** argv) {
     app.add_option("--page-memory-mb", setup.page_memory_mb,
                    "rotor's page_memory_mb (a bigger page is replaced before its next item)");
     app.add_option("--renderer-limit", setup.renderer_limit,
-                   "rotor's --renderer-process-limit (0: 2 x pages per browser)");
+                   "rotor's --renderer-process-limit (0: pages per browser, at least 2)");
     app.add_option("--add-flag", setup.add_flags, "an extra Chromium flag for rotor (repeatable)");
     app.add_option("--drop-flag", setup.drop_flags,
                    "a flag name or disabled feature taken out of rotor's set (repeatable)");

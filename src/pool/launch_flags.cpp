@@ -20,7 +20,9 @@ std::vector<std::string> disabled_features(process_model model) {
         // alive; a scraping context visits one site, so they isolate nothing worth the cost.
         for (const char* f :
              {"IsolateOrigins", "site-per-process", "ProactivelySwapBrowsingInstance",
-              "RenderDocument", "BackForwardCache"}) {
+              "RenderDocument", "BackForwardCache",
+              // A renderer launched ahead for the next site: one site per context needs none.
+              "SpareRendererForSitePerProcess"}) {
             features.emplace_back(f);
         }
     }
@@ -74,7 +76,7 @@ std::vector<std::string> launch_flags(const flag_options& options, const shm_dec
         flags.emplace_back("--disable-site-isolation-trials");
         const std::size_t limit = options.renderer_process_limit > 0
                                       ? options.renderer_process_limit
-                                      : std::max<std::size_t>(2, 2 * options.pages_per_browser);
+                                      : std::max<std::size_t>(2, options.pages_per_browser);
         flags.push_back("--renderer-process-limit=" + std::to_string(limit));
     }
     if (shm.disable_dev_shm_usage) flags.emplace_back("--disable-dev-shm-usage");

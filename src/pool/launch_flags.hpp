@@ -19,7 +19,7 @@ enum class process_model {
 
 struct flag_options {
     process_model model = process_model::lean;
-    std::size_t renderer_process_limit = 0; // lean model; 0 = 2 x pages per browser
+    std::size_t renderer_process_limit = 0; // lean model; 0 = pages per browser (at least 2)
     std::size_t pages_per_browser = 4;
     std::string user_agent;         // --user-agent (empty: Chromium's)
     std::string proxy;              // --proxy-server (empty: none)

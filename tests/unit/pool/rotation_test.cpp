@@ -83,7 +83,7 @@ TEST(LaunchFlags, LeanModelCapsRenderersInOneDisableFeaturesFlag) {
     flag_options options;
     options.pages_per_browser = 4;
     const auto flags = launch_flags(options, decide_shm(shm_mode::use, {true, 4096, 4096}, 4));
-    EXPECT_TRUE(has(flags, "--renderer-process-limit=8"));
+    EXPECT_TRUE(has(flags, "--renderer-process-limit=4"));
     EXPECT_TRUE(has(flags, "--disable-site-isolation-trials"));
     EXPECT_TRUE(has(flags, "--disable-extensions"));
     EXPECT_TRUE(has(flags, "--enable-low-end-device-mode"));
