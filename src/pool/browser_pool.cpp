@@ -398,7 +398,6 @@ struct browser_pool::state {
         co_return b->current;
     }
 
-    // Gives slot `i` a usable page (a new one after rotation). Pool thread.
     // True when the page's renderer holds more than page_memory_mb of JavaScript memory (heap
     // plus array-buffer storage), or does not answer: replace the page. The figure is the
     // renderer's V8 isolate, garbage of documents already left included. That is on purpose: a
@@ -417,6 +416,8 @@ struct browser_pool::state {
         }
     }
 
+    // Gives slot `i` a usable page (a new one after rotation or when it grew too big). Pool
+    // thread.
     asio::awaitable<void> prepare(std::size_t i) {
         bool too_big = false;
         if (options.rotation.page_memory_mb > 0 && page_usable(slots[i])) {
@@ -425,7 +426,6 @@ struct browser_pool::state {
         }
         if (too_big) {
             ++totals.page_memory_replacements;
-            if (slots[i].browser) ++slots[i].browser->page_rotations;
             drop_page(i, /*count_rotation=*/false);
         }
         if (!page_usable(slots[i])) {
