@@ -6,7 +6,11 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
+#include <map>
+#include <tuple>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -19,27 +23,42 @@ namespace {
 using json = nlohmann::json;
 using clock_type = std::chrono::steady_clock;
 
-// Redis's own CPU time (user + sys, seconds) from INFO cpu: what one job costs the server.
-double redis_cpu_seconds(int port) {
+// Redis's own CPU time (seconds) from INFO cpu: what one job costs the server. User time is the
+// scripts' and commands' work; system time is mostly the per-request socket I/O and wake-ups.
+struct redis_cpu {
+    double user = 0, sys = 0;
+    double total() const { return user + sys; }
+};
+
+redis_cpu redis_cpu_seconds(int port) {
     rotor::queue::redis_options r;
     r.port = port;
     rotor::queue::redis_connection c(r);
     const std::string info = c.command({"INFO", "cpu"}).as_string();
-    double total = 0;
-    for (const char* field : {"used_cpu_user:", "used_cpu_sys:"}) {
-        const auto at = info.find(field);
-        if (at != std::string::npos) total += std::stod(info.substr(at + std::strlen(field)));
-    }
-    return total;
+    auto field = [&](const char* name) {
+        const auto at = info.find(name);
+        return at == std::string::npos ? 0.0 : std::stod(info.substr(at + std::strlen(name)));
+    };
+    return {field("used_cpu_user:"), field("used_cpu_sys:")};
 }
 
-json run_rotor(int port, int jobs, int clients, const std::string& prefix) {
+// Redis CPU per job, in microseconds: total, and its user part.
+json cpu_figures(const redis_cpu& before, const redis_cpu& after, int jobs) {
+    const double n = std::max(1, jobs);
+    return {{"redis_cpu_us_per_job", std::lround((after.total() - before.total()) * 1e6 / n)},
+            {"redis_user_us_per_job", std::lround((after.user - before.user) * 1e6 / n)}};
+}
+
+json run_rotor(int port, int jobs, int clients, bool keep_done, const std::string& prefix) {
     rotor::queue::redis_options r;
     r.port = port;
     rotor::queue::queue_options o;
     o.prefix = prefix;
     o.batch_size = 1;
+    o.keep_done_jobs = keep_done;
     const std::string platform = "bench";
+    // kept: rotor's default (a done job's hash lives `retention`, 7 days); deleted: dropped at
+    // completion, as BullMQ's removeOnComplete {count: 0} does.
     double enqueue_s = 0;
     {
         rotor::queue::job_queue q(r, o);
@@ -56,7 +75,7 @@ json run_rotor(int port, int jobs, int clients, const std::string& prefix) {
     }
     std::atomic<int> done{0};
     std::vector<std::thread> threads;
-    const double cpu0 = redis_cpu_seconds(port);
+    const redis_cpu cpu0 = redis_cpu_seconds(port);
     const auto t0 = clock_type::now();
     for (int c = 0; c < clients; ++c) {
         threads.emplace_back([&, c] {
@@ -72,18 +91,18 @@ json run_rotor(int port, int jobs, int clients, const std::string& prefix) {
     }
     for (auto& t : threads) t.join();
     const double seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
-    const double cpu = redis_cpu_seconds(port) - cpu0;
-    return {{"jobs_per_s", std::lround(done / seconds)},
-            {"redis_cpu_us_per_job", std::lround(cpu * 1e6 / std::max(1, done.load()))},
-            {"add_per_s", std::lround(jobs / enqueue_s)},
-            {"jobs", done.load()}};
+    json out = {{"jobs_per_s", std::lround(done / seconds)},
+                {"add_per_s", std::lround(jobs / enqueue_s)},
+                {"jobs", done.load()}};
+    out.update(cpu_figures(cpu0, redis_cpu_seconds(port), done.load()));
+    return out;
 }
 
 json run_bullmq(const std::string& node, const std::string& script, int port, int jobs,
-                int clients) {
-    const double cpu0 = redis_cpu_seconds(port);
+                int clients, const std::string& done) {
+    const redis_cpu cpu0 = redis_cpu_seconds(port);
     const std::string command = node + " " + script + " " + std::to_string(port) + " " +
-                                std::to_string(jobs) + " " + std::to_string(clients) + " 2>&1";
+                                std::to_string(jobs) + " " + std::to_string(clients) + " " + done + " 2>&1";
     FILE* pipe = ::popen(command.c_str(), "r");
     if (pipe == nullptr) return {{"error", "cannot run node"}};
     std::string out;
@@ -94,8 +113,14 @@ json run_bullmq(const std::string& node, const std::string& script, int port, in
     json r = brace == std::string::npos ? json() : json::parse(out.substr(brace), nullptr, false);
     if (rc != 0 || r.is_discarded() || r.is_null()) return {{"error", out.substr(0, 400)}};
     // Includes BullMQ's adds (rotor's enqueue is outside its window): see add_per_s for scale.
-    r["redis_cpu_us_per_job"] = std::lround((redis_cpu_seconds(port) - cpu0) * 1e6 / jobs);
+    r.update(cpu_figures(cpu0, redis_cpu_seconds(port), jobs));
     return r;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n == 0 ? 0 : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 } // namespace
@@ -108,6 +133,7 @@ int main(int argc, char** argv) {
     std::string node = "node";
     std::string script;
     std::vector<int> client_counts{1, 8};
+    std::vector<std::string> done_modes{"kept", "deleted"};
     app.add_option("--redis-port", port)->required();
     app.add_option("--jobs", jobs)->check(CLI::Range(100, 10000000));
     app.add_option("--rounds", rounds)->check(CLI::Range(1, 20));
@@ -115,25 +141,49 @@ int main(int argc, char** argv) {
     app.add_option("--bullmq-script", script,
                    "bench/peers/queue_ops_bullmq.mjs (empty: no BullMQ)");
     app.add_option("--clients", client_counts, "concurrent client counts to run (default 1 8)");
+    app.add_option("--done", done_modes,
+                   "what happens to a done job (default both): kept = rotor's default, its hash "
+                   "kept 7 days (BullMQ: removeOnComplete {age: 7 days}); deleted = rotor "
+                   "keep_done_jobs false (BullMQ: removeOnComplete {count: 0})")
+        ->check(CLI::IsMember({"kept", "deleted"}));
     CLI11_PARSE(app, argc, argv);
 
+    // jobs/s of every round per (impl, clients, done), for the median lines.
+    std::map<std::tuple<std::string, int, std::string>, std::vector<double>> per_s;
     for (int round = 1; round <= rounds; ++round) {
-        for (int clients : client_counts) {
-            json line = {
-                {"bench", "queue_ops"}, {"impl", "rotor"}, {"clients", clients}, {"round", round}};
-            line.update(
-                run_rotor(port, jobs, clients,
-                          "bench" + std::to_string(round) + "c" + std::to_string(clients) + ":"));
-            std::cout << line.dump() << std::endl;
-            if (!script.empty()) {
-                json peer = {{"bench", "queue_ops"},
-                             {"impl", "bullmq"},
-                             {"clients", clients},
-                             {"round", round},
-                             {"jobs", jobs}};
-                peer.update(run_bullmq(node, script, port, jobs, clients));
+        for (const auto& done : done_modes) {
+            for (int clients : client_counts) {
+                json line = {{"bench", "queue_ops"}, {"impl", "rotor"}, {"clients", clients},
+                             {"done_jobs", done},    {"round", round}};
+                line.update(run_rotor(port, jobs, clients, done == "kept",
+                                      "bench" + std::to_string(round) + done +
+                                          std::to_string(clients) + ":"));
+                std::cout << line.dump() << std::endl;
+                per_s[{"rotor", clients, done}].push_back(line["jobs_per_s"].get<double>());
+                if (script.empty()) continue;
+                json peer = {{"bench", "queue_ops"}, {"impl", "bullmq"}, {"clients", clients},
+                             {"done_jobs", done},    {"round", round},    {"jobs", jobs}};
+                peer.update(run_bullmq(node, script, port, jobs, clients, done));
                 std::cout << peer.dump() << std::endl;
+                if (peer.contains("jobs_per_s")) {
+                    per_s[{"bullmq", clients, done}].push_back(peer["jobs_per_s"].get<double>());
+                }
             }
+        }
+    }
+    for (const auto& done : done_modes) {
+        for (int clients : client_counts) {
+            const double rotor = median(per_s[{"rotor", clients, done}]);
+            json line = {{"bench", "queue_ops"},        {"impl", "rotor"},
+                         {"clients", clients},          {"done_jobs", done},
+                         {"round", "median"},           {"jobs_per_s", std::lround(rotor)}};
+            const auto peer = per_s.find({"bullmq", clients, done});
+            if (peer != per_s.end() && !peer->second.empty()) {
+                const double bullmq = median(peer->second);
+                line["bullmq_jobs_per_s"] = std::lround(bullmq);
+                line["ratio_vs_bullmq"] = std::round(rotor / bullmq * 100) / 100;
+            }
+            std::cout << line.dump() << std::endl;
         }
     }
     return 0;

@@ -1,9 +1,12 @@
 // The BullMQ side of bench/queue_ops: add N jobs, then W workers (concurrency 1 each) process
 // them with a no-op processor. Prints one JSON line: add and process rates.
-// usage: node queue_ops_bullmq.mjs <redis port> <jobs> <workers>
+// usage: node queue_ops_bullmq.mjs <redis port> <jobs> <workers> [kept|deleted]
+// kept: completed jobs stay 7 days (removeOnComplete {age}), as rotor keeps a done job's hash;
+// deleted: removed at completion (removeOnComplete {count: 0}), as rotor's keep_done_jobs false.
 import { Queue, Worker } from 'bullmq';
 
-const [portArg, jobsArg, workersArg] = process.argv.slice(2);
+const [portArg, jobsArg, workersArg, doneArg = 'deleted'] = process.argv.slice(2);
+const removeOnComplete = doneArg === 'kept' ? { age: 7 * 24 * 3600 } : { count: 0 };
 const connection = { host: '127.0.0.1', port: Number(portArg) };
 const jobs = Number(jobsArg);
 const workers = Number(workersArg);
@@ -26,7 +29,7 @@ const started = process.hrtime.bigint();
 const ws = [];
 for (let w = 0; w < workers; w++) {
   const worker = new Worker(name, async () => {}, { connection, concurrency: 1,
-    removeOnComplete: { count: 0 } });
+    removeOnComplete });
   worker.on('completed', () => { if (++done === jobs) resolveAll(); });
   ws.push(worker);
 }

@@ -46,7 +46,21 @@ job_queue::job_queue(redis_options redis, queue_options options)
       complete_claim_{"complete_and_claim", detail::complete_and_claim_lua, {}},
       fail_job_{"fail", detail::fail_job_lua, {}}, reap_{"reap_stalled",
                                                          detail::reap_stalled_lua,
-                                                         {}} {}
+                                                         {}} {
+    if (options_.retention.count() < 1) {
+        throw error(errc::invalid_argument,
+                    "queue options: retention must be at least 1 s (it is how long batch groups "
+                    "and kept done jobs live); to drop done jobs at once set keep_done_jobs = "
+                    "false");
+    }
+    if (options_.lease.count() < 1) {
+        throw error(errc::invalid_argument, "queue options: lease must be positive");
+    }
+}
+
+std::string job_queue::done_ttl() const {
+    return options_.keep_done_jobs ? std::to_string(options_.retention.count()) : "0";
+}
 
 redis_reply job_queue::run(lua_script& script, const std::vector<std::string>& k,
                            const std::vector<std::string>& args, const std::string& what) {
@@ -109,7 +123,7 @@ std::optional<job_lease> job_queue::claim(const std::string& platform,
                                           const std::string& worker_id) {
     const auto reply = run(claim_,
                            {keys_.queue(platform), keys_.running(platform), keys_.delayed(platform),
-                            keys_.dead(platform), keys_.fence(), keys_.lock(platform)},
+                            keys_.dead(platform), keys_.lock(platform)},
                            {options_.prefix, std::to_string(options_.lease.count()), worker_id,
                             std::string(to_string(options_.lock))},
                            "claim " + platform);
@@ -143,10 +157,10 @@ std::optional<job_lease> job_queue::complete_and_claim(const job_lease& job) {
     const auto reply = run(complete_claim_,
                            {keys_.job(job.id), keys_.running(job.platform),
                             keys_.lock(job.platform), keys_.queue(job.platform),
-                            keys_.delayed(job.platform), keys_.dead(job.platform), keys_.fence()},
+                            keys_.delayed(job.platform), keys_.dead(job.platform)},
                            {job.token, options_.prefix, std::string(to_string(options_.lock)),
                             job.worker_id, std::to_string(options_.lease.count()),
-                            std::to_string(options_.retention.count()), promote ? "1" : "0"},
+                            done_ttl(), promote ? "1" : "0"},
                            "complete " + job.id + " and claim the next");
     return parse_claim(reply, job.worker_id);
 }
@@ -204,7 +218,7 @@ checkpoint_state job_queue::load_checkpoint(const std::string& job_id, const std
 void job_queue::complete(const job_lease& job) {
     run(complete_, {keys_.job(job.id), keys_.running(job.platform), keys_.lock(job.platform)},
         {job.token, options_.prefix, std::string(to_string(options_.lock)), job.worker_id,
-         std::to_string(options_.retention.count())},
+         done_ttl()},
         "complete " + job.id);
 }
 

@@ -41,6 +41,9 @@ struct queue_options {
     std::chrono::seconds failures_ttl{7 * 24 * 3600}; // failures list and checkpoint TTL
     // How long a done job's hash and a batch group's hash are kept (then they expire).
     std::chrono::seconds retention{7 * 24 * 3600};
+    // false: a done job's hash is deleted when it completes (BullMQ's removeOnComplete); its
+    // group's counts, its failures list and checkpoints stay. Saves Redis memory and CPU.
+    bool keep_done_jobs = true;
     // A busy worker (complete_and_claim) moves due retries from the delayed set into the queue at
     // most this often; claim() always does. Retries are due at most this much late.
     milliseconds delayed_poll{250};
@@ -154,6 +157,7 @@ class job_queue {
     redis_connection conn_;
     lua_script enqueue_, claim_, renew_, checkpoint_, fail_item_, complete_, complete_claim_,
         fail_job_, reap_;
+    std::string done_ttl() const; // seconds a done job's hash is kept; "0": deleted
     std::optional<job_lease> parse_claim(const redis_reply& reply, const std::string& worker_id);
 };
 

@@ -48,7 +48,7 @@ local function mark_done(ckey, index, total, now, ttl)
 end
 -- promote: '1' when retries whose backoff is over should go back into the queue first (a busy
 -- worker asks every delayed_poll ms, not on every job).
-local function claim_next(queue, running, delayed, dead, fence, lock, prefix, lease, worker, mode, now,
+local function claim_next(queue, running, delayed, dead, lock, prefix, lease, worker, mode, now,
                           promote)
   local now_s = string.format('%d', now)
   if promote == '1' then
@@ -73,7 +73,7 @@ local function claim_next(queue, running, delayed, dead, fence, lock, prefix, le
     local id = popped[1]
     local key = prefix .. 'job:' .. id
     local f = redis.call('HMGET', key, 'platform', 'params', 'workflow_id', 'attempts',
-                         'max_attempts', 'group')
+                         'max_attempts', 'group', 'lease_token')
     local reason = nil
     if not f[1] or not f[2] then
       reason = 'job hash missing or without platform/params'
@@ -91,7 +91,9 @@ local function claim_next(queue, running, delayed, dead, fence, lock, prefix, le
                  'updated_at', now_s)
       group_count(prefix, f[6], 'failed', now_s)
     else
-      local token = tostring(redis.call('INCR', fence))
+      -- The fencing token counts this job's leases: every claim gets a new one, and a worker
+      -- holding an older one can no longer write (the status check covers a reaped job).
+      local token = string.format('%d', (tonumber(f[7]) or 0) + 1)
       local deadline = string.format('%d', now + lease)
       redis.call('HSET', key, 'status', 'running', 'worker', worker, 'lease_token', token,
                  'lease_deadline', deadline, 'updated_at', now_s)
@@ -101,14 +103,20 @@ local function claim_next(queue, running, delayed, dead, fence, lock, prefix, le
     end
   end
 end
--- A done job's hash is kept for `ttl` seconds (status, timings, worker), then expires.
+-- A done job's hash is kept for `ttl` seconds (status, timings, worker), then expires; with
+-- ttl '0' it is deleted at once (its group's counts, failures and checkpoints stay). A complete
+-- that finds the hash gone (deleted at its first complete) has nothing left to do.
 local function complete_job(job, running, lock, token, prefix, mode, worker, now, ttl)
   local f = redis.call('HMGET', job, 'lease_token', 'status', 'id', 'group')
-  if f[1] == token and f[2] == 'done' then return 'already' end
+  if (f[1] == token and f[2] == 'done') or (not f[1] and not f[2]) then return 'already' end
   if f[1] ~= token or f[2] ~= 'running' then return redis.error_reply('LEASE_LOST complete') end
   local now_s = string.format('%d', now)
-  redis.call('HSET', job, 'status', 'done', 'updated_at', now_s)
-  redis.call('EXPIRE', job, ttl)
+  if ttl == '0' then
+    redis.call('DEL', job)
+  else
+    redis.call('HSET', job, 'status', 'done', 'updated_at', now_s)
+    redis.call('EXPIRE', job, ttl)
+  end
   redis.call('ZREM', running, f[3])
   group_count(prefix, f[4], 'completed', now_s)
   if mode == 'platform' and redis.call('GET', lock) == worker then redis.call('DEL', lock) end
@@ -126,8 +134,11 @@ local tier, group, max_attempts, n = tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumb
 local now = now_ms()
 local base = tier * 1e13 + now
 local ids = {}
+-- Job ids number on from the group's earlier jobs: enqueueing into an existing group adds jobs,
+-- it never replaces one.
+local first = redis.call('HINCRBY', KEYS[2], 'total', n) - n
 for i = 1, n do
-  local id = group .. '-' .. (i - 1)
+  local id = group .. '-' .. (first + i - 1)
   local score = base + (i - 1)
   redis.call('HSET', prefix .. 'job:' .. id, 'id', id, 'workflow_id', workflow,
              'platform', platform, 'params', ARGV[7 + i], 'status', 'queued', 'attempts', 0,
@@ -136,7 +147,6 @@ for i = 1, n do
   redis.call('ZADD', KEYS[1], score, id)
   ids[i] = id
 end
-redis.call('HINCRBY', KEYS[2], 'total', n)
 redis.call('HSETNX', KEYS[2], 'completed', 0)
 redis.call('HSETNX', KEYS[2], 'failed', 0)
 redis.call('HSETNX', KEYS[2], 'created_at', now)
@@ -148,9 +158,9 @@ redis.call('EXPIRE', KEYS[2], ARGV[8 + n])
 return ids
 )lua";
 
-// KEYS: queue, running, delayed, dead, fence, lock. ARGV: prefix, lease_ms, worker, lock mode.
+// KEYS: queue, running, delayed, dead, lock. ARGV: prefix, lease_ms, worker, lock mode.
 const std::string claim_lua = common + R"lua(
-return claim_next(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[1], tonumber(ARGV[2]),
+return claim_next(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], tonumber(ARGV[2]),
                   ARGV[3], ARGV[4], now_ms(), '1')
 )lua";
 
@@ -190,13 +200,13 @@ return complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4
 )lua";
 
 // One round trip per job for a busy worker: complete this one, claim the next.
-// KEYS: job, running, lock, queue, delayed, dead, fence. ARGV: token, prefix, lock mode, worker,
+// KEYS: job, running, lock, queue, delayed, dead. ARGV: token, prefix, lock mode, worker,
 // lease_ms, done ttl_s, promote ('1': move due retries into the queue first).
 const std::string complete_and_claim_lua = common + R"lua(
 local now = now_ms()
 local r = complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now, ARGV[6])
 if type(r) == 'table' and r.err then return r end
-return claim_next(KEYS[4], KEYS[2], KEYS[5], KEYS[6], KEYS[7], KEYS[3], ARGV[2], tonumber(ARGV[5]),
+return claim_next(KEYS[4], KEYS[2], KEYS[5], KEYS[6], KEYS[3], ARGV[2], tonumber(ARGV[5]),
                   ARGV[4], ARGV[3], now, ARGV[7])
 )lua";
 
@@ -208,7 +218,6 @@ local now = now_ms()
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 local f = redis.call('HMGET', KEYS[1], 'max_attempts', 'id', 'group')
 redis.call('ZREM', KEYS[2], f[2])
-redis.call('HDEL', KEYS[1], 'lease_token')
 if ARGV[7] == 'platform' and redis.call('GET', KEYS[5]) == ARGV[8] then redis.call('DEL', KEYS[5]) end
 if attempts >= tonumber(f[1] or '1') then
   redis.call('HSET', KEYS[1], 'status', 'dead', 'last_error', ARGV[2], 'updated_at', now)
@@ -234,7 +243,8 @@ for _, id in ipairs(expired) do
   redis.call('ZREM', KEYS[1], id)
   local key = ARGV[2] .. 'job:' .. id
   local stalled = redis.call('HINCRBY', key, 'stalled', 1)
-  redis.call('HDEL', key, 'lease_token', 'worker')
+  -- lease_token stays: it counts the job's leases (the status fences the expired one out).
+  redis.call('HDEL', key, 'worker')
   if stalled > tonumber(ARGV[1]) then
     redis.call('HSET', key, 'status', 'dead', 'updated_at', now, 'last_error',
                'stalled ' .. stalled .. ' times (lease expired each time)')

@@ -233,6 +233,7 @@ TEST_F(JobQueueTest, RetriesBackOffAndEndInDeadLetter) {
 
     auto job = q.claim("p", "w");
     ASSERT_TRUE(job);
+    const job_lease first_lease = *job;
     auto d = q.fail(*job, "browser pool unhealthy");
     EXPECT_FALSE(d.dead);
     EXPECT_GE(d.backoff, milliseconds(100)); // 200 ms x jitter 0.5..1
@@ -242,6 +243,13 @@ TEST_F(JobQueueTest, RetriesBackOffAndEndInDeadLetter) {
     std::this_thread::sleep_for(d.backoff + milliseconds(50));
     job = q.claim("p", "w");
     ASSERT_TRUE(job);
+    EXPECT_NE(job->token, first_lease.token) << "every lease of a job gets its own token";
+    try {
+        q.complete(first_lease);
+        FAIL() << "the failed lease completed the retried job";
+    } catch (const error& e) {
+        EXPECT_EQ(e.kind(), errc::lease_lost) << e.what();
+    }
     d = q.fail(*job, "again");
     EXPECT_FALSE(d.dead);
     EXPECT_GE(d.backoff, milliseconds(200)); // doubled
@@ -328,6 +336,65 @@ TEST_F(JobQueueTest, DoneJobsAndTheirGroupExpireAfterTheRetention) {
     EXPECT_EQ(q.command({"TTL", "workflow:job:" + next->id}).as_integer(), -1);
     q.complete(*next);
     EXPECT_GT(q.command({"TTL", "workflow:job:" + next->id}).as_integer(), 90);
+}
+
+TEST_F(JobQueueTest, DoneJobsCanBeDeletedAtCompletionWhileTheirGroupStillAddsUp) {
+    auto o = options(2);
+    o.keep_done_jobs = false;
+    job_queue q(redis(), o);
+    enqueue_request r;
+    r.platform = "p";
+    r.items = numbered(6);
+    const auto enq = q.enqueue(r);
+    ASSERT_EQ(enq.job_ids.size(), 3u);
+    auto job = q.claim("p", "w");
+    ASSERT_TRUE(job);
+    q.record_failure(*job, "scan", 0, 2, "1", "HTTP 404");
+    auto next = q.complete_and_claim(*job);
+    ASSERT_TRUE(next);
+    EXPECT_EQ(q.command({"EXISTS", "workflow:job:" + job->id}).as_integer(), 0);
+    EXPECT_NO_THROW(q.complete(*job)) << "completing a deleted job again is a no-op";
+    EXPECT_EQ(q.failures(job->id).size(), 1u) << "its failures outlive the job hash";
+    q.complete(*next);
+    EXPECT_EQ(q.command({"EXISTS", "workflow:job:" + next->id}).as_integer(), 0);
+    auto last = q.claim("p", "w");
+    ASSERT_TRUE(last);
+    EXPECT_EQ(q.job_fields(last->id).at("status"), "running") << "only done jobs are deleted";
+    q.complete(*last);
+    const auto g = q.progress(enq.group_id);
+    EXPECT_EQ(g.completed, 3);
+    EXPECT_DOUBLE_EQ(g.progress, 100.0);
+    EXPECT_EQ(q.counts("p").running, 0);
+
+    o.retention = std::chrono::seconds(0);
+    EXPECT_THROW(job_queue(redis(), o), error) << "a zero retention would drop batch groups";
+}
+
+TEST_F(JobQueueTest, EnqueueingTwiceIntoOneGroupAddsJobsWithoutReplacingAny) {
+    job_queue q(redis(), options(2));
+    enqueue_request r;
+    r.platform = "p";
+    r.group_id = "daily-run";
+    r.items = numbered(4);
+    const auto first = q.enqueue(r);
+    r.items = numbered(4, 101);
+    const auto second = q.enqueue(r);
+    ASSERT_EQ(first.job_ids.size(), 2u);
+    ASSERT_EQ(second.job_ids.size(), 2u);
+    std::set<std::string> ids(first.job_ids.begin(), first.job_ids.end());
+    ids.insert(second.job_ids.begin(), second.job_ids.end());
+    EXPECT_EQ(ids.size(), 4u) << "job ids collided";
+    EXPECT_EQ(q.counts("p").queued, 4);
+    EXPECT_EQ(q.progress("daily-run").total, 4);
+    std::multiset<std::string> items;
+    while (auto job = q.claim("p", "w")) {
+        for (const auto& item : job->items()) items.insert(item);
+        q.complete(*job);
+    }
+    EXPECT_EQ(items.size(), 8u);
+    EXPECT_EQ(items.count("1"), 1u);
+    EXPECT_EQ(items.count("104"), 1u);
+    EXPECT_DOUBLE_EQ(q.progress("daily-run").progress, 100.0);
 }
 
 TEST_F(JobQueueTest, ABusyWorkerPicksUpDueRetriesWithoutDrainingTheQueueFirst) {
