@@ -8,14 +8,14 @@
 
 #include <algorithm>
 #include <array>
-#include <cmath>
-#include <map>
-#include <tuple>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <map>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -98,11 +98,12 @@ json run_rotor(int port, int jobs, int clients, bool keep_done, const std::strin
     return out;
 }
 
-json run_bullmq(const std::string& node, const std::string& script, int port, int jobs,
-                int clients, const std::string& done) {
+json run_bullmq(const std::string& node, const std::string& script, int port, int jobs, int clients,
+                const std::string& done) {
     const redis_cpu cpu0 = redis_cpu_seconds(port);
     const std::string command = node + " " + script + " " + std::to_string(port) + " " +
-                                std::to_string(jobs) + " " + std::to_string(clients) + " " + done + " 2>&1";
+                                std::to_string(jobs) + " " + std::to_string(clients) + " " + done +
+                                " 2>&1";
     FILE* pipe = ::popen(command.c_str(), "r");
     if (pipe == nullptr) return {{"error", "cannot run node"}};
     std::string out;
@@ -153,8 +154,11 @@ int main(int argc, char** argv) {
     for (int round = 1; round <= rounds; ++round) {
         for (const auto& done : done_modes) {
             for (int clients : client_counts) {
-                json line = {{"bench", "queue_ops"}, {"impl", "rotor"}, {"clients", clients},
-                             {"done_jobs", done},    {"round", round}};
+                json line = {{"bench", "queue_ops"},
+                             {"impl", "rotor"},
+                             {"clients", clients},
+                             {"done_jobs", done},
+                             {"round", round}};
                 line.update(run_rotor(port, jobs, clients, done == "kept",
                                       "bench" + std::to_string(round) + done +
                                           std::to_string(clients) + ":"));
@@ -162,7 +166,7 @@ int main(int argc, char** argv) {
                 per_s[{"rotor", clients, done}].push_back(line["jobs_per_s"].get<double>());
                 if (script.empty()) continue;
                 json peer = {{"bench", "queue_ops"}, {"impl", "bullmq"}, {"clients", clients},
-                             {"done_jobs", done},    {"round", round},    {"jobs", jobs}};
+                             {"done_jobs", done},    {"round", round},   {"jobs", jobs}};
                 peer.update(run_bullmq(node, script, port, jobs, clients, done));
                 std::cout << peer.dump() << std::endl;
                 if (peer.contains("jobs_per_s")) {
@@ -174,9 +178,9 @@ int main(int argc, char** argv) {
     for (const auto& done : done_modes) {
         for (int clients : client_counts) {
             const double rotor = median(per_s[{"rotor", clients, done}]);
-            json line = {{"bench", "queue_ops"},        {"impl", "rotor"},
-                         {"clients", clients},          {"done_jobs", done},
-                         {"round", "median"},           {"jobs_per_s", std::lround(rotor)}};
+            json line = {{"bench", "queue_ops"}, {"impl", "rotor"},
+                         {"clients", clients},   {"done_jobs", done},
+                         {"round", "median"},    {"jobs_per_s", std::lround(rotor)}};
             const auto peer = per_s.find({"bullmq", clients, done});
             if (peer != per_s.end() && !peer->second.empty()) {
                 const double bullmq = median(peer->second);

@@ -154,14 +154,13 @@ std::optional<job_lease> job_queue::complete_and_claim(const job_lease& job) {
     std::int64_t last = last_promote_ns_.load();
     const bool promote = now - last >= std::chrono::nanoseconds(options_.delayed_poll).count() &&
                          last_promote_ns_.compare_exchange_strong(last, now);
-    const auto reply = run(complete_claim_,
-                           {keys_.job(job.id), keys_.running(job.platform),
-                            keys_.lock(job.platform), keys_.queue(job.platform),
-                            keys_.delayed(job.platform), keys_.dead(job.platform)},
-                           {job.token, options_.prefix, std::string(to_string(options_.lock)),
-                            job.worker_id, std::to_string(options_.lease.count()),
-                            done_ttl(), promote ? "1" : "0"},
-                           "complete " + job.id + " and claim the next");
+    const auto reply =
+        run(complete_claim_,
+            {keys_.job(job.id), keys_.running(job.platform), keys_.lock(job.platform),
+             keys_.queue(job.platform), keys_.delayed(job.platform), keys_.dead(job.platform)},
+            {job.token, options_.prefix, std::string(to_string(options_.lock)), job.worker_id,
+             std::to_string(options_.lease.count()), done_ttl(), promote ? "1" : "0"},
+            "complete " + job.id + " and claim the next");
     return parse_claim(reply, job.worker_id);
 }
 
