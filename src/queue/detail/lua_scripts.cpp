@@ -49,8 +49,7 @@ end
 -- promote: '1' when retries whose backoff is over should go back into the queue first (a busy
 -- worker asks every delayed_poll ms, not on every job).
 local function claim_next(queue, running, delayed, dead, lock, prefix, lease, worker, mode, now,
-                          promote)
-  local now_s = string.format('%d', now)
+                          now_s, promote)
   if promote == '1' then
     local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now_s, 'LIMIT', 0, 100)
     for _, id in ipairs(due) do
@@ -106,11 +105,10 @@ end
 -- A done job's hash is kept for `ttl` seconds (status, timings, worker), then expires; with
 -- ttl '0' it is deleted at once (its group's counts, failures and checkpoints stay). A complete
 -- that finds the hash gone (deleted at its first complete) has nothing left to do.
-local function complete_job(job, running, lock, token, prefix, mode, worker, now, ttl)
+local function complete_job(job, running, lock, token, prefix, mode, worker, now_s, ttl)
   local f = redis.call('HMGET', job, 'lease_token', 'status', 'id', 'group')
   if (f[1] == token and f[2] == 'done') or (not f[1] and not f[2]) then return 'already' end
   if f[1] ~= token or f[2] ~= 'running' then return redis.error_reply('LEASE_LOST complete') end
-  local now_s = string.format('%d', now)
   if ttl == '0' then
     redis.call('DEL', job)
   else
@@ -160,8 +158,9 @@ return ids
 
 // KEYS: queue, running, delayed, dead, lock. ARGV: prefix, lease_ms, worker, lock mode.
 const std::string claim_lua = common + R"lua(
+local now = now_ms()
 return claim_next(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], tonumber(ARGV[2]),
-                  ARGV[3], ARGV[4], now_ms(), '1')
+                  ARGV[3], ARGV[4], now, string.format('%d', now), '1')
 )lua";
 
 // KEYS: job, running, lock. ARGV: token, lease_ms, lock mode, worker.
@@ -196,7 +195,8 @@ return mark_done(KEYS[3], tonumber(ARGV[2]), tonumber(ARGV[3]), now, tonumber(AR
 
 // KEYS: job, running, lock. ARGV: token, prefix, lock mode, worker, done ttl_s.
 const std::string complete_lua = common + R"lua(
-return complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now_ms(), ARGV[5])
+return complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
+                    string.format('%d', now_ms()), ARGV[5])
 )lua";
 
 // One round trip per job for a busy worker: complete this one, claim the next.
@@ -204,10 +204,11 @@ return complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4
 // lease_ms, done ttl_s, promote ('1': move due retries into the queue first).
 const std::string complete_and_claim_lua = common + R"lua(
 local now = now_ms()
-local r = complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now, ARGV[6])
+local now_s = string.format('%d', now)
+local r = complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now_s, ARGV[6])
 if type(r) == 'table' and r.err then return r end
 return claim_next(KEYS[4], KEYS[2], KEYS[5], KEYS[6], KEYS[3], ARGV[2], tonumber(ARGV[5]),
-                  ARGV[4], ARGV[3], now, ARGV[7])
+                  ARGV[4], ARGV[3], now, now_s, ARGV[7])
 )lua";
 
 // KEYS: job, running, delayed, dead, lock.
