@@ -1,4 +1,5 @@
-// rotorctl: enqueue products as batch jobs, and look at queues, groups and failures.
+// rotorctl: enqueue products as batch jobs, look at queues, jobs, groups and failures, and
+// requeue dead jobs.
 #include "queue/job_queue.hpp"
 
 #include <CLI/CLI.hpp>
@@ -62,6 +63,21 @@ int main(int argc, char** argv) {
     std::string job_id;
     failures->add_option("job", job_id)->required();
 
+    auto* jobs = app.add_subcommand("jobs", "Jobs of a platform in one state, with their fields");
+    std::string state_name = "dead";
+    std::size_t limit = 100;
+    jobs->add_option("--platform", platform)->required();
+    jobs->add_option("--state", state_name)
+        ->check(CLI::IsMember({"queued", "running", "delayed", "dead"}));
+    jobs->add_option("--limit", limit)->check(CLI::Range(1, 100000));
+
+    auto* requeue = app.add_subcommand("requeue", "Put dead jobs back into their queue");
+    std::vector<std::string> requeue_ids;
+    bool all_dead = false;
+    requeue->add_option("jobs", requeue_ids, "Job ids");
+    requeue->add_flag("--all-dead", all_dead, "Every dead job of --platform");
+    requeue->add_option("--platform", platform);
+
     CLI11_PARSE(app, argc, argv);
     try {
         rotor::queue::job_queue q(redis, queue);
@@ -110,6 +126,35 @@ int main(int argc, char** argv) {
                                         {"failed_examples", examples}}
                              .dump()
                       << std::endl;
+        } else if (*jobs) {
+            for (const auto& j :
+                 q.list(platform, *rotor::queue::parse_job_state(state_name), limit)) {
+                nlohmann::json line = {{"id", j.id}, {"state", state_name}, {"at_ms", j.at_ms}};
+                for (const char* field :
+                     {"worker", "attempts", "stalled", "group", "last_error", "updated_at"}) {
+                    const auto it = j.fields.find(field);
+                    if (it != j.fields.end()) line[field] = it->second;
+                }
+                std::cout << line.dump() << std::endl;
+            }
+        } else if (*requeue) {
+            if (all_dead) {
+                if (platform.empty()) throw std::invalid_argument("--all-dead needs --platform");
+                for (const auto& j : q.list(platform, rotor::queue::job_state::dead, 100000))
+                    requeue_ids.push_back(j.id);
+            }
+            if (requeue_ids.empty()) throw std::invalid_argument("requeue: no job ids given");
+            int failed = 0;
+            for (const auto& id : requeue_ids) {
+                try {
+                    q.requeue(id);
+                    std::cout << nlohmann::json{{"requeued", id}}.dump() << std::endl;
+                } catch (const rotor::queue::error& e) {
+                    std::cerr << "rotorctl: " << e.what() << "\n";
+                    ++failed;
+                }
+            }
+            if (failed > 0) return 1;
         } else if (*failures) {
             for (const auto& f : q.failures(job_id)) {
                 std::cout << nlohmann::json{{"index", f.index},

@@ -27,6 +27,27 @@ std::string_view to_string(lock_mode mode) {
     return mode == lock_mode::job ? "job" : "platform";
 }
 
+std::string_view to_string(job_state state) {
+    switch (state) {
+    case job_state::queued:
+        return "queued";
+    case job_state::running:
+        return "running";
+    case job_state::delayed:
+        return "delayed";
+    case job_state::dead:
+        return "dead";
+    }
+    return "queued";
+}
+
+std::optional<job_state> parse_job_state(std::string_view name) {
+    for (auto s : {job_state::queued, job_state::running, job_state::delayed, job_state::dead}) {
+        if (to_string(s) == name) return s;
+    }
+    return std::nullopt;
+}
+
 std::vector<std::string> job_lease::items() const {
     std::vector<std::string> out;
     auto it = params.find("product_ids");
@@ -44,9 +65,9 @@ job_queue::job_queue(redis_options redis, queue_options options)
                                                                          detail::complete_lua,
                                                                          {}},
       complete_claim_{"complete_and_claim", detail::complete_and_claim_lua, {}},
-      fail_job_{"fail", detail::fail_job_lua, {}}, reap_{"reap_stalled",
-                                                         detail::reap_stalled_lua,
-                                                         {}} {
+      fail_job_{"fail", detail::fail_job_lua, {}},
+      reap_{"reap_stalled", detail::reap_stalled_lua, {}}, requeue_{
+                                                               "requeue", detail::requeue_lua, {}} {
     if (options_.retention.count() < 1) {
         throw error(errc::invalid_argument,
                     "queue options: retention must be at least 1 s (it is how long batch groups "
@@ -245,6 +266,42 @@ std::pair<std::int64_t, std::int64_t> job_queue::reap_stalled(const std::string&
             "reap stalled jobs of " + platform);
     if (reply.elements.size() != 2) return {0, 0};
     return {reply.elements[0].as_integer(), reply.elements[1].as_integer()};
+}
+
+void job_queue::requeue(const std::string& job_id) {
+    const std::string platform = job_fields(job_id)["platform"];
+    if (platform.empty()) throw error(errc::not_found, "requeue " + job_id + ": no such job");
+    try {
+        run(requeue_, {keys_.job(job_id), keys_.dead(platform), keys_.queue(platform)},
+            {options_.prefix, job_id}, "requeue " + job_id);
+    } catch (const error& e) {
+        const std::string_view what = e.what();
+        const auto at = what.find("NOT_DEAD ");
+        if (at == std::string_view::npos) throw;
+        throw error(errc::not_found, "requeue " + job_id +
+                                         ": only dead jobs can be requeued; it is " +
+                                         std::string(what.substr(at + 9)));
+    }
+}
+
+std::vector<job_summary> job_queue::list(const std::string& platform, job_state state,
+                                         std::size_t limit) {
+    const std::string key = state == job_state::queued    ? keys_.queue(platform)
+                            : state == job_state::running ? keys_.running(platform)
+                            : state == job_state::delayed ? keys_.delayed(platform)
+                                                          : keys_.dead(platform);
+    if (limit == 0) return {};
+    const auto reply = command({"ZRANGE", key, "0", std::to_string(limit - 1), "WITHSCORES"});
+    std::vector<job_summary> out;
+    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+        job_summary j;
+        j.id = reply.elements[i].as_string();
+        j.state = state;
+        j.at_ms = static_cast<std::int64_t>(std::stod(reply.elements[i + 1].as_string()));
+        j.fields = job_fields(j.id);
+        out.push_back(std::move(j));
+    }
+    return out;
 }
 
 std::vector<failure_record> job_queue::failures(const std::string& job_id) {

@@ -14,12 +14,14 @@ local function fenced(job_key, token)
   return f[1] == token and f[2] == 'running'
 end
 -- One read and one write per finished job (scripts are atomic, so read-modify-write is safe).
-local function group_count(prefix, group, field, now)
+-- delta: 1 (a job finished) or -1 (a dead job was requeued).
+local function group_count(prefix, group, field, now, delta)
   if not group or group == '' then return end
+  delta = delta or 1
   local g = prefix .. 'batch-group:' .. group
   local v = redis.call('HMGET', g, 'total', 'completed', 'failed')
   local total, c, f = tonumber(v[1] or '0'), tonumber(v[2] or '0'), tonumber(v[3] or '0')
-  if field == 'completed' then c = c + 1 else f = f + 1 end
+  if field == 'completed' then c = c + delta else f = f + delta end
   local p = 0
   if total > 0 then p = (c + f) * 100 / total end
   redis.call('HSET', g, field, field == 'completed' and c or f, 'progress',
@@ -260,6 +262,22 @@ for _, id in ipairs(expired) do
   end
 end
 return {requeued, dead}
+)lua";
+
+// A dead job back into its queue (its original priority and age), attempts and stalls reset; its
+// group counts it as pending again. KEYS: job, dead, queue. ARGV: prefix, id.
+const std::string requeue_lua = common + R"lua(
+local f = redis.call('HMGET', KEYS[1], 'status', 'score', 'group', 'params')
+if f[1] ~= 'dead' then
+  return redis.error_reply('NOT_DEAD ' .. (f[1] or 'no such job'))
+end
+local now = string.format('%d', now_ms())
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', 0, 'stalled', 0, 'updated_at', now,
+           'requeued_at', now)
+redis.call('ZADD', KEYS[3], f[2] or string.format('%.0f', 1e13 + tonumber(now)), ARGV[2])
+group_count(ARGV[1], f[3], 'failed', now, -1)
+return 1
 )lua";
 
 // GCRA. KEYS: tat, cooldown. ARGV: interval_ms, burst. Returns ms to wait (0: admitted).

@@ -397,6 +397,58 @@ TEST_F(JobQueueTest, EnqueueingTwiceIntoOneGroupAddsJobsWithoutReplacingAny) {
     EXPECT_DOUBLE_EQ(q.progress("daily-run").progress, 100.0);
 }
 
+TEST_F(JobQueueTest, ADeadJobCanBeInspectedAndRequeuedAndItsGroupCountsItAgain) {
+    auto o = options(2);
+    o.max_attempts = 1;
+    job_queue q(redis(), o);
+    enqueue_request r;
+    r.platform = "p";
+    r.prio = priority::high;
+    r.items = numbered(4);
+    const auto enq = q.enqueue(r);
+    auto job = q.claim("p", "w1");
+    ASSERT_TRUE(job);
+    const auto running = q.list("p", job_state::running);
+    ASSERT_EQ(running.size(), 1u);
+    EXPECT_EQ(running[0].id, job->id);
+    EXPECT_EQ(running[0].fields.at("worker"), "w1") << "which worker runs which job";
+    EXPECT_EQ(running[0].at_ms, job->lease_deadline_ms);
+    ASSERT_TRUE(q.fail(*job, "platform changed its page").dead);
+    EXPECT_EQ(q.progress(enq.group_id).failed, 1);
+
+    const auto dead = q.list("p", job_state::dead);
+    ASSERT_EQ(dead.size(), 1u);
+    EXPECT_EQ(dead[0].fields.at("last_error"), "platform changed its page");
+    try {
+        q.requeue(enq.job_ids[1]);
+        FAIL() << "a queued job was requeued";
+    } catch (const error& e) {
+        EXPECT_EQ(e.kind(), errc::not_found);
+        EXPECT_NE(std::string(e.what()).find("it is queued"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(q.requeue("no-such-job"), error);
+
+    q.requeue(job->id);
+    EXPECT_EQ(q.counts("p").dead, 0);
+    auto g = q.progress(enq.group_id);
+    EXPECT_EQ(g.failed, 0);
+    EXPECT_DOUBLE_EQ(g.progress, 0.0);
+    // Back with its high priority and age: ahead of its group's other job.
+    auto again = q.claim("p", "w2");
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->id, job->id);
+    EXPECT_EQ(again->attempts, 0);
+    EXPECT_EQ(q.list("p", job_state::queued).size(), 1u);
+    q.complete(*again);
+    auto rest = q.claim("p", "w2");
+    ASSERT_TRUE(rest);
+    q.complete(*rest);
+    g = q.progress(enq.group_id);
+    EXPECT_EQ(g.completed, 2);
+    EXPECT_EQ(g.failed, 0);
+    EXPECT_DOUBLE_EQ(g.progress, 100.0);
+}
+
 TEST_F(JobQueueTest, ABusyWorkerPicksUpDueRetriesWithoutDrainingTheQueueFirst) {
     auto o = options(1);
     o.retry_backoff = milliseconds(100);

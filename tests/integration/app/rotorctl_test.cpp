@@ -1,0 +1,125 @@
+// rotorctl, the admin command line, run as a process against a real redis-server.
+#include "queue/job_queue.hpp"
+#include "redis_server.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct run_result {
+    int exit_code = -1;
+    std::vector<nlohmann::json> lines; // stdout, one JSON object per line
+    std::string err;
+};
+
+class RotorctlTest : public ::testing::Test {
+  protected:
+    run_result rotorctl(const std::string& args) {
+        const std::string err_file = std::string(::testing::TempDir()) + "rotorctl-" +
+                                     std::to_string(server_.port()) + ".err";
+        const std::string cmd = std::string(ROTORCTL) + " --redis-port " +
+                                std::to_string(server_.port()) + " " + args + " 2>" + err_file;
+        run_result r;
+        FILE* pipe = ::popen(cmd.c_str(), "r");
+        if (pipe == nullptr) return r;
+        std::string out;
+        std::array<char, 4096> buf{};
+        while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) out += buf.data();
+        const int status = ::pclose(pipe);
+        r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        std::istringstream lines(out);
+        for (std::string line; std::getline(lines, line);) {
+            r.lines.push_back(nlohmann::json::parse(line, nullptr, false));
+        }
+        if (FILE* f = std::fopen(err_file.c_str(), "r")) {
+            while (std::fgets(buf.data(), buf.size(), f) != nullptr) r.err += buf.data();
+            std::fclose(f);
+        }
+        return r;
+    }
+    rotor::queue::redis_options redis() const {
+        rotor::queue::redis_options r;
+        r.port = server_.port();
+        return r;
+    }
+    rotor::test::redis_server server_;
+};
+
+TEST_F(RotorctlTest, EnqueuesAndReportsTheQueue) {
+    auto r = rotorctl("enqueue --platform oliveyoung --range 1-120 --batch-size 50");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(r.lines.size(), 1u);
+    EXPECT_EQ(r.lines[0]["jobs"], 3);
+    EXPECT_EQ(r.lines[0]["items"], 120);
+    const std::string group = r.lines[0]["group"];
+
+    r = rotorctl("status --platform oliveyoung");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.lines.at(0)["queued"], 3);
+    r = rotorctl("group " + group);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.lines.at(0)["jobs"], 3);
+    r = rotorctl("jobs --platform oliveyoung --state queued");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.lines.size(), 3u);
+    EXPECT_EQ(r.lines.at(0)["id"], group + "-0");
+}
+
+TEST_F(RotorctlTest, BadInputIsAClearErrorAndAFailingExit) {
+    auto r = rotorctl("enqueue --platform p --range 9-1");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("is empty"), std::string::npos) << r.err;
+    r = rotorctl("enqueue --platform p");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("no items"), std::string::npos) << r.err;
+    r = rotorctl("group no-such-group");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
+    r = rotorctl("requeue");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("no job ids"), std::string::npos) << r.err;
+}
+
+TEST_F(RotorctlTest, ListsDeadJobsWithTheirReasonAndRequeuesThem) {
+    rotor::queue::queue_options o;
+    o.batch_size = 1;
+    o.max_attempts = 1;
+    rotor::queue::job_queue q(redis(), o);
+    rotor::queue::enqueue_request req;
+    req.platform = "kurly";
+    req.items = {"1", "2", "3"};
+    const auto enq = q.enqueue(req);
+    for (int i = 0; i < 2; ++i) {
+        auto job = q.claim("kurly", "w");
+        ASSERT_TRUE(job);
+        ASSERT_TRUE(q.fail(*job, "blocked (HTTP 429) " + std::to_string(i)).dead);
+    }
+
+    auto r = rotorctl("jobs --platform kurly --state dead");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(r.lines.size(), 2u);
+    EXPECT_EQ(r.lines[0]["last_error"], "blocked (HTTP 429) 0");
+    EXPECT_EQ(r.lines[1]["last_error"], "blocked (HTTP 429) 1");
+
+    r = rotorctl("requeue " + enq.job_ids[2]); // still queued: refused
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("only dead jobs"), std::string::npos) << r.err;
+
+    r = rotorctl("requeue --platform kurly --all-dead");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.lines.size(), 2u);
+    EXPECT_EQ(q.counts("kurly").dead, 0);
+    EXPECT_EQ(q.counts("kurly").queued, 3);
+    EXPECT_EQ(q.progress(enq.group_id).failed, 0);
+}
+
+} // namespace
