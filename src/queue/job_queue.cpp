@@ -84,10 +84,11 @@ std::string job_queue::done_ttl() const {
 }
 
 redis_reply job_queue::run(lua_script& script, const std::vector<std::string>& k,
-                           const std::vector<std::string>& args, const std::string& what) {
+                           const std::vector<std::string>& args, const std::string& what,
+                           std::optional<std::size_t> replay_flag) {
     std::lock_guard lock(mutex_);
     try {
-        return conn_.eval(script, k, args);
+        return conn_.eval(script, k, args, replay_flag);
     } catch (const error& e) {
         if (e.kind() == errc::redis_error &&
             std::string_view(e.what()).find("LEASE_LOST") != std::string_view::npos) {
@@ -133,9 +134,10 @@ enqueue_result job_queue::enqueue(const enqueue_request& request) {
         args.push_back(params.dump());
     }
     args.push_back(std::to_string(options_.retention.count()));
-    const auto reply =
-        run(enqueue_, {keys_.queue(request.platform), keys_.batch_group(result.group_id)}, args,
-            "enqueue " + request.platform);
+    const auto reply = run(enqueue_,
+                           {keys_.queue(request.platform), keys_.batch_group(result.group_id),
+                            keys_.enqueue_request(random_id() + random_id())},
+                           args, "enqueue " + request.platform);
     for (const auto& e : reply.elements) result.job_ids.push_back(e.as_string());
     return result;
 }
@@ -146,8 +148,8 @@ std::optional<job_lease> job_queue::claim(const std::string& platform,
                            {keys_.queue(platform), keys_.running(platform), keys_.delayed(platform),
                             keys_.dead(platform), keys_.lock(platform)},
                            {options_.prefix, std::to_string(options_.lease.count()), worker_id,
-                            std::string(to_string(options_.lock))},
-                           "claim " + platform);
+                            std::string(to_string(options_.lock)), random_id(), "0"},
+                           "claim " + platform, 5);
     return parse_claim(reply, worker_id);
 }
 
@@ -175,13 +177,13 @@ std::optional<job_lease> job_queue::complete_and_claim(const job_lease& job) {
     std::int64_t last = last_promote_ns_.load();
     const bool promote = now - last >= std::chrono::nanoseconds(options_.delayed_poll).count() &&
                          last_promote_ns_.compare_exchange_strong(last, now);
-    const auto reply =
-        run(complete_claim_,
-            {keys_.job(job.id), keys_.running(job.platform), keys_.lock(job.platform),
-             keys_.queue(job.platform), keys_.delayed(job.platform), keys_.dead(job.platform)},
-            {job.token, options_.prefix, std::string(to_string(options_.lock)), job.worker_id,
-             std::to_string(options_.lease.count()), done_ttl(), promote ? "1" : "0"},
-            "complete " + job.id + " and claim the next");
+    const auto reply = run(
+        complete_claim_,
+        {keys_.job(job.id), keys_.running(job.platform), keys_.lock(job.platform),
+         keys_.queue(job.platform), keys_.delayed(job.platform), keys_.dead(job.platform)},
+        {job.token, options_.prefix, std::string(to_string(options_.lock)), job.worker_id,
+         std::to_string(options_.lease.count()), done_ttl(), promote ? "1" : "0", random_id(), "0"},
+        "complete " + job.id + " and claim the next", 8);
     return parse_claim(reply, job.worker_id);
 }
 

@@ -162,13 +162,16 @@ class job_queue {
     void heartbeat(const std::string& worker_id, const nlohmann::json& status);
 
     const keys& key_names() const noexcept { return keys_; }
+    /// Times the connection was re-established after a failure (Redis down, a timeout).
+    std::uint64_t reconnects() const noexcept { return conn_.reconnects(); }
     const queue_options& options() const noexcept { return options_; }
     /// Direct access for tools and tests (one command at a time).
     redis_reply command(const std::vector<std::string>& argv);
 
   private:
     redis_reply run(lua_script& script, const std::vector<std::string>& k,
-                    const std::vector<std::string>& args, const std::string& what);
+                    const std::vector<std::string>& args, const std::string& what,
+                    std::optional<std::size_t> replay_flag = std::nullopt);
 
     queue_options options_;
     keys keys_;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <thread>
 
 namespace rotor::queue {
@@ -108,12 +109,23 @@ void redis_connection::connect() {
 }
 
 redis_reply redis_connection::command(const std::vector<std::string>& argv) {
+    return command(argv, nullptr);
+}
+
+redis_reply
+redis_connection::command(std::vector<std::string> argv,
+                          const std::function<void(std::vector<std::string>&)>& on_retry) {
     std::vector<const char*> args;
     std::vector<std::size_t> lens;
-    for (const auto& a : argv) {
-        args.push_back(a.data());
-        lens.push_back(a.size());
-    }
+    auto point_at_argv = [&] {
+        args.clear();
+        lens.clear();
+        for (const auto& a : argv) {
+            args.push_back(a.data());
+            lens.push_back(a.size());
+        }
+    };
+    point_at_argv();
     const auto give_up_at = std::chrono::steady_clock::now() + options_.retry_for;
     milliseconds backoff = options_.retry_backoff;
     std::string last_error;
@@ -130,8 +142,14 @@ redis_reply redis_connection::command(const std::vector<std::string>& argv) {
             auto* raw = static_cast<redisReply*>(redisCommandArgv(
                 impl_->ctx, static_cast<int>(args.size()), args.data(), lens.data()));
             if (raw == nullptr) {
-                // I/O error, EOF or timeout: the context is unusable.
-                last_error = impl_->ctx->errstr;
+                // I/O error, EOF or timeout: the context is unusable. The command may have run
+                // (a timeout, or a reply lost on the way): the retry can be a replay.
+                const bool timed_out =
+                    impl_->ctx->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+                last_error = timed_out
+                                 ? "no reply within the command timeout (" +
+                                       std::to_string(options_.command_timeout.count()) + " ms)"
+                                 : std::string(impl_->ctx->errstr);
                 impl_->reset();
                 throw error(errc::redis_unavailable, last_error);
             }
@@ -164,20 +182,34 @@ redis_reply redis_connection::command(const std::vector<std::string>& argv) {
         }
         std::this_thread::sleep_for(backoff);
         backoff = std::min(options_.retry_backoff_max, backoff * 2);
+        if (on_retry) {
+            on_retry(argv);
+            point_at_argv();
+        }
     }
 }
 
 redis_reply redis_connection::eval(lua_script& script, const std::vector<std::string>& keys,
-                                   const std::vector<std::string>& args) {
+                                   const std::vector<std::string>& args,
+                                   std::optional<std::size_t> replay_flag) {
+    // Once a send failed, every later send of this call (a retry, or EVAL after NOSCRIPT) may
+    // be a replay: the flag stays set.
+    bool replay = false;
+    const std::size_t flag_at = 3 + keys.size() + replay_flag.value_or(0);
     auto argv_for = [&](const std::string& verb, const std::string& what) {
         std::vector<std::string> argv{verb, what, std::to_string(keys.size())};
         argv.insert(argv.end(), keys.begin(), keys.end());
         argv.insert(argv.end(), args.begin(), args.end());
+        if (replay && replay_flag) argv.at(flag_at) = "1";
         return argv;
+    };
+    auto on_retry = [&](std::vector<std::string>& argv) {
+        replay = true;
+        if (replay_flag) argv.at(flag_at) = "1";
     };
     if (script.sha.empty()) script.sha = command({"SCRIPT", "LOAD", script.body}).as_string();
     try {
-        return command(argv_for("EVALSHA", script.sha));
+        return command(argv_for("EVALSHA", script.sha), on_retry);
     } catch (const error& e) {
         if (e.kind() != errc::redis_error ||
             std::string_view(e.what()).find("NOSCRIPT") == std::string_view::npos) {
@@ -186,7 +218,7 @@ redis_reply redis_connection::eval(lua_script& script, const std::vector<std::st
     }
     // The script cache was emptied (restart, SCRIPT FLUSH): EVAL runs and caches it again.
     try {
-        return command(argv_for("EVAL", script.body));
+        return command(argv_for("EVAL", script.body), on_retry);
     } catch (const error& e) {
         throw error(e.kind(), "script " + script.name + ": " + e.what());
     }

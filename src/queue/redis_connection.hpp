@@ -9,7 +9,9 @@
 #include "queue/redis_reply.hpp"
 
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,9 +46,17 @@ class redis_connection {
     /// until `retry_for` passes (then errc::redis_unavailable). A Redis error reply is thrown as
     /// errc::redis_error naming the command.
     redis_reply command(const std::vector<std::string>& argv);
-    /// EVALSHA with NOSCRIPT fallback.
+    /// As command(), but `on_retry` may rewrite argv before each retry. A command whose
+    /// connection broke or timed out may still have run (the reply was lost, or Redis was slow
+    /// and ran it after the timeout), so a retry can be a replay.
+    redis_reply command(std::vector<std::string> argv,
+                        const std::function<void(std::vector<std::string>&)>& on_retry);
+    /// EVALSHA with NOSCRIPT fallback. `replay_flag`: the index in `args` of an argument set to
+    /// "1" when the script is sent again after a failure that may have let it run, so the
+    /// script can answer a replay with what it did the first time.
     redis_reply eval(lua_script& script, const std::vector<std::string>& keys,
-                     const std::vector<std::string>& args);
+                     const std::vector<std::string>& args,
+                     std::optional<std::size_t> replay_flag = std::nullopt);
 
     bool connected() const noexcept;
     /// Times the connection was re-established after a failure.

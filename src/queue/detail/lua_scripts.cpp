@@ -48,10 +48,32 @@ local function mark_done(ckey, index, total, now, ttl)
   redis.call('EXPIRE', ckey, ttl)
   return processed
 end
+local function is_done(ckey, index)
+  local v = redis.call('HMGET', ckey, 'processed_index', 'done_beyond')
+  if index < tonumber(v[1] or '0') then return true end
+  for _, i in ipairs(cjson.decode(v[2] or '[]')) do
+    if i == index then return true end
+  end
+  return false
+end
 -- promote: '1' when retries whose backoff is over should go back into the queue first (a busy
 -- worker asks every delayed_poll ms, not on every job).
+-- rid: the client's id for this claim, kept in the job hash. replay '1': this claim may have
+-- run already (its reply was lost, or Redis ran it after the client timed out), so the job it
+-- took, if any, is answered again instead of leasing a second one.
 local function claim_next(queue, running, delayed, dead, lock, prefix, lease, worker, mode, now,
-                          now_s, promote)
+                          now_s, promote, rid, replay)
+  if replay == '1' then
+    for _, id in ipairs(redis.call('ZRANGE', running, 0, -1)) do
+      local key = prefix .. 'job:' .. id
+      local f = redis.call('HMGET', key, 'platform', 'params', 'workflow_id', 'attempts',
+                           'max_attempts', 'group', 'lease_token', 'lease_deadline', 'worker',
+                           'claim_request', 'status')
+      if f[9] == worker and f[10] == rid and f[11] == 'running' then
+        return {id, f[7], f[1], f[2], f[3] or '', f[4] or '0', f[5] or '0', f[6] or '', f[8]}
+      end
+    end
+  end
   if promote == '1' then
     local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now_s, 'LIMIT', 0, 100)
     for _, id in ipairs(due) do
@@ -97,7 +119,7 @@ local function claim_next(queue, running, delayed, dead, lock, prefix, lease, wo
       local token = string.format('%d', (tonumber(f[7]) or 0) + 1)
       local deadline = string.format('%d', now + lease)
       redis.call('HSET', key, 'status', 'running', 'worker', worker, 'lease_token', token,
-                 'lease_deadline', deadline, 'updated_at', now_s)
+                 'lease_deadline', deadline, 'updated_at', now_s, 'claim_request', rid)
       redis.call('ZADD', running, deadline, id)
       if mode == 'platform' then redis.call('SET', lock, worker, 'PX', lease) end
       return {id, token, f[1], f[2], f[3] or '', f[4] or '0', f[5] or '0', f[6] or '', deadline}
@@ -126,17 +148,24 @@ end
 
 } // namespace
 
-// KEYS: queue, group. ARGV: prefix, platform, workflow, tier, group, max_attempts, n, params...,
-// retention_s (last: how long the batch-group hash outlives its last enqueue).
+// KEYS: queue, group, request (this enqueue's id: a replay answers with the jobs it made).
+// ARGV: prefix, platform, workflow, tier, group, max_attempts, n, params..., retention_s (how
+// long the batch-group hash outlives its last enqueue).
 const std::string enqueue_lua = common + R"lua(
 local prefix, platform, workflow = ARGV[1], ARGV[2], ARGV[3]
 local tier, group, max_attempts, n = tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
+local ids = {}
+local done = redis.call('GET', KEYS[3])
+if done then
+  for i = 1, n do ids[i] = group .. '-' .. (tonumber(done) + i - 1) end
+  return ids
+end
 local now = now_ms()
 local base = tier * 1e13 + now
-local ids = {}
 -- Job ids number on from the group's earlier jobs: enqueueing into an existing group adds jobs,
 -- it never replaces one.
 local first = redis.call('HINCRBY', KEYS[2], 'total', n) - n
+redis.call('SET', KEYS[3], first, 'EX', 86400)
 for i = 1, n do
   local id = group .. '-' .. (first + i - 1)
   local score = base + (i - 1)
@@ -158,11 +187,12 @@ redis.call('EXPIRE', KEYS[2], ARGV[8 + n])
 return ids
 )lua";
 
-// KEYS: queue, running, delayed, dead, lock. ARGV: prefix, lease_ms, worker, lock mode.
+// KEYS: queue, running, delayed, dead, lock. ARGV: prefix, lease_ms, worker, lock mode,
+// request id, replay.
 const std::string claim_lua = common + R"lua(
 local now = now_ms()
 return claim_next(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], tonumber(ARGV[2]),
-                  ARGV[3], ARGV[4], now, string.format('%d', now), '1')
+                  ARGV[3], ARGV[4], now, string.format('%d', now), '1', ARGV[5], ARGV[6])
 )lua";
 
 // KEYS: job, running, lock. ARGV: token, lease_ms, lock mode, worker.
@@ -186,6 +216,10 @@ return mark_done(KEYS[2], tonumber(ARGV[2]), tonumber(ARGV[3]), now, tonumber(AR
 // KEYS: job, failures, checkpoint. ARGV: token, index, total, ttl_s, entry (JSON without time).
 const std::string fail_item_lua = common + R"lua(
 if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST record_failure') end
+-- An item already counted (a replay of this call) is not recorded twice.
+if is_done(KEYS[3], tonumber(ARGV[2])) then
+  return tonumber(redis.call('HGET', KEYS[3], 'processed_index') or '0')
+end
 local now = now_ms()
 local entry = cjson.decode(ARGV[5])
 entry['timestamp'] = now
@@ -203,20 +237,30 @@ return complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4
 
 // One round trip per job for a busy worker: complete this one, claim the next.
 // KEYS: job, running, lock, queue, delayed, dead. ARGV: token, prefix, lock mode, worker,
-// lease_ms, done ttl_s, promote ('1': move due retries into the queue first).
+// lease_ms, done ttl_s, promote ('1': move due retries into the queue first), request id, replay.
+// A replay completes nothing twice (complete is idempotent) and answers with the job it claimed.
 const std::string complete_and_claim_lua = common + R"lua(
 local now = now_ms()
 local now_s = string.format('%d', now)
 local r = complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now_s, ARGV[6])
 if type(r) == 'table' and r.err then return r end
 return claim_next(KEYS[4], KEYS[2], KEYS[5], KEYS[6], KEYS[3], ARGV[2], tonumber(ARGV[5]),
-                  ARGV[4], ARGV[3], now, now_s, ARGV[7])
+                  ARGV[4], ARGV[3], now, now_s, ARGV[7], ARGV[8], ARGV[9])
 )lua";
 
 // KEYS: job, running, delayed, dead, lock.
 // ARGV: token, error, base_ms, max_ms, jitter 0..1, prefix, lock mode, worker.
 const std::string fail_job_lua = common + R"lua(
-if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST fail') end
+local s = redis.call('HMGET', KEYS[1], 'lease_token', 'status', 'retry_at')
+if s[1] == ARGV[1] and s[2] ~= 'running' then
+  -- A replay of this call: answer with what it decided.
+  if s[2] == 'dead' then return {'dead', '0'} end
+  if s[2] == 'delayed' or s[2] == 'queued' then
+    local left = math.max(0, tonumber(s[3] or '0') - now_ms())
+    return {'retry', string.format('%d', left)}
+  end
+end
+if s[1] ~= ARGV[1] or s[2] ~= 'running' then return redis.error_reply('LEASE_LOST fail') end
 local now = now_ms()
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
 local f = redis.call('HMGET', KEYS[1], 'max_attempts', 'id', 'group')
