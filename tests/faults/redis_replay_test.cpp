@@ -13,6 +13,13 @@ namespace {
 
 using std::chrono::milliseconds;
 
+enqueue_result enqueue(job_queue& q, std::vector<std::string> items) {
+    enqueue_request r;
+    r.platform = "p";
+    r.items = std::move(items);
+    return q.enqueue(r);
+}
+
 class RedisReplayTest : public ::testing::Test {
   protected:
     redis_options redis(milliseconds command_timeout = milliseconds(5000)) const {
@@ -80,10 +87,7 @@ TEST_F(RedisReplayTest, AReplayedEnqueueAddsNoJobs) {
 
 TEST_F(RedisReplayTest, AReplayedClaimLeasesOneJobAndAnswersWithIt) {
     job_queue q(redis(), options());
-    enqueue_request r;
-    r.platform = "p";
-    r.items = {"1", "2", "3"};
-    q.enqueue(r);
+    enqueue(q, {"1", "2", "3"});
     std::optional<job_lease> job;
     while_redis_is_busy([&](job_queue& slow) { job = slow.claim("p", "w"); });
     ASSERT_TRUE(job);
@@ -97,10 +101,7 @@ TEST_F(RedisReplayTest, AReplayedClaimLeasesOneJobAndAnswersWithIt) {
 
 TEST_F(RedisReplayTest, AReplayedCompleteAndClaimCompletesOnceAndLeasesOne) {
     job_queue q(redis(), options());
-    enqueue_request r;
-    r.platform = "p";
-    r.items = {"1", "2", "3"};
-    const auto group = q.enqueue(r).group_id;
+    const auto group = enqueue(q, {"1", "2", "3"}).group_id;
     auto first = q.claim("p", "w");
     ASSERT_TRUE(first);
     std::optional<job_lease> next;
@@ -114,10 +115,7 @@ TEST_F(RedisReplayTest, AReplayedCompleteAndClaimCompletesOnceAndLeasesOne) {
 
 TEST_F(RedisReplayTest, AReplayedItemFailureIsRecordedOnce) {
     job_queue q(redis(), options());
-    enqueue_request r;
-    r.platform = "p";
-    r.items = {"1"};
-    q.enqueue(r);
+    enqueue(q, {"1"});
     auto job = q.claim("p", "w");
     ASSERT_TRUE(job);
     while_redis_is_busy(
@@ -128,10 +126,7 @@ TEST_F(RedisReplayTest, AReplayedItemFailureIsRecordedOnce) {
 
 TEST_F(RedisReplayTest, AReplayedJobFailureCountsOneAttempt) {
     job_queue q(redis(), options());
-    enqueue_request r;
-    r.platform = "p";
-    r.items = {"1"};
-    q.enqueue(r);
+    enqueue(q, {"1"});
     auto job = q.claim("p", "w");
     ASSERT_TRUE(job);
     retry_decision d;

@@ -20,7 +20,7 @@ TEST(RedisRestart, KillingRedisMidRunLosesNoJob) {
     r.retry_for = milliseconds(30000);
     queue_options o;
     o.batch_size = 1;
-    o.lease = milliseconds(1500); // a claim whose reply was lost is reaped and redone
+    o.lease = milliseconds(1500); // a lease nobody heard of (a resend raced it) is reaped soon
     constexpr int jobs = 200;
     std::vector<std::string> ids;
     {

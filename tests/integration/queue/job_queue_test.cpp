@@ -23,6 +23,14 @@ std::vector<std::string> numbered(std::size_t n, std::size_t from = 1) {
     return out;
 }
 
+// An enqueue request for `n` numbered items of `platform`.
+enqueue_request request_for(const std::string& platform, std::size_t n, std::size_t from = 1) {
+    enqueue_request r;
+    r.platform = platform;
+    r.items = numbered(n, from);
+    return r;
+}
+
 class JobQueueTest : public ::testing::Test {
   protected:
     redis_options redis() const {
@@ -64,9 +72,7 @@ TEST_F(JobQueueTest, EnqueueSplitsIntoBatchesUnderOneGroup) {
 TEST_F(JobQueueTest, ClaimIsExclusiveUnderSixteenThreads) {
     {
         job_queue q(redis(), options(1));
-        enqueue_request r;
-        r.platform = "p";
-        r.items = numbered(1000);
+        auto r = request_for("p", 1000);
         ASSERT_EQ(q.enqueue(r).job_ids.size(), 1000u);
     }
     std::mutex mutex;
@@ -95,9 +101,7 @@ TEST_F(JobQueueTest, ClaimIsExclusiveUnderSixteenThreads) {
 TEST_F(JobQueueTest, CompleteAndClaimIsExclusiveAndFenced) {
     {
         job_queue q(redis(), options(1));
-        enqueue_request r;
-        r.platform = "p";
-        r.items = numbered(300);
+        auto r = request_for("p", 300);
         q.enqueue(r);
     }
     std::mutex mutex;
@@ -161,9 +165,7 @@ TEST_F(JobQueueTest, ExpiredLeaseIsTakenOverAndTheOldWorkerIsFencedOff) {
     o.lease = milliseconds(300);
     job_queue a(redis(), o);
     job_queue b(redis(), o);
-    enqueue_request r;
-    r.platform = "p";
-    r.items = numbered(10);
+    auto r = request_for("p", 10);
     a.enqueue(r);
     auto old = a.claim("p", "a");
     ASSERT_TRUE(old);
@@ -197,9 +199,7 @@ TEST_F(JobQueueTest, ResumeFromACheckpointSkipsExactlyTheDoneItems) {
     auto o = options(10);
     o.lease = milliseconds(200);
     job_queue q(redis(), o);
-    enqueue_request r;
-    r.platform = "p";
-    r.items = numbered(10, 100);
+    auto r = request_for("p", 10, 100);
     q.enqueue(r);
     auto first = q.claim("p", "a");
     ASSERT_TRUE(first);
@@ -226,9 +226,7 @@ TEST_F(JobQueueTest, RetriesBackOffAndEndInDeadLetter) {
     o.max_attempts = 3;
     o.retry_backoff = milliseconds(200);
     job_queue q(redis(), o);
-    enqueue_request r;
-    r.platform = "p";
-    r.items = numbered(5);
+    auto r = request_for("p", 5);
     const auto group = q.enqueue(r).group_id;
 
     auto job = q.claim("p", "w");
@@ -291,9 +289,7 @@ TEST_F(JobQueueTest, BatchGroupProgressAddsUp) {
     auto o = options(50);
     o.max_attempts = 1;
     job_queue q(redis(), o);
-    enqueue_request r;
-    r.platform = "p";
-    r.items = numbered(120);
+    auto r = request_for("p", 120);
     const auto enq = q.enqueue(r);
     ASSERT_EQ(enq.job_ids.size(), 3u);
     auto a = q.claim("p", "w");
@@ -316,9 +312,7 @@ TEST_F(JobQueueTest, DoneJobsAndTheirGroupExpireAfterTheRetention) {
     auto o = options(2);
     o.retention = std::chrono::seconds(100);
     job_queue q(redis(), o);
-    enqueue_request r;
-    r.platform = "p";
-    r.items = numbered(4);
+    auto r = request_for("p", 4);
     const auto enq = q.enqueue(r);
     const std::string group_key = "workflow:batch-group:" + enq.group_id;
     const auto group_ttl = q.command({"TTL", group_key}).as_integer();
@@ -342,9 +336,7 @@ TEST_F(JobQueueTest, DoneJobsCanBeDeletedAtCompletionWhileTheirGroupStillAddsUp)
     auto o = options(2);
     o.keep_done_jobs = false;
     job_queue q(redis(), o);
-    enqueue_request r;
-    r.platform = "p";
-    r.items = numbered(6);
+    auto r = request_for("p", 6);
     const auto enq = q.enqueue(r);
     ASSERT_EQ(enq.job_ids.size(), 3u);
     auto job = q.claim("p", "w");
@@ -454,9 +446,7 @@ TEST_F(JobQueueTest, ABusyWorkerPicksUpDueRetriesWithoutDrainingTheQueueFirst) {
     o.retry_backoff = milliseconds(100);
     o.delayed_poll = milliseconds(50);
     job_queue q(redis(), o);
-    enqueue_request r;
-    r.platform = "p";
-    r.items = numbered(300);
+    auto r = request_for("p", 300);
     q.enqueue(r);
     auto failing = q.claim("p", "a");
     ASSERT_TRUE(failing);
@@ -512,9 +502,7 @@ TEST_F(JobQueueTest, PlatformLockModeKeepsOneWorkerPerPlatform) {
     o.lock = lock_mode::platform;
     job_queue a(redis(), o);
     job_queue b(redis(), o);
-    enqueue_request r;
-    r.platform = "hwahae";
-    r.items = numbered(3);
+    auto r = request_for("hwahae", 3);
     a.enqueue(r);
     auto held = a.claim("hwahae", "a");
     ASSERT_TRUE(held);
