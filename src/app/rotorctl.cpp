@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <iostream>
 #include <sstream>
 
@@ -77,6 +78,8 @@ int main(int argc, char** argv) {
     requeue->add_option("jobs", requeue_ids, "Job ids");
     requeue->add_flag("--all-dead", all_dead, "Every dead job of --platform");
     requeue->add_option("--platform", platform);
+
+    auto* workers = app.add_subcommand("workers", "Workers heard of, most recent first");
 
     CLI11_PARSE(app, argc, argv);
     try {
@@ -155,6 +158,17 @@ int main(int argc, char** argv) {
                 }
             }
             if (failed > 0) return 1;
+        } else if (*workers) {
+            const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+            for (const auto& w : q.workers()) {
+                std::cout << nlohmann::json{{"id", w.id},
+                                            {"seen_ms_ago", now_ms - w.last_seen_ms},
+                                            {"status", w.status}}
+                                 .dump()
+                          << std::endl;
+            }
         } else if (*failures) {
             for (const auto& f : q.failures(job_id)) {
                 std::cout << nlohmann::json{{"index", f.index},

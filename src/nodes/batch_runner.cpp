@@ -65,6 +65,17 @@ runner_stats batch_runner::stats() const {
 }
 
 void batch_runner::run() {
+    struct leave_registry { // a stopped worker is gone: it leaves the registry on its way out
+        batch_runner& r;
+        ~leave_registry() {
+            if (!r.stopping_) return;
+            try {
+                r.queue_.forget_worker(r.options_.worker_id);
+            } catch (const queue::error& e) {
+                spdlog::warn("worker {}: leaving the registry: {}", r.options_.worker_id, e.what());
+            }
+        }
+    } leave{*this};
     while (!stopping_) {
         bool ran = false;
         try {
@@ -84,7 +95,7 @@ void batch_runner::run() {
     }
 }
 
-bool batch_runner::run_one() {
+nlohmann::json batch_runner::heartbeat_status(const std::string& job_id) {
     const auto s = stats();
     const auto p = pool_.stats();
     const nlohmann::json pool_status = {{"healthy", p.healthy},
@@ -98,16 +109,20 @@ bool batch_runner::run_one() {
                                         {"recycles_by_hang", p.recycles_by_hang},
                                         {"restarts", p.restarts},
                                         {"forced_closes", p.forced_closes}};
-    queue_.heartbeat(options_.worker_id,
-                     {{"platform", options_.platform},
-                      {"pid", ::getpid()},
-                      {"at_ms", std::chrono::duration_cast<milliseconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                    .count()},
-                      {"jobs_completed", s.jobs_completed},
-                      {"items_ok", s.items_ok},
-                      {"items_failed", s.items_failed},
-                      {"pool", pool_status}});
+    return {{"platform", options_.platform},
+            {"pid", ::getpid()},
+            {"job", job_id},
+            {"at_ms", std::chrono::duration_cast<milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count()},
+            {"jobs_completed", s.jobs_completed},
+            {"items_ok", s.items_ok},
+            {"items_failed", s.items_failed},
+            {"pool", pool_status}};
+}
+
+bool batch_runner::run_one() {
+    queue_.heartbeat(options_.worker_id, heartbeat_status(""));
     queue_.reap_stalled(options_.platform);
     auto job = queue_.claim(options_.platform, options_.worker_id);
     if (!job) return false;
@@ -177,6 +192,8 @@ void batch_runner::run_job(queue::job_lease job) {
         while (!renew_cv.wait_for(lock, queue_options_.lease / 3, [&] { return finished; })) {
             try {
                 renew_queue.renew(lease);
+                // A job runs for minutes: the registry hears of the worker while it does.
+                renew_queue.heartbeat(options_.worker_id, heartbeat_status(job.id));
             } catch (const queue::error& e) {
                 if (e.kind() == queue::errc::lease_lost) {
                     lease_lost = true;

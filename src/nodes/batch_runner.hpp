@@ -81,6 +81,8 @@ class batch_runner {
         int retries = 0;
     };
     void run_job(queue::job_lease job);
+    /// The worker's heartbeat: its counts, the job it runs ("" between jobs), the pool's health.
+    nlohmann::json heartbeat_status(const std::string& job_id);
     item_result scan(const std::string& item);
 
     pool::browser_pool& pool_;

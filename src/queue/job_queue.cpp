@@ -65,9 +65,11 @@ job_queue::job_queue(redis_options redis, queue_options options)
                                                                          detail::complete_lua,
                                                                          {}},
       complete_claim_{"complete_and_claim", detail::complete_and_claim_lua, {}},
-      fail_job_{"fail", detail::fail_job_lua, {}},
-      reap_{"reap_stalled", detail::reap_stalled_lua, {}}, requeue_{
-                                                               "requeue", detail::requeue_lua, {}} {
+      fail_job_{"fail", detail::fail_job_lua, {}}, reap_{"reap_stalled",
+                                                         detail::reap_stalled_lua,
+                                                         {}},
+      requeue_{"requeue", detail::requeue_lua, {}}, heartbeat_{
+                                                        "heartbeat", detail::heartbeat_lua, {}} {
     if (options_.retention.count() < 1) {
         throw error(errc::invalid_argument,
                     "queue options: retention must be at least 1 s (it is how long batch groups "
@@ -359,7 +361,29 @@ platform_counts job_queue::counts(const std::string& platform) {
 }
 
 void job_queue::heartbeat(const std::string& worker_id, const nlohmann::json& status) {
-    command({"HSET", keys_.workers(), worker_id, status.dump()});
+    run(heartbeat_, {keys_.workers(), keys_.workers_seen()},
+        {worker_id, status.dump(), std::to_string(options_.worker_ttl.count())},
+        "heartbeat of " + worker_id);
+}
+
+std::vector<worker_entry> job_queue::workers() {
+    const auto seen = command({"ZREVRANGE", keys_.workers_seen(), "0", "-1", "WITHSCORES"});
+    std::vector<worker_entry> out;
+    for (std::size_t i = 0; i + 1 < seen.elements.size(); i += 2) {
+        worker_entry w;
+        w.id = seen.elements[i].as_string();
+        w.last_seen_ms = static_cast<std::int64_t>(std::stod(seen.elements[i + 1].as_string()));
+        const auto status = command({"HGET", keys_.workers(), w.id});
+        w.status = status.is_nil() ? nlohmann::json()
+                                   : nlohmann::json::parse(status.as_string(), nullptr, false);
+        out.push_back(std::move(w));
+    }
+    return out;
+}
+
+void job_queue::forget_worker(const std::string& worker_id) {
+    command({"HDEL", keys_.workers(), worker_id});
+    command({"ZREM", keys_.workers_seen(), worker_id});
 }
 
 } // namespace rotor::queue

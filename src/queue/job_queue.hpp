@@ -48,6 +48,8 @@ struct queue_options {
     // most this often; claim() always does. Retries are due at most this much late.
     milliseconds delayed_poll{250};
     lock_mode lock = lock_mode::job;
+    // A worker not heard of (heartbeat) for this long leaves the registry (workflow:workers).
+    milliseconds worker_ttl{10 * 60 * 1000};
 };
 
 struct enqueue_request {
@@ -98,6 +100,13 @@ struct group_progress {
 struct retry_decision {
     bool dead = false;       // no attempts left: dead-lettered
     milliseconds backoff{0}; // otherwise: back in the queue after this
+};
+
+/// A worker of the registry: its last heartbeat's status and when it came (Redis time, ms).
+struct worker_entry {
+    std::string id;
+    nlohmann::json status;
+    std::int64_t last_seen_ms = 0;
 };
 
 struct platform_counts {
@@ -158,8 +167,13 @@ class job_queue {
     group_progress progress(const std::string& group_id);
     std::map<std::string, std::string> job_fields(const std::string& job_id);
     platform_counts counts(const std::string& platform);
-    /// Records the worker's heartbeat in workflow:workers (JSON: platform, job, time).
+    /// Records the worker's heartbeat in workflow:workers (its status JSON) and when it came;
+    /// workers not heard of for `worker_ttl` are dropped from the registry on the way.
     void heartbeat(const std::string& worker_id, const nlohmann::json& status);
+    /// The registry, most recently seen first.
+    std::vector<worker_entry> workers();
+    /// Takes a worker out of the registry (it is shutting down).
+    void forget_worker(const std::string& worker_id);
 
     const keys& key_names() const noexcept { return keys_; }
     /// Times the connection was re-established after a failure (Redis down, a timeout).
@@ -179,7 +193,7 @@ class job_queue {
     std::atomic<std::int64_t> last_promote_ns_{0}; // steady clock, for delayed_poll
     redis_connection conn_;
     lua_script enqueue_, claim_, renew_, checkpoint_, fail_item_, complete_, complete_claim_,
-        fail_job_, reap_, requeue_;
+        fail_job_, reap_, requeue_, heartbeat_;
     std::string done_ttl() const; // seconds a done job's hash is kept; "0": deleted
     std::optional<job_lease> parse_claim(const redis_reply& reply, const std::string& worker_id);
 };

@@ -36,6 +36,7 @@ class keys {
     }
     std::string fence() const { return prefix_ + "fence"; }
     std::string workers() const { return prefix_ + "workers"; }
+    std::string workers_seen() const { return prefix_ + "workers:seen"; }
     /// One enqueue call's record (its first job number), so a replayed enqueue adds nothing.
     std::string enqueue_request(const std::string& request_id) const {
         return prefix_ + "enqueue:" + request_id;

@@ -324,6 +324,20 @@ group_count(ARGV[1], f[3], 'failed', now, -1)
 return 1
 )lua";
 
+// The worker registry. KEYS: workers (hash id -> status JSON), seen (zset id -> last ms).
+// ARGV: id, status JSON, ttl_ms. Workers not heard of for ttl_ms are dropped (up to 100 a call).
+const std::string heartbeat_lua = common + R"lua(
+local now = now_ms()
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], now, ARGV[1])
+local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[3]), 'LIMIT', 0, 100)
+for _, id in ipairs(stale) do
+  redis.call('HDEL', KEYS[1], id)
+  redis.call('ZREM', KEYS[2], id)
+end
+return #stale
+)lua";
+
 // GCRA. KEYS: tat, cooldown. ARGV: interval_ms, burst. Returns ms to wait (0: admitted).
 const std::string rate_limit_lua = common + R"lua(
 local now = now_ms()

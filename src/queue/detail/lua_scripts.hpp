@@ -17,6 +17,7 @@ extern const std::string complete_and_claim_lua;
 extern const std::string fail_job_lua;
 extern const std::string reap_stalled_lua;
 extern const std::string requeue_lua;
+extern const std::string heartbeat_lua;
 extern const std::string rate_limit_lua;
 extern const std::string enter_lua;
 

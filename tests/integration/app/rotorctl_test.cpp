@@ -68,6 +68,14 @@ TEST_F(RotorctlTest, EnqueuesAndReportsTheQueue) {
     r = rotorctl("group " + group);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.lines.at(0)["jobs"], 3);
+    rotor::queue::job_queue q(redis(), {});
+    q.heartbeat("worker-a", {{"platform", "oliveyoung"}});
+    r = rotorctl("workers");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(r.lines.size(), 1u);
+    EXPECT_EQ(r.lines[0]["id"], "worker-a");
+    EXPECT_EQ(r.lines[0]["status"]["platform"], "oliveyoung");
+    EXPECT_LT(r.lines[0]["seen_ms_ago"].get<long>(), 60000);
     r = rotorctl("jobs --platform oliveyoung --state queued");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.lines.size(), 3u);

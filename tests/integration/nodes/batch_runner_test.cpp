@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 namespace rotor::nodes {
@@ -53,8 +54,27 @@ TEST_F(BatchRunnerTest, EveryItemIsDoneOrRecordedAsFailed) {
     const auto group = q.enqueue(req).group_id;
 
     pool::browser_pool p(pool_options());
+    qo.lease = milliseconds(900); // renewed (and a heartbeat sent) every 300 ms
     batch_runner run(p, redis(), qo, runner("w1"));
+    // While a job runs, the registry hears of the worker and of the job it runs.
+    std::atomic<bool> done{false};
+    std::string job_seen;
+    std::thread sampler([&] {
+        queue::job_queue sq(redis(), qo);
+        while (!done && job_seen.empty()) {
+            const auto b = sq.command({"HGET", qo.prefix + "workers", "w1"});
+            if (!b.is_nil()) job_seen = nlohmann::json::parse(b.as_string()).value("job", "");
+            std::this_thread::sleep_for(milliseconds(50));
+        }
+    });
     run.run();
+    done = true;
+    sampler.join();
+    EXPECT_EQ(job_seen.rfind(group, 0), 0u) << "no heartbeat named the running job";
+    const auto registry = q.workers();
+    ASSERT_EQ(registry.size(), 1u);
+    EXPECT_EQ(registry[0].id, "w1");
+    EXPECT_GT(registry[0].last_seen_ms, 0);
     const auto s = run.stats();
     EXPECT_EQ(s.items_ok, 17u);
     EXPECT_EQ(s.items_failed, 3u);
@@ -90,6 +110,22 @@ TEST_F(BatchRunnerTest, EveryItemIsDoneOrRecordedAsFailed) {
     EXPECT_NE(failed[0].find("404001: HTTP 404"), std::string::npos) << failed[0];
     EXPECT_NE(failed[1].find("500001: HTTP 500"), std::string::npos) << failed[1];
     EXPECT_NE(failed[2].find("705001: the data never appeared"), std::string::npos) << failed[2];
+}
+
+TEST_F(BatchRunnerTest, AStoppedWorkerLeavesTheRegistry) {
+    queue::queue_options qo;
+    queue::job_queue q(redis(), qo);
+    pool::browser_pool p(pool_options());
+    auto options = runner("leaving");
+    options.drain = false; // an idle worker waits for jobs until it is stopped
+    batch_runner run(p, redis(), qo, options);
+    std::thread worker([&] { run.run(); });
+    for (int i = 0; i < 100 && q.workers().empty(); ++i)
+        std::this_thread::sleep_for(milliseconds(50));
+    ASSERT_EQ(q.workers().size(), 1u) << "the idle worker sent no heartbeat";
+    run.stop();
+    worker.join();
+    EXPECT_TRUE(q.workers().empty()) << "a stopped worker stayed in the registry";
 }
 
 TEST_F(BatchRunnerTest, AStoppedWorkersJobIsResumedFromItsCheckpoint) {

@@ -441,6 +441,25 @@ TEST_F(JobQueueTest, ADeadJobCanBeInspectedAndRequeuedAndItsGroupCountsItAgain) 
     EXPECT_DOUBLE_EQ(g.progress, 100.0);
 }
 
+TEST_F(JobQueueTest, TheWorkerRegistryDropsWorkersNotHeardOf) {
+    auto o = options();
+    o.worker_ttl = milliseconds(300);
+    job_queue q(redis(), o);
+    q.heartbeat("old", {{"platform", "p"}});
+    q.heartbeat("leaving", {{"platform", "p"}});
+    q.forget_worker("leaving");
+    auto registry = q.workers();
+    ASSERT_EQ(registry.size(), 1u);
+    EXPECT_EQ(registry[0].id, "old");
+    EXPECT_EQ(registry[0].status["platform"], "p");
+    std::this_thread::sleep_for(milliseconds(400));
+    q.heartbeat("new", {{"platform", "p"}});
+    registry = q.workers();
+    ASSERT_EQ(registry.size(), 1u) << "a worker silent past worker_ttl stayed";
+    EXPECT_EQ(registry[0].id, "new");
+    EXPECT_TRUE(q.command({"HGET", "workflow:workers", "old"}).is_nil());
+}
+
 TEST_F(JobQueueTest, ABusyWorkerPicksUpDueRetriesWithoutDrainingTheQueueFirst) {
     auto o = options(1);
     o.retry_backoff = milliseconds(100);
