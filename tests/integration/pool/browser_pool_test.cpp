@@ -211,11 +211,26 @@ TEST_F(BrowserPoolTest, MemoryBudgetRecyclesBrowsersAndEveryItemCompletes) {
     auto o = base_options(profiles_.path());
     o.browsers = 1;
     o.concurrency = 2;
-    // A fresh browser tree is ~400 MB PSS here; two 160 MB pages push it well past 650. The
-    // page memory limit is off: it replaces heavy pages early and would keep the tree under the
-    // budget some of the time (seen in a sanitizer run), and this test is about the budget.
-    o.rotation = {10, 50, 0, 650, 0};
     o.memory_sample_interval = milliseconds(250);
+    // The budget sits 130 MB above what a browser tree serving light items takes on this machine
+    // and build, measured first: a live 160 MB page crosses it. (A fixed 650 MB did not always:
+    // the lean flags keep a tree near 300-450 MB, and a sanitizer run saw no recycle.) The page
+    // memory limit is off: it replaces heavy pages early, and this test is about the budget.
+    std::size_t light_mb = 0;
+    {
+        auto light = o;
+        light.rotation = {10, 50, 0, 0, 0};
+        pool::browser_pool warm(light);
+        expect_correct(run_items(warm, shop_.base_url(), {3000, 3001, 3002, 3003, 3004, 3005}));
+        for (int i = 0; i < 40 && light_mb == 0; ++i) {
+            std::this_thread::sleep_for(milliseconds(100));
+            const auto s = warm.stats();
+            if (!s.browsers.empty()) light_mb = static_cast<std::size_t>(s.browsers[0].pss_mb);
+        }
+    }
+    ASSERT_GT(light_mb, 0u) << "no PSS sample of the light tree";
+    const std::size_t budget = light_mb + 130;
+    o.rotation = {10, 50, 0, budget, 0};
     pool::browser_pool p(o);
     std::vector<std::uint64_t> ids;
     for (std::uint64_t i = 0; i < 24; ++i) {
@@ -236,7 +251,8 @@ TEST_F(BrowserPoolTest, MemoryBudgetRecyclesBrowsersAndEveryItemCompletes) {
         std::this_thread::sleep_for(milliseconds(300));
         stats = p.stats();
         const bool settled = stats.browsers.size() == 1 && stats.browsers[0].state == "ready" &&
-                             stats.browsers[0].pss_mb > 0 && stats.browsers[0].pss_mb < 650;
+                             stats.browsers[0].pss_mb > 0 &&
+                             stats.browsers[0].pss_mb < static_cast<double>(budget);
         calm = settled ? calm + 1 : 0;
     }
     ASSERT_EQ(stats.browsers.size(), 1u) << "browsers after the run";
