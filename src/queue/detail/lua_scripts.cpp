@@ -3,16 +3,23 @@
 namespace rotor::queue::detail {
 namespace {
 
-// Shared helpers, prepended to the scripts that use them.
-const std::string common = R"lua(
+// Helpers, prepended to the scripts that use them (each script carries only what it calls:
+// every helper is a closure made again on each run).
+const std::string now_ms = R"lua(
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+)lua";
+
+const std::string fenced = R"lua(
 local function fenced(job_key, token)
   local f = redis.call('HMGET', job_key, 'lease_token', 'status')
   return f[1] == token and f[2] == 'running'
 end
+)lua";
+
+const std::string group_count = R"lua(
 -- One read and one write per finished job (scripts are atomic, so read-modify-write is safe).
 -- delta: 1 (a job finished) or -1 (a dead job was requeued).
 local function group_count(prefix, group, field, now, delta)
@@ -27,6 +34,9 @@ local function group_count(prefix, group, field, now, delta)
   redis.call('HSET', g, field, field == 'completed' and c or f, 'progress',
              string.format('%.2f', p), 'updated_at', now)
 end
+)lua";
+
+const std::string mark_done = R"lua(
 local function mark_done(ckey, index, total, now, ttl)
   local v = redis.call('HMGET', ckey, 'processed_index', 'done_beyond')
   local processed = tonumber(v[1] or '0')
@@ -48,6 +58,9 @@ local function mark_done(ckey, index, total, now, ttl)
   redis.call('EXPIRE', ckey, ttl)
   return processed
 end
+)lua";
+
+const std::string is_done = R"lua(
 local function is_done(ckey, index)
   local v = redis.call('HMGET', ckey, 'processed_index', 'done_beyond')
   if index < tonumber(v[1] or '0') then return true end
@@ -56,6 +69,9 @@ local function is_done(ckey, index)
   end
   return false
 end
+)lua";
+
+const std::string claim_next = R"lua(
 -- promote: '1' when retries whose backoff is over should go back into the queue first (a busy
 -- worker asks every delayed_poll ms, not on every job).
 -- rid: the client's id for this claim, kept in the job hash. replay '1': this claim may have
@@ -126,6 +142,9 @@ local function claim_next(queue, running, delayed, dead, lock, prefix, lease, wo
     end
   end
 end
+)lua";
+
+const std::string complete_job = R"lua(
 -- A done job's hash is kept for `ttl` seconds (status, timings, worker), then expires; with
 -- ttl '0' it is deleted at once (its group's counts, failures and checkpoints stay). A complete
 -- that finds the hash gone (deleted at its first complete) has nothing left to do.
@@ -151,7 +170,7 @@ end
 // KEYS: queue, group, request (this enqueue's id: a replay answers with the jobs it made).
 // ARGV: prefix, platform, workflow, tier, group, max_attempts, n, params..., retention_s (how
 // long the batch-group hash outlives its last enqueue).
-const std::string enqueue_lua = common + R"lua(
+const std::string enqueue_lua = now_ms + R"lua(
 local prefix, platform, workflow = ARGV[1], ARGV[2], ARGV[3]
 local tier, group, max_attempts, n = tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
 local ids = {}
@@ -189,14 +208,14 @@ return ids
 
 // KEYS: queue, running, delayed, dead, lock. ARGV: prefix, lease_ms, worker, lock mode,
 // request id, replay.
-const std::string claim_lua = common + R"lua(
+const std::string claim_lua = now_ms + group_count + claim_next + R"lua(
 local now = now_ms()
 return claim_next(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], tonumber(ARGV[2]),
                   ARGV[3], ARGV[4], now, string.format('%d', now), '1', ARGV[5], ARGV[6])
 )lua";
 
 // KEYS: job, running, lock. ARGV: token, lease_ms, lock mode, worker.
-const std::string renew_lua = common + R"lua(
+const std::string renew_lua = now_ms + fenced + R"lua(
 if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST renew') end
 local deadline = now_ms() + tonumber(ARGV[2])
 redis.call('HSET', KEYS[1], 'lease_deadline', deadline)
@@ -206,7 +225,7 @@ return deadline
 )lua";
 
 // KEYS: job, checkpoint. ARGV: token, index, total, ttl_s.
-const std::string checkpoint_lua = common + R"lua(
+const std::string checkpoint_lua = now_ms + fenced + mark_done + R"lua(
 if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST checkpoint') end
 local now = now_ms()
 redis.call('HSET', KEYS[1], 'updated_at', now)
@@ -214,7 +233,7 @@ return mark_done(KEYS[2], tonumber(ARGV[2]), tonumber(ARGV[3]), now, tonumber(AR
 )lua";
 
 // KEYS: job, failures, checkpoint. ARGV: token, index, total, ttl_s, entry (JSON without time).
-const std::string fail_item_lua = common + R"lua(
+const std::string fail_item_lua = now_ms + fenced + mark_done + is_done + R"lua(
 if not fenced(KEYS[1], ARGV[1]) then return redis.error_reply('LEASE_LOST record_failure') end
 -- An item already counted (a replay of this call) is not recorded twice.
 if is_done(KEYS[3], tonumber(ARGV[2])) then
@@ -230,7 +249,7 @@ return mark_done(KEYS[3], tonumber(ARGV[2]), tonumber(ARGV[3]), now, tonumber(AR
 )lua";
 
 // KEYS: job, running, lock. ARGV: token, prefix, lock mode, worker, done ttl_s.
-const std::string complete_lua = common + R"lua(
+const std::string complete_lua = now_ms + group_count + complete_job + R"lua(
 return complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4],
                     string.format('%d', now_ms()), ARGV[5])
 )lua";
@@ -239,7 +258,7 @@ return complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4
 // KEYS: job, running, lock, queue, delayed, dead. ARGV: token, prefix, lock mode, worker,
 // lease_ms, done ttl_s, promote ('1': move due retries into the queue first), request id, replay.
 // A replay completes nothing twice (complete is idempotent) and answers with the job it claimed.
-const std::string complete_and_claim_lua = common + R"lua(
+const std::string complete_and_claim_lua = now_ms + group_count + claim_next + complete_job + R"lua(
 local now = now_ms()
 local now_s = string.format('%d', now)
 local r = complete_job(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], now_s, ARGV[6])
@@ -250,7 +269,7 @@ return claim_next(KEYS[4], KEYS[2], KEYS[5], KEYS[6], KEYS[3], ARGV[2], tonumber
 
 // KEYS: job, running, delayed, dead, lock.
 // ARGV: token, error, base_ms, max_ms, jitter 0..1, prefix, lock mode, worker.
-const std::string fail_job_lua = common + R"lua(
+const std::string fail_job_lua = now_ms + group_count + R"lua(
 local s = redis.call('HMGET', KEYS[1], 'lease_token', 'status', 'retry_at')
 if s[1] == ARGV[1] and s[2] ~= 'running' then
   -- A replay of this call: answer with what it decided.
@@ -282,7 +301,7 @@ return {'retry', tostring(backoff)}
 )lua";
 
 // KEYS: running, queue, dead. ARGV: max_stalled, prefix, limit.
-const std::string reap_stalled_lua = common + R"lua(
+const std::string reap_stalled_lua = now_ms + group_count + R"lua(
 local now = now_ms()
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 local requeued, dead = 0, 0
@@ -310,7 +329,7 @@ return {requeued, dead}
 
 // A dead job back into its queue (its original priority and age), attempts and stalls reset; its
 // group counts it as pending again. KEYS: job, dead, queue. ARGV: prefix, id.
-const std::string requeue_lua = common + R"lua(
+const std::string requeue_lua = now_ms + group_count + R"lua(
 local f = redis.call('HMGET', KEYS[1], 'status', 'score', 'group', 'params')
 if f[1] ~= 'dead' then
   return redis.error_reply('NOT_DEAD ' .. (f[1] or 'no such job'))
@@ -326,7 +345,7 @@ return 1
 
 // The worker registry. KEYS: workers (hash id -> status JSON), seen (zset id -> last ms).
 // ARGV: id, status JSON, ttl_ms. Workers not heard of for ttl_ms are dropped (up to 100 a call).
-const std::string heartbeat_lua = common + R"lua(
+const std::string heartbeat_lua = now_ms + R"lua(
 local now = now_ms()
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], now, ARGV[1])
@@ -339,7 +358,7 @@ return #stale
 )lua";
 
 // GCRA. KEYS: tat, cooldown. ARGV: interval_ms, burst. Returns ms to wait (0: admitted).
-const std::string rate_limit_lua = common + R"lua(
+const std::string rate_limit_lua = now_ms + R"lua(
 local now = now_ms()
 local interval = tonumber(ARGV[1])
 local factor = tonumber(redis.call('GET', KEYS[2]) or '1')
@@ -356,7 +375,7 @@ return '0'
 )lua";
 
 // Cluster-wide cap on concurrent holders. KEYS: zset. ARGV: cap, token, ttl_ms. 1 = entered.
-const std::string enter_lua = common + R"lua(
+const std::string enter_lua = now_ms + R"lua(
 local now = now_ms()
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZSCORE', KEYS[1], ARGV[2]) then
