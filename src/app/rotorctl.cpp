@@ -37,6 +37,17 @@ int main(int argc, char** argv) {
     rotor::queue::queue_options queue;
     app.add_option("--redis-host", redis.host);
     app.add_option("--redis-port", redis.port);
+    // An admin command waits a little for a restarting Redis, not a worker's minute.
+    redis.retry_for = std::chrono::milliseconds(5000);
+    std::int64_t redis_wait_ms = redis.retry_for.count();
+    app.add_option("--redis-wait-ms", redis_wait_ms,
+                   "How long to keep retrying while Redis is unreachable (default 5000)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{3600000}));
+    std::string redis_url;
+    app.add_option(
+           "--redis-url", redis_url,
+           "redis://[[user]:password@]host[:port][/db]; overrides --redis-host/--redis-port")
+        ->envname("ROTOR_REDIS_URL");
     app.add_option("--prefix", queue.prefix, "Redis key prefix");
 
     auto* enqueue = app.add_subcommand("enqueue", "Split products into batch jobs");
@@ -83,6 +94,8 @@ int main(int argc, char** argv) {
 
     CLI11_PARSE(app, argc, argv);
     try {
+        if (!redis_url.empty()) rotor::queue::apply_redis_url(redis, redis_url);
+        redis.retry_for = std::chrono::milliseconds(redis_wait_ms);
         rotor::queue::job_queue q(redis, queue);
         if (*enqueue) {
             request.items = parse_items(items, range);

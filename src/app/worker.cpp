@@ -23,6 +23,11 @@ int main(int argc, char** argv) {
     app.add_option("--worker-id", runner.worker_id, "Default: <hostname>-<pid>");
     app.add_option("--redis-host", redis.host);
     app.add_option("--redis-port", redis.port);
+    std::string redis_url;
+    app.add_option(
+           "--redis-url", redis_url,
+           "redis://[[user]:password@]host[:port][/db]; overrides --redis-host/--redis-port")
+        ->envname("ROTOR_REDIS_URL");
     app.add_option("--prefix", queue.prefix, "Redis key prefix");
     app.add_option("--base-url", runner.scan.base_url, "Replaces {base} in the URL template")
         ->required();
@@ -36,6 +41,14 @@ int main(int argc, char** argv) {
                    "Requests/s for the platform, all workers");
     app.add_flag("--drain", runner.drain, "Exit when the platform's queue is empty");
     CLI11_PARSE(app, argc, argv);
+    if (!redis_url.empty()) {
+        try {
+            rotor::queue::apply_redis_url(redis, redis_url);
+        } catch (const std::exception& e) {
+            std::cerr << "worker: " << e.what() << "\n";
+            return 2;
+        }
+    }
     if (runner.worker_id.empty()) {
         char host[256] = {0};
         ::gethostname(host, sizeof host - 1);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <thread>
 
 namespace rotor::queue {
@@ -106,6 +107,95 @@ void redis_connection::connect() {
     redisSetTimeout(c, cmd);
     redisEnableKeepAlive(c);
     impl_->ctx = c;
+    const std::string where = options_.host + ":" + std::to_string(options_.port);
+    // AUTH and SELECT on every (re)connect. A refused password or database is a setup error:
+    // it is thrown as it is, not retried.
+    auto setup = [&](std::vector<const char*> argv, const std::string& what) {
+        std::vector<std::size_t> lens;
+        for (const char* a : argv) lens.push_back(std::strlen(a));
+        auto* raw = static_cast<redisReply*>(
+            redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+        if (raw == nullptr) {
+            const std::string why = c->errstr;
+            impl_->reset();
+            throw error(errc::redis_unavailable, what + " on redis " + where + ": " + why);
+        }
+        const bool refused = raw->type == REDIS_REPLY_ERROR;
+        const std::string text = refused ? std::string(raw->str, raw->len) : "";
+        freeReplyObject(raw);
+        if (refused) {
+            impl_->reset();
+            throw error(errc::redis_error, what + " on redis " + where + " refused: " + text);
+        }
+    };
+    if (!options_.password.empty()) {
+        if (options_.username.empty()) {
+            setup({"AUTH", options_.password.c_str()}, "AUTH");
+        } else {
+            setup({"AUTH", options_.username.c_str(), options_.password.c_str()},
+                  "AUTH as " + options_.username);
+        }
+    }
+    if (options_.db != 0) {
+        const std::string db = std::to_string(options_.db);
+        setup({"SELECT", db.c_str()}, "SELECT " + db);
+    }
+}
+
+void apply_redis_url(redis_options& options, const std::string& url) {
+    const redis_options parsed = parse_redis_url(url);
+    options.host = parsed.host;
+    options.port = parsed.port;
+    options.username = parsed.username;
+    options.password = parsed.password;
+    options.db = parsed.db;
+}
+
+redis_options parse_redis_url(const std::string& url) {
+    const auto bad = [&](const std::string& why) {
+        // The URL may carry a password: it is not repeated in the message.
+        std::string shown = url;
+        const auto at = shown.rfind('@');
+        if (at != std::string::npos && at > 8) shown = "redis://***" + shown.substr(at);
+        return error(errc::invalid_argument,
+                     "redis URL '" + shown + "': " + why +
+                         " (expected redis://[[user]:password@]host[:port][/db])");
+    };
+    const std::string scheme = "redis://";
+    if (url.rfind(scheme, 0) != 0) throw bad("it does not start with redis://");
+    redis_options o;
+    std::string rest = url.substr(scheme.size());
+    if (const auto slash = rest.find('/'); slash != std::string::npos) {
+        const std::string db = rest.substr(slash + 1);
+        rest.resize(slash);
+        if (!db.empty()) {
+            if (db.find_first_not_of("0123456789") != std::string::npos || db.size() > 5)
+                throw bad("the database '" + db + "' is not a number");
+            o.db = std::stoi(db);
+        }
+    }
+    if (const auto at = rest.rfind('@'); at != std::string::npos) {
+        const std::string auth = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        const auto colon = auth.find(':');
+        if (colon == std::string::npos) {
+            o.password = auth; // redis://password@host, as some tools write it
+        } else {
+            o.username = auth.substr(0, colon);
+            o.password = auth.substr(colon + 1);
+        }
+    }
+    if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
+        const std::string port = rest.substr(colon + 1);
+        rest.resize(colon);
+        if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+            port.size() > 5 || std::stoi(port) < 1 || std::stoi(port) > 65535)
+            throw bad("the port '" + port + "' is not a port number");
+        o.port = std::stoi(port);
+    }
+    if (rest.empty()) throw bad("no host");
+    o.host = rest;
+    return o;
 }
 
 redis_reply redis_connection::command(const std::vector<std::string>& argv) {
@@ -161,6 +251,13 @@ redis_connection::command(std::vector<std::string> argv,
                 if (text.rfind("LOADING", 0) == 0 || text.rfind("BUSY", 0) == 0 ||
                     text.rfind("TRYAGAIN", 0) == 0 || text.rfind("MASTERDOWN", 0) == 0) {
                     throw error(errc::redis_unavailable, reply.str);
+                }
+                if (text.rfind("NOAUTH", 0) == 0) {
+                    throw error(errc::redis_error,
+                                "redis " + options_.host + ":" + std::to_string(options_.port) +
+                                    " requires a password (give it in the Redis URL: "
+                                    "redis://[user]:PASSWORD@host:port): " +
+                                    reply.str);
                 }
                 throw error(errc::redis_error, "redis " + argv.front() + ": " + reply.str);
             }

@@ -22,12 +22,21 @@ using std::chrono::milliseconds;
 struct redis_options {
     std::string host = "127.0.0.1";
     int port = 6379;
+    std::string username; // ACL user (Redis 6+); empty: AUTH with the password alone
+    std::string password; // empty: no AUTH
+    int db = 0;           // SELECT after connecting when not 0
     milliseconds connect_timeout{2000};
     milliseconds command_timeout{5000};
     milliseconds retry_for{60000};   // keep reconnecting this long before giving up
     milliseconds retry_backoff{100}; // first wait; doubles up to retry_backoff_max
     milliseconds retry_backoff_max{2000};
 };
+
+/// redis://[[user]:password@]host[:port][/db] into options (the rest keep their defaults).
+/// Throws errc::invalid_argument naming what is wrong.
+redis_options parse_redis_url(const std::string& url);
+/// The URL's address, credentials and database into `options` (its timeouts stay).
+void apply_redis_url(redis_options& options, const std::string& url);
 
 struct lua_script {
     std::string name; // for messages

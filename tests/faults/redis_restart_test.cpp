@@ -14,7 +14,9 @@ namespace {
 using std::chrono::milliseconds;
 
 TEST(RedisRestart, KillingRedisMidRunLosesNoJob) {
-    test::redis_server server({true});
+    test::redis_server_options with_aof;
+    with_aof.aof = true;
+    test::redis_server server(with_aof);
     redis_options r;
     r.port = server.port();
     r.retry_for = milliseconds(30000);

@@ -75,6 +75,10 @@ void redis_server::start_once() {
     } else {
         for (const char* a : {"--appendonly", "no"}) args.emplace_back(a);
     }
+    if (!options_.password.empty()) {
+        args.emplace_back("--requirepass");
+        args.push_back(options_.password);
+    }
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

@@ -12,7 +12,8 @@
 namespace rotor::test {
 
 struct redis_server_options {
-    bool aof = false; // appendonly yes, appendfsync always
+    bool aof = false;     // appendonly yes, appendfsync always
+    std::string password; // requirepass (empty: none)
 };
 
 class redis_server {

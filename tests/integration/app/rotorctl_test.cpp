@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -95,6 +96,26 @@ TEST_F(RotorctlTest, BadInputIsAClearErrorAndAFailingExit) {
     r = rotorctl("requeue");
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("no job ids"), std::string::npos) << r.err;
+}
+
+TEST_F(RotorctlTest, TakesTheRedisUrlFromTheEnvironmentOrTheCommandLine) {
+    rotor::queue::job_queue q(redis(), {});
+    rotor::queue::enqueue_request req;
+    req.platform = "p";
+    req.items = {"1", "2"};
+    q.enqueue(req);
+    // The URL wins over --redis-port (which the helper passes): a wrong URL port must fail.
+    auto r = rotorctl("--redis-wait-ms 200 --redis-url redis://127.0.0.1:1 status --platform p");
+    EXPECT_EQ(r.exit_code, 1) << "the URL did not override --redis-port";
+    ::setenv("ROTOR_REDIS_URL",
+             ("redis://127.0.0.1:" + std::to_string(server_.port()) + "/0").c_str(), 1);
+    r = rotorctl("status --platform p");
+    ::unsetenv("ROTOR_REDIS_URL");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.lines.at(0)["queued"], 1);
+    r = rotorctl("--redis-url http://nope status --platform p");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("expected redis://"), std::string::npos) << r.err;
 }
 
 TEST_F(RotorctlTest, ListsDeadJobsWithTheirReasonAndRequeuesThem) {

@@ -609,6 +609,47 @@ TEST_F(JobQueueTest, BadRequestsAreClearErrors) {
     }
 }
 
+TEST(RedisAuth, APasswordAndDatabaseFromTheUrlAndClearErrorsWithoutThem) {
+    test::redis_server_options with_password;
+    with_password.password = "s3cret";
+    test::redis_server server(with_password);
+    const std::string at = "127.0.0.1:" + std::to_string(server.port());
+    auto r = parse_redis_url("redis://:s3cret@" + at + "/3");
+    r.retry_for = milliseconds(500);
+    job_queue q(r, {});
+    enqueue_request req;
+    req.platform = "p";
+    req.items = {"1"};
+    q.enqueue(req);
+    EXPECT_EQ(q.counts("p").queued, 1);
+    // The jobs are in database 3, not 0.
+    auto db0 = parse_redis_url("redis://:s3cret@" + at);
+    db0.retry_for = milliseconds(500);
+    EXPECT_EQ(job_queue(db0, {}).counts("p").queued, 0);
+
+    auto none = parse_redis_url("redis://" + at);
+    none.retry_for = milliseconds(500);
+    try {
+        job_queue(none, {}).counts("p");
+        FAIL() << "no password was accepted";
+    } catch (const error& e) {
+        EXPECT_EQ(e.kind(), errc::redis_error);
+        EXPECT_NE(std::string(e.what()).find("requires a password"), std::string::npos) << e.what();
+    }
+    auto wrong = parse_redis_url("redis://:guess@" + at);
+    wrong.retry_for = milliseconds(500);
+    const auto t0 = clock_type::now();
+    try {
+        job_queue(wrong, {}).counts("p");
+        FAIL() << "a wrong password was accepted";
+    } catch (const error& e) {
+        EXPECT_EQ(e.kind(), errc::redis_error) << "a refused password is not retried";
+        EXPECT_NE(std::string(e.what()).find("AUTH"), std::string::npos) << e.what();
+        EXPECT_EQ(std::string(e.what()).find("guess"), std::string::npos) << e.what();
+    }
+    EXPECT_LT(clock_type::now() - t0, milliseconds(400)) << "the refusal was retried";
+}
+
 TEST(RedisUnavailable, GivesUpWithAClearErrorAfterRetrying) {
     redis_options r;
     r.port = test::free_tcp_port();
