@@ -1,6 +1,7 @@
 #include "cdp/process.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -30,9 +31,9 @@ int open_pidfd(pid_t pid) {
 // state and pgrp of /proc/<pid>/stat; the command name may hold spaces and parentheses, so
 // parse after the last ')'.
 bool read_stat(pid_t pid, char& state, pid_t& pgrp) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(in, line)) return false;
+    const auto text = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!text || text->empty()) return false;
+    const std::string line = text->substr(0, text->find('\n'));
     const auto close = line.rfind(')');
     if (close == std::string::npos) return false;
     std::istringstream rest(line.substr(close + 1));
@@ -57,6 +58,24 @@ template <typename F> void for_each_pid(F&& f) {
 
 } // namespace
 
+std::optional<std::string> read_proc_file(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return std::nullopt;
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n > 0) {
+            out.append(buf, static_cast<std::size_t>(n));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        ::close(fd);
+        if (n < 0) return std::nullopt; // e.g. ESRCH: the process exited while we read
+        return out;
+    }
+}
+
 std::vector<pid_t> process_group_members(pid_t pgid) {
     std::vector<pid_t> members;
     for_each_pid([&](pid_t pid) {
@@ -72,10 +91,8 @@ std::vector<pid_t> processes_mentioning(const std::string& text) {
     std::vector<pid_t> found;
     if (text.empty()) return found;
     for_each_pid([&](pid_t pid) {
-        std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-        const std::string cmdline((std::istreambuf_iterator<char>(in)),
-                                  std::istreambuf_iterator<char>());
-        if (cmdline.find(text) != std::string::npos) found.push_back(pid);
+        const auto cmdline = read_proc_file("/proc/" + std::to_string(pid) + "/cmdline");
+        if (cmdline && cmdline->find(text) != std::string::npos) found.push_back(pid);
     });
     return found;
 }

@@ -7,11 +7,17 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace rotor::cdp {
+
+/// The whole of a /proc file, or nullopt when it cannot be read: a process that exits while its
+/// /proc files are read makes read() fail (ESRCH), which is an answer here, never an exception
+/// (std::ifstream's buffer throws from its iterators on such a read error).
+std::optional<std::string> read_proc_file(const std::string& path);
 
 /// Every process (zombies included) whose process group is `pgid`, read from /proc.
 std::vector<pid_t> process_group_members(pid_t pgid);

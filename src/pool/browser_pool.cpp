@@ -200,7 +200,14 @@ struct browser_pool::state {
     void close_in_background(std::unique_ptr<cdp::browser> b) {
         if (!b) return;
         auto shared = std::shared_ptr<cdp::browser>(std::move(b));
-        asio::post(blocking, [shared] { shared->close(); });
+        asio::post(blocking, [shared] {
+            // Nothing may escape a blocking-pool task: it would terminate the worker.
+            try {
+                shared->close();
+            } catch (const std::exception& e) {
+                spdlog::warn("pool: closing a browser: {}", e.what());
+            }
+        });
     }
 
     // ---- recycling and death ----------------------------------------------------------------
@@ -310,8 +317,15 @@ struct browser_pool::state {
         asio::post(blocking, [this, probes = std::move(probes)]() mutable {
             std::vector<std::pair<std::size_t, double>> figures;
             for (const auto& p : probes) {
-                const auto pids = p.process->all_pids();
-                figures.emplace_back(pids.size(), pss_mib(pids));
+                // /proc reads never throw (a process that exits meanwhile counts 0); anything
+                // else is logged, not let out of a blocking-pool task (it would terminate us).
+                try {
+                    const auto pids = p.process->all_pids();
+                    figures.emplace_back(pids.size(), pss_mib(pids));
+                } catch (const std::exception& e) {
+                    spdlog::warn("pool: memory sample: {}", e.what());
+                    figures.emplace_back(0, 0.0);
+                }
             }
             asio::post(io, [this, probes = std::move(probes), figures = std::move(figures)] {
                 sampling = false;

@@ -1,15 +1,19 @@
 #include "pool/memory.hpp"
 
-#include <fstream>
+#include "cdp/process.hpp"
+
+#include <sstream>
 #include <string>
 
 namespace rotor::pool {
 
 std::uint64_t pss_kib(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
+    // A process that exits while it is read counts 0 (read_proc_file never throws).
+    const auto text = cdp::read_proc_file("/proc/" + std::to_string(pid) + "/smaps_rollup");
+    if (!text) return 0;
+    std::istringstream in(*text);
     std::string key;
     std::uint64_t value = 0;
-    std::string unit;
     while (in >> key) {
         if (key == "Pss:") {
             in >> value;
