@@ -201,6 +201,8 @@ void batch_runner::run_job(queue::job_lease job) {
                     return;
                 }
                 spdlog::warn("worker {}: renewing {}: {}", options_.worker_id, job.id, e.what());
+            } catch (const std::exception& e) { // nothing may leave a thread of ours
+                spdlog::warn("worker {}: renewing {}: {}", options_.worker_id, job.id, e.what());
             }
         }
     });
@@ -232,15 +234,25 @@ void batch_runner::run_job(queue::job_lease job) {
                     json stored = r.value;
                     stored["item"] = items[index];
                     q.command({"HSET", queue_options_.prefix + "results:" + job.id,
-                               std::to_string(index), stored.dump()});
+                               std::to_string(index),
+                               stored.dump(-1, ' ', false, json::error_handler_t::replace)});
                     q.command({"EXPIRE", queue_options_.prefix + "results:" + job.id,
                                std::to_string(options_.results_ttl.count())});
                     q.checkpoint(job, options_.node_id, index, total);
                 } else {
                     q.record_failure(job, options_.node_id, index, total, items[index], r.error);
                 }
-            } catch (const queue::error& e) {
-                if (e.kind() == queue::errc::lease_lost) lease_lost = true;
+            } catch (const std::exception& e) {
+                // The item is neither checkpointed nor recorded as failed, so the job must not
+                // complete: it fails (a retry resumes from the checkpoint and redoes this item).
+                const auto* qe = dynamic_cast<const queue::error*>(&e);
+                if (qe != nullptr && qe->kind() == queue::errc::lease_lost) {
+                    lease_lost = true;
+                } else {
+                    std::lock_guard lock(next_mutex);
+                    if (job_error.empty())
+                        job_error = "recording item " + items[index] + ": " + e.what();
+                }
                 spdlog::warn("worker {}: item {} of {}: {}", options_.worker_id, items[index],
                              job.id, e.what());
                 return;

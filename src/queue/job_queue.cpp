@@ -215,7 +215,8 @@ std::size_t job_queue::record_failure(const job_lease& job, const std::string& n
     const auto reply = run(
         fail_item_, {keys_.job(job.id), keys_.failures(job.id), keys_.checkpoint(job.id, node_id)},
         {job.token, std::to_string(index), std::to_string(total),
-         std::to_string(options_.failures_ttl.count()), entry.dump()},
+         std::to_string(options_.failures_ttl.count()),
+         entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)},
         "record failure of " + job.id + " item " + item);
     return static_cast<std::size_t>(reply.as_integer());
 }
@@ -361,8 +362,10 @@ platform_counts job_queue::counts(const std::string& platform) {
 }
 
 void job_queue::heartbeat(const std::string& worker_id, const nlohmann::json& status) {
+    // Status strings may carry Chromium's own output: invalid UTF-8 is replaced, not thrown.
     run(heartbeat_, {keys_.workers(), keys_.workers_seen()},
-        {worker_id, status.dump(), std::to_string(options_.worker_ttl.count())},
+        {worker_id, status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+         std::to_string(options_.worker_ttl.count())},
         "heartbeat of " + worker_id);
 }
 

@@ -112,6 +112,32 @@ TEST_F(BatchRunnerTest, EveryItemIsDoneOrRecordedAsFailed) {
     EXPECT_NE(failed[2].find("705001: the data never appeared"), std::string::npos) << failed[2];
 }
 
+TEST_F(BatchRunnerTest, AJobWhoseItemsCannotBeRecordedFailsInsteadOfCompleting) {
+    queue::queue_options qo;
+    qo.batch_size = 6;
+    qo.max_attempts = 1;
+    queue::job_queue q(redis(), qo);
+    queue::enqueue_request req;
+    req.platform = "fixture";
+    for (int i = 0; i < 6; ++i) req.items.push_back(std::to_string(7000 + i));
+    const auto enq = q.enqueue(req);
+    // The results key has the wrong type: every item scans fine, and storing it fails.
+    q.command({"SET", qo.prefix + "results:" + enq.job_ids[0], "not a hash"});
+
+    pool::browser_pool p(pool_options());
+    batch_runner run(p, redis(), qo, runner("w"));
+    run.run();
+    EXPECT_EQ(run.stats().jobs_completed, 0u) << "items neither stored nor failed, job done";
+    EXPECT_EQ(run.stats().jobs_failed, 1u);
+    const auto fields = q.job_fields(enq.job_ids[0]);
+    EXPECT_EQ(fields.at("status"), "dead");
+    EXPECT_NE(fields.at("last_error").find("WRONGTYPE"), std::string::npos)
+        << fields.at("last_error");
+    const auto g = q.progress(enq.group_id);
+    EXPECT_EQ(g.completed, 0);
+    EXPECT_EQ(g.failed, 1);
+}
+
 TEST_F(BatchRunnerTest, AStoppedWorkerLeavesTheRegistry) {
     queue::queue_options qo;
     queue::job_queue q(redis(), qo);
