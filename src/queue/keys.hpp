@@ -34,7 +34,6 @@ class keys {
     std::string batch_group(const std::string& group_id) const {
         return prefix_ + "batch-group:" + group_id;
     }
-    std::string fence() const { return prefix_ + "fence"; }
     std::string workers() const { return prefix_ + "workers"; }
     std::string workers_seen() const { return prefix_ + "workers:seen"; }
     /// One enqueue call's record (its first job number), so a replayed enqueue adds nothing.

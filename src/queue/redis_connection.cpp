@@ -125,7 +125,12 @@ void redis_connection::connect() {
         freeReplyObject(raw);
         if (refused) {
             impl_->reset();
-            throw error(errc::redis_error, what + " on redis " + where + " refused: " + text);
+            // A Redis still loading its data after a restart is down for now, not refusing.
+            const bool transient = text.rfind("LOADING", 0) == 0 || text.rfind("BUSY", 0) == 0 ||
+                                   text.rfind("TRYAGAIN", 0) == 0 ||
+                                   text.rfind("MASTERDOWN", 0) == 0;
+            throw error(transient ? errc::redis_unavailable : errc::redis_error,
+                        what + " on redis " + where + (transient ? ": " : " refused: ") + text);
         }
     };
     if (!options_.password.empty()) {
