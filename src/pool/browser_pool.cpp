@@ -426,6 +426,7 @@ struct browser_pool::state {
                 usage.value("usedSize", 0.0) + usage.value("backingStorageSize", 0.0);
             co_return bytes > static_cast<double>(options.rotation.page_memory_mb) * 1048576.0;
         } catch (const std::exception&) {
+            ++totals.page_memory_unanswered; // a busy or hung renderer: replaced all the same
             co_return true;
         }
     }

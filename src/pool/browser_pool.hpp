@@ -104,6 +104,7 @@ struct pool_stats {
     std::size_t launch_failures = 0;
     std::size_t forced_closes = 0;            // pages that missed their close deadline
     std::size_t page_memory_replacements = 0; // pages replaced for holding > page_memory_mb
+    std::size_t page_memory_unanswered = 0;   // of those, checks that got no answer in time
     std::size_t leases_active = 0;
     std::size_t waiters = 0;
     double pss_mb = 0; // all browsers

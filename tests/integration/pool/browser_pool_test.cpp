@@ -166,14 +166,19 @@ TEST_F(BrowserPoolTest, APageThatGrewPastItsMemoryLimitIsReplacedBeforeItsNextIt
     const auto results =
         run_items(p, shop_.base_url(), {10001, 702003, 10002, 10003, 702000, 10004});
     for (const auto& r : results) EXPECT_TRUE(r.error.empty()) << r.id << ": " << r.error;
-    EXPECT_EQ(results[0].target_id, results[1].target_id);
+    const auto stats = p.stats();
+    // A light page stays, unless its check got no answer in time (a loaded sanitizer run saw
+    // one replaced: a page that does not answer is replaced too, and counted as unanswered).
+    if (stats.page_memory_unanswered == 0) {
+        EXPECT_EQ(results[0].target_id, results[1].target_id);
+    }
     EXPECT_NE(results[1].target_id, results[2].target_id) << "the 160 MB page served again";
     EXPECT_NE(results[4].target_id, results[5].target_id) << "the 64 MB page served again";
     // A new page may land in the renderer that still holds the heavy page's garbage and be
     // replaced once more; every replacement is counted and seen by Chromium.
-    const auto replaced = p.stats().page_memory_replacements;
+    const auto replaced = stats.page_memory_replacements;
     EXPECT_GE(replaced, 2u);
-    EXPECT_LE(replaced, 5u);
+    EXPECT_LE(replaced, 5u + stats.page_memory_unanswered);
     std::lock_guard lock(census.mutex);
     EXPECT_EQ(census.pages.size(), 1u + replaced);
 }
