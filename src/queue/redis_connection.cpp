@@ -190,6 +190,14 @@ redis_options parse_redis_url(const std::string& url) {
             o.password = auth.substr(colon + 1);
         }
     }
+    // An IPv6 address is written in brackets: redis://[::1]:6379.
+    std::string bracketed;
+    if (!rest.empty() && rest.front() == '[') {
+        const auto close = rest.find(']');
+        if (close == std::string::npos) throw bad("an IPv6 address without its closing ']'");
+        bracketed = rest.substr(1, close - 1);
+        rest = "[]" + rest.substr(close + 1);
+    }
     if (const auto colon = rest.rfind(':'); colon != std::string::npos) {
         const std::string port = rest.substr(colon + 1);
         rest.resize(colon);
@@ -198,6 +206,7 @@ redis_options parse_redis_url(const std::string& url) {
             throw bad("the port '" + port + "' is not a port number");
         o.port = std::stoi(port);
     }
+    if (rest == "[]") rest = bracketed;
     if (rest.empty()) throw bad("no host");
     o.host = rest;
     return o;

@@ -330,7 +330,7 @@ return {requeued, dead}
 // A dead job back into its queue (its original priority and age), attempts and stalls reset; its
 // group counts it as pending again. KEYS: job, dead, queue. ARGV: prefix, id.
 const std::string requeue_lua = now_ms + group_count + R"lua(
-local f = redis.call('HMGET', KEYS[1], 'status', 'score', 'group', 'params')
+local f = redis.call('HMGET', KEYS[1], 'status', 'score', 'group')
 if f[1] ~= 'dead' then
   return redis.error_reply('NOT_DEAD ' .. (f[1] or 'no such job'))
 end

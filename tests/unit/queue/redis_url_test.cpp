@@ -27,6 +27,14 @@ TEST(RedisUrl, HostPortUserPasswordAndDatabase) {
     EXPECT_EQ(o.port, 6379);
     EXPECT_TRUE(o.password.empty());
 
+    o = parse_redis_url("redis://:pw@[::1]:6390/1");
+    EXPECT_EQ(o.host, "::1");
+    EXPECT_EQ(o.port, 6390);
+    EXPECT_EQ(o.db, 1);
+    o = parse_redis_url("redis://[fe80::2]");
+    EXPECT_EQ(o.host, "fe80::2");
+    EXPECT_EQ(o.port, 6379);
+
     o = parse_redis_url("redis://p@ss:w@rd@h:1/");
     EXPECT_EQ(o.password, "w@rd") << "the last @ ends the credentials";
     EXPECT_EQ(o.username, "p@ss");
@@ -34,8 +42,9 @@ TEST(RedisUrl, HostPortUserPasswordAndDatabase) {
 }
 
 TEST(RedisUrl, BadUrlsAreClearErrorsThatDoNotShowThePassword) {
-    for (const char* url : {"http://redis:6379", "redis://", "redis://host:port", "redis://h:0",
-                            "redis://h:70000", "redis://h/db1", "redis://:pw@"}) {
+    for (const char* url :
+         {"http://redis:6379", "redis://", "redis://host:port", "redis://h:0", "redis://h:70000",
+          "redis://h/db1", "redis://:pw@", "redis://[::1", "redis://[]:6379"}) {
         try {
             parse_redis_url(url);
             FAIL() << url << " was accepted";
