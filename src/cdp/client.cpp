@@ -76,7 +76,8 @@ struct client::impl {
     std::string close_reason;
 
     // Counters, written on the I/O thread and read by stats() from anywhere.
-    std::atomic<std::uint64_t> commands{0}, replies{0}, late_replies{0}, events{0}, malformed{0};
+    std::atomic<std::uint64_t> commands{0}, replies{0}, late_replies{0}, events{0}, malformed{0},
+        timeouts{0};
     std::atomic<std::size_t> pending_count{0};
     std::size_t subscription_count = 0; // under mutex
 };
@@ -244,6 +245,7 @@ void client::on_timeout(std::uint64_t id, milliseconds timeout) {
     auto call = std::move(it->second);
     im.pending.erase(it);
     im.pending_count = im.pending.size();
+    ++im.timeouts;
     call.done.fail(make_error(errc::timeout, call.method + ": no reply within " +
                                                  std::to_string(timeout.count()) + " ms"));
 }
@@ -502,6 +504,7 @@ client_stats client::stats() const {
     s.commands = im.commands;
     s.replies = im.replies;
     s.late_replies = im.late_replies;
+    s.timeouts = im.timeouts;
     s.events = im.events;
     s.malformed = im.malformed;
     s.pending = im.pending_count;

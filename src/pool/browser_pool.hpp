@@ -4,12 +4,18 @@
 // browser is relaunched with backoff, and a page that will not close is forced out.
 //
 // Threading: pool state lives on the pool's own I/O thread; acquire() may be awaited from any
-// executor, acquire_blocking() called from any plain thread, and a lease released from anywhere.
-// The pool must outlive its leases.
+// executor, acquire_blocking() called from any plain thread, a lease released from anywhere, and
+// stats() read from anywhere without waiting for the pool thread. The pool must outlive its
+// leases. After drain() or stop(), every call fails at once with errc::stopped.
+//
+// The parts (src/pool/detail): fleet (the browsers), page_slots (pages for leases), lease_queue
+// (who is next), memory_sampler (PSS on its own thread).
 
 #include "cdp/browser.hpp"
+#include "cdp/page_profile.hpp"
 #include "pool/errors.hpp"
 #include "pool/launch_flags.hpp"
+#include "pool/pool_stats.hpp"
 #include "pool/rotation.hpp"
 #include "pool/shm.hpp"
 
@@ -39,6 +45,7 @@ struct pool_options {
     milliseconds relaunch_backoff_max{30000};    // backoff doubles up to this
     std::size_t unhealthy_after = 3;             // consecutive failed launches -> unhealthy
     milliseconds page_close_timeout{10000};      // a page not gone by then: browser recycled
+    milliseconds zombie_sweep_interval{10000};   // reaps orphaned Chromium processes this often
 };
 
 /// How the item on a lease ended; decides whether its page may serve again.
@@ -69,6 +76,8 @@ class page_lease {
 
     /// Returns the page to the pool. Thread-safe; the second call does nothing.
     void release(item_outcome outcome = item_outcome::ok);
+    /// Records how long a navigation on this page took (the pool's navigation histogram).
+    void observe_navigation(std::chrono::nanoseconds took) const;
 
   private:
     friend class browser_pool;
@@ -78,85 +87,66 @@ class page_lease {
     std::shared_ptr<cdp::page> page_;
 };
 
-struct browser_stats {
-    std::uint64_t id = 0;
-    pid_t pid = 0;
-    std::string state;     // launching, ready, retiring, draining, dead
-    std::size_t items = 0; // items served by this process
-    std::size_t active_leases = 0;
-    std::size_t pages_created = 0;
-    std::size_t contexts_created = 0;
-    std::size_t page_rotations = 0;
-    std::size_t context_rotations = 0;
-    std::size_t processes = 0; // processes in its tree at the last sample
-    double pss_mb = 0;         // PSS of its tree at the last sample
-};
-
-struct pool_stats {
-    std::vector<browser_stats> browsers;
-    std::size_t items = 0;
-    std::size_t page_rotations = 0;
-    std::size_t context_rotations = 0;
-    std::size_t recycles_by_count = 0;
-    std::size_t recycles_by_memory = 0;
-    std::size_t recycles_by_hang = 0; // a page would not open or close in time
-    std::size_t restarts = 0;         // relaunches after a browser died
-    std::size_t launch_failures = 0;
-    std::size_t forced_closes = 0;            // pages that missed their close deadline
-    std::size_t page_memory_replacements = 0; // pages replaced for holding > page_memory_mb
-    std::size_t page_memory_unanswered = 0;   // of those, checks that got no answer in time
-    std::size_t leases_active = 0;
-    std::size_t waiters = 0;
-    double pss_mb = 0; // all browsers
-    bool healthy = true;
-    std::string unhealthy_reason;
-    std::string shm;                // the shm decision, one line
-    std::vector<std::string> flags; // the launch flags in force
-};
-
 class browser_pool {
   public:
     /// Launches the browsers (in parallel) and logs the shm decision. Blocking. Throws
-    /// cdp::error when no browser can be launched at all.
+    /// cdp::error when no browser can be launched at all, std::invalid_argument on bad options.
     explicit browser_pool(pool_options options);
     /// stop().
     ~browser_pool();
     browser_pool(const browser_pool&) = delete;
     browser_pool& operator=(const browser_pool&) = delete;
 
-    /// A page lease, first come first served, with a fresh page when rotation asked for one.
-    /// Throws pool::error (acquire_timeout, unhealthy, stopped) or cdp::error.
-    boost::asio::awaitable<page_lease> acquire(milliseconds timeout);
+    /// A page lease for `profile`, first come first served, within `timeout` (the whole of it:
+    /// waiting for a slot, a browser, a context and the page). Pages and contexts are never
+    /// shared between profiles. A lease dropped unreleased (also one that was never taken from
+    /// the completion) gives its slot back. Throws pool::error (acquire_timeout, unhealthy,
+    /// stopped) or cdp::error.
+    boost::asio::awaitable<page_lease> acquire(cdp::page_profile profile, milliseconds timeout);
+    boost::asio::awaitable<page_lease> acquire(milliseconds timeout) {
+        return acquire(cdp::page_profile{}, timeout);
+    }
     /// The same for plain threads. Must not be called on the pool's own thread.
-    page_lease acquire_blocking(milliseconds timeout);
+    page_lease acquire_blocking(cdp::page_profile profile, milliseconds timeout);
+    page_lease acquire_blocking(milliseconds timeout) {
+        return acquire_blocking(cdp::page_profile{}, timeout);
+    }
 
-    /// A snapshot. Blocking; from any thread but the pool's.
-    pool_stats stats();
+    /// The snapshot the pool thread published last, with fresh histograms and sampler health.
+    /// Never waits for the pool thread; from any thread, also after stop().
+    pool_stats stats() const;
     const shm_decision& shm() const noexcept { return shm_; }
     std::size_t concurrency() const noexcept { return options_.concurrency; }
     const std::vector<std::string>& flags() const noexcept { return flags_; }
-    /// The CDP clients of the live browsers (diagnostics and tests).
-    std::vector<std::shared_ptr<cdp::client>> clients();
-    /// Main process ids of the live browsers.
-    std::vector<pid_t> browser_pids();
+    /// The CDP clients of the live browsers (diagnostics and tests). Any thread.
+    std::vector<std::shared_ptr<cdp::client>> clients() const;
+    /// Main process ids of the live browsers. Any thread.
+    std::vector<pid_t> browser_pids() const;
 
-    /// Closes every browser and fails waiting acquires with errc::stopped. Idempotent.
-    void stop();
+    /// Stops leasing (waiting acquires fail with stopped), lets leases out end until `grace`
+    /// is nearly spent, then closes every browser, all within `grace` plus the time a launch
+    /// already under way needs to finish. Thread-safe and idempotent: a second caller waits
+    /// for the first to finish.
+    void drain(milliseconds grace = milliseconds(20000));
+    /// drain(0): closes the browsers now; leases still out fail with browser_closed.
+    void stop() { drain(milliseconds(0)); }
 
     /// True for failures that say nothing about the item: its browser or page went away. The
     /// caller retries the item on another lease and does not count it as a scrape failure.
     static bool is_retryable(const std::exception& e);
 
-    struct state;
+    struct core;
 
   private:
     void release(std::size_t slot, item_outcome outcome);
+    static page_lease make_lease(browser_pool* pool, std::size_t slot, std::uint64_t browser_id,
+                                 std::shared_ptr<cdp::page> page);
     friend class page_lease;
 
     pool_options options_;
     shm_decision shm_;
     std::vector<std::string> flags_;
-    std::unique_ptr<state> state_;
+    std::shared_ptr<core> core_;
 };
 
 } // namespace rotor::pool

@@ -20,7 +20,9 @@ boost::asio::awaitable<scrape_result> scrape_product(pool::browser_pool& pool, s
             cdp::navigate_options nav;
             nav.timeout = std::chrono::seconds(20);
             auto page = lease.page_ptr();
+            const auto nav_started = std::chrono::steady_clock::now();
             auto result = co_await page->navigate(url, nav);
+            lease.observe_navigation(std::chrono::steady_clock::now() - nav_started);
             r.status = result.status;
             if (result.status == 200) {
                 std::string ready = "document.querySelector('#price') && "

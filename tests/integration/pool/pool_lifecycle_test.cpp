@@ -1,0 +1,316 @@
+// The pool's life cycle against real Chromium: browsers that die or freeze at the worst moment
+// (while acquires wait for a context, during the page memory check), acquires bounded by their
+// timeout, drain and stop from several threads, profiles kept apart, stats without the pool
+// thread.
+#include "catalog.hpp"
+#include "cdp/process.hpp"
+#include "pool/browser_pool.hpp"
+#include "pool_helpers.hpp"
+#include "shop_server.hpp"
+#include "temp_dir.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <future>
+#include <mutex>
+#include <thread>
+
+namespace rotor::test {
+namespace {
+
+namespace asio = boost::asio;
+using clock_type = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+class PoolLifecycleTest : public ::testing::Test {
+  protected:
+    temp_dir profiles_{"rotor-pool-life"};
+    fixture::shop_server shop_;
+};
+
+// Runs `f` on its own thread and waits at most `limit`: a call that hangs fails the test
+// instead of blocking it (the thread is then left behind).
+template <typename F> bool finishes_within(milliseconds limit, F f) {
+    auto done = std::make_shared<std::promise<void>>();
+    auto result = done->get_future();
+    std::thread([done, f = std::move(f)]() mutable {
+        try {
+            f();
+        } catch (...) {
+        }
+        done->set_value();
+    }).detach();
+    return result.wait_for(limit) == std::future_status::ready;
+}
+
+std::string navigate_and_read_name(pool::page_lease& lease, const std::string& url) {
+    asio::thread_pool runner(1);
+    auto page = lease.page_ptr();
+    auto fut = asio::co_spawn(
+        runner,
+        [page, url]() -> asio::awaitable<std::string> {
+            co_await page->navigate(url);
+            std::string expr = "document.querySelector('.product-name').textContent";
+            auto v = co_await page->evaluate(std::move(expr));
+            co_return v.get<std::string>();
+        },
+        asio::use_future);
+    auto name = fut.get();
+    runner.join();
+    return name;
+}
+
+// Several acquires wait for the one context being created in a browser that then dies: each
+// is served by the replacement (the pool used to call into the dead browser and crash).
+TEST_F(PoolLifecycleTest, ABrowserDyingWhileAcquiresWaitForItsContextServesThemAll) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 3;
+    pool::browser_pool p(o);
+    const pid_t victim = p.browser_pids().at(0);
+    const auto first_id = p.stats().browsers.at(0).id;
+    ::kill(-victim, SIGSTOP); // the context creation gets no answer
+    std::mutex mutex;
+    std::vector<std::uint64_t> served_by;
+    std::vector<std::string> errors;
+    std::vector<std::thread> acquirers;
+    for (int i = 0; i < 3; ++i) {
+        acquirers.emplace_back([&, i] {
+            try {
+                auto lease = p.acquire_blocking(seconds(40));
+                const auto id = fixture::product_for(100 + i).id;
+                const auto name = navigate_and_read_name(lease, shop_.base_url() + "/product/" +
+                                                                    std::to_string(id));
+                std::lock_guard lock(mutex);
+                served_by.push_back(lease.browser_id());
+                if (name != fixture::product_for(id).name) errors.push_back("wrong name " + name);
+            } catch (const std::exception& e) {
+                std::lock_guard lock(mutex);
+                errors.emplace_back(e.what());
+            }
+        });
+    }
+    std::this_thread::sleep_for(milliseconds(500)); // all three wait on the context by now
+    ::kill(-victim, SIGKILL);
+    for (auto& t : acquirers) t.join();
+    EXPECT_TRUE(errors.empty()) << errors.front();
+    ASSERT_EQ(served_by.size(), 3u);
+    for (auto id : served_by) EXPECT_NE(id, first_id);
+    EXPECT_GE(p.stats().restarts, 1u);
+}
+
+// The browser dies while the pool asks a reused page for its heap size: the acquire is served by
+// the replacement (it used to read the dead page as "too big", find no browser and fail the
+// whole acquire as unhealthy).
+TEST_F(PoolLifecycleTest, ABrowserDyingDuringThePageMemoryCheckIsRetriedOnItsReplacement) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 1;
+    pool::browser_pool p(o);
+    expect_correct(run_items(p, shop_.base_url(), {10001})); // the page stays for reuse
+    const pid_t victim = p.browser_pids().at(0);
+    const auto first_id = p.stats().browsers.at(0).id;
+    ::kill(-victim, SIGSTOP); // Runtime.getHeapUsage gets no answer...
+    std::thread killer([victim] {
+        std::this_thread::sleep_for(milliseconds(500));
+        ::kill(-victim, SIGKILL); // ...and the browser dies during it
+    });
+    std::string failure;
+    std::uint64_t served_by = 0;
+    try {
+        auto lease = p.acquire_blocking(seconds(40));
+        served_by = lease.browser_id();
+        EXPECT_EQ(navigate_and_read_name(lease, shop_.base_url() + "/product/10002"),
+                  fixture::product_for(10002).name);
+    } catch (const std::exception& e) {
+        failure = e.what();
+    }
+    killer.join();
+    EXPECT_EQ(failure, "");
+    EXPECT_NE(served_by, first_id);
+    EXPECT_EQ(p.stats().page_memory_replacements, 0u) << "a dead page was counted as too big";
+}
+
+// An acquire ends at its deadline even when the browser does not answer (each step used to take
+// a whole command timeout); the page it was opening is not lost: the next lease gets the slot.
+TEST_F(PoolLifecycleTest, AnAcquireIsBoundedByItsTimeoutAndLosesNoSlot) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 1;
+    pool::browser_pool p(o);
+    const pid_t pid = p.browser_pids().at(0);
+    ::kill(-pid, SIGSTOP);
+    const auto started = clock_type::now();
+    try {
+        p.acquire_blocking(milliseconds(800));
+        ADD_FAILURE() << "a lease from a frozen browser";
+    } catch (const pool::error& e) {
+        EXPECT_EQ(e.kind(), pool::errc::acquire_timeout) << e.what();
+        EXPECT_NE(std::string(e.what()).find("opening a page"), std::string::npos) << e.what();
+    }
+    const auto took = clock_type::now() - started;
+    ::kill(-pid, SIGCONT);
+    EXPECT_LT(took, milliseconds(800 + 700));
+    EXPECT_GE(took, milliseconds(800));
+    auto lease = p.acquire_blocking(seconds(20));
+    EXPECT_EQ(navigate_and_read_name(lease, shop_.base_url() + "/product/10003"),
+              fixture::product_for(10003).name);
+    lease.release();
+    EXPECT_EQ(p.stats().acquire_timeouts, 1u);
+}
+
+// After stop(), every call answers at once (they used to post to a stopped thread and hang).
+TEST_F(PoolLifecycleTest, EveryCallAfterStopFailsOrAnswersAtOnce) {
+    auto o = base_options(profiles_.path());
+    pool::browser_pool p(o);
+    const pid_t pid = p.browser_pids().at(0);
+    p.stop();
+    EXPECT_TRUE(finishes_within(seconds(2), [&] { (void)p.stats(); })) << "stats() hung";
+    EXPECT_TRUE(finishes_within(seconds(2), [&] { (void)p.clients(); })) << "clients() hung";
+    EXPECT_TRUE(finishes_within(seconds(2), [&] { (void)p.browser_pids(); }))
+        << "browser_pids() hung";
+    bool stopped = false;
+    EXPECT_TRUE(finishes_within(seconds(2), [&] {
+        try {
+            p.acquire_blocking(seconds(10));
+        } catch (const pool::error& e) {
+            stopped = e.kind() == pool::errc::stopped;
+        }
+    })) << "acquire_blocking() hung";
+    EXPECT_TRUE(stopped);
+    EXPECT_TRUE(p.stats().stopped);
+    EXPECT_TRUE(p.browser_pids().empty());
+    EXPECT_TRUE(cdp::process_group_members(pid).empty());
+}
+
+// stop() from a signal thread while another thread drains and the destructor follows.
+TEST_F(PoolLifecycleTest, ConcurrentStopsAreSafeAndLeaveNothing) {
+    auto o = base_options(profiles_.path());
+    o.browsers = 2;
+    std::vector<pid_t> pids;
+    {
+        pool::browser_pool p(o);
+        pids = p.browser_pids();
+        ASSERT_EQ(pids.size(), 2u);
+        std::thread a([&] { p.stop(); });
+        std::thread b([&] { p.drain(seconds(5)); });
+        p.stop();
+        a.join();
+        b.join();
+    }
+    for (pid_t pid : pids) EXPECT_TRUE(cdp::process_group_members(pid).empty()) << pid;
+    EXPECT_EQ(zombie_children(), "");
+}
+
+// drain(): no new leases at once, the lease out finishes its item, then everything closes well
+// within the grace.
+TEST_F(PoolLifecycleTest, DrainLetsTheLeaseOutFinishThenClosesEverything) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 2;
+    pool::browser_pool p(o);
+    const pid_t pid = p.browser_pids().at(0);
+    auto lease = p.acquire_blocking(seconds(20));
+    const auto started = clock_type::now();
+    std::thread drainer([&] { p.drain(seconds(15)); });
+    while (!p.stats().stopped) std::this_thread::sleep_for(milliseconds(5));
+    const auto refused_at = clock_type::now();
+    try {
+        p.acquire_blocking(seconds(10));
+        ADD_FAILURE() << "a lease during a drain";
+    } catch (const pool::error& e) {
+        EXPECT_EQ(e.kind(), pool::errc::stopped);
+    }
+    EXPECT_LT(clock_type::now() - refused_at, milliseconds(500));
+    // The item in flight still works while the drain waits for it.
+    EXPECT_EQ(navigate_and_read_name(lease, shop_.base_url() + "/product/10004"),
+              fixture::product_for(10004).name);
+    lease.release();
+    drainer.join();
+    EXPECT_LT(clock_type::now() - started, seconds(8)) << "drain waited past its last lease";
+    EXPECT_TRUE(cdp::process_group_members(pid).empty());
+    EXPECT_EQ(zombie_children(), "");
+}
+
+// A lease that is never returned does not hold the drain past its grace; the page then fails.
+TEST_F(PoolLifecycleTest, DrainEndsWithinItsGraceWhenALeaseIsNeverReturned) {
+    auto o = base_options(profiles_.path());
+    pool::browser_pool p(o);
+    auto lease = p.acquire_blocking(seconds(20));
+    const auto started = clock_type::now();
+    p.drain(seconds(3));
+    const auto took = clock_type::now() - started;
+    EXPECT_LT(took, milliseconds(3000 + 1500));
+    EXPECT_GE(took, milliseconds(1000)); // it did wait for the lease first
+    asio::thread_pool runner(1);
+    auto page = lease.page_ptr();
+    auto fut = asio::co_spawn(
+        runner,
+        [page]() -> asio::awaitable<void> {
+            std::string expr = "1 + 1";
+            co_await page->evaluate(std::move(expr));
+        },
+        asio::use_future);
+    EXPECT_THROW(fut.get(), cdp::error);
+    runner.join();
+    lease.release(); // after the drain: harmless
+}
+
+// Two profiles on one pool never share a page or a context; a profile's page is reused by it.
+TEST_F(PoolLifecycleTest, ProfilesNeverSharePagesOrContexts) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 1;
+    pool::browser_pool p(o);
+    cdp::page_profile a;
+    a.name = "platform-a";
+    cdp::page_profile b;
+    b.name = "platform-b";
+    std::string a_page, a_context;
+    {
+        auto lease = p.acquire_blocking(a, seconds(20));
+        a_page = lease.page().target_id();
+        a_context = lease.page().context_id();
+        lease.release();
+    }
+    {
+        auto lease = p.acquire_blocking(b, seconds(20));
+        EXPECT_NE(lease.page().target_id(), a_page);
+        EXPECT_NE(lease.page().context_id(), a_context);
+        lease.release();
+    }
+    auto lease = p.acquire_blocking(a, seconds(20));
+    EXPECT_NE(lease.page().context_id(), "");
+    EXPECT_EQ(lease.page().context_id(), a_context) << "profile a's context was not kept";
+}
+
+// stats() is a published snapshot: it counts acquire waits and navigations and answers while
+// the pool thread is busy and after the pool stopped.
+TEST_F(PoolLifecycleTest, StatsAreAPublishedSnapshotWithHistograms) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 2;
+    pool::browser_pool p(o);
+    expect_correct(run_items(p, shop_.base_url(), {10005, 10006, 10007}));
+    // Releases are posted to the pool thread: the snapshot follows within moments.
+    auto s = p.stats();
+    for (int i = 0; i < 200 && s.items < 3; ++i) {
+        std::this_thread::sleep_for(milliseconds(5));
+        s = p.stats();
+    }
+    EXPECT_EQ(s.acquire_wait.count, 3u);
+    EXPECT_EQ(s.navigation.count, 3u);
+    EXPECT_GT(s.navigation.sum_seconds, 0.0);
+    EXPECT_EQ(s.items, 3u);
+    EXPECT_TRUE(s.healthy) << s.unhealthy_reason;
+    EXPECT_FALSE(s.sampler_stalled);
+    ASSERT_EQ(s.browsers.size(), 1u);
+    EXPECT_EQ(s.browsers[0].state, "ready");
+    p.stop();
+    s = p.stats();
+    EXPECT_TRUE(s.stopped);
+    EXPECT_EQ(s.items, 3u);
+}
+
+} // namespace
+} // namespace rotor::test
