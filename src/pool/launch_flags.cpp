@@ -67,8 +67,37 @@ std::vector<std::string> base_flags() {
 
 std::vector<std::string> launch_flags(const flag_options& options, const shm_decision& shm) {
     std::vector<std::string> flags = base_flags();
+    // Chromium honours only the last --disable-features (and --enable-features): a platform's
+    // own lists are merged into the pool's instead of replacing them.
+    std::vector<std::string> feature_list = disabled_features(options.model);
+    std::vector<std::string> extra;
+    std::string enabled;
+    for (const auto& f : options.extra) {
+        auto merge_into = [&](std::string_view prefix, auto&& add) {
+            if (f.rfind(prefix, 0) != 0) return false;
+            std::string_view rest(f);
+            rest.remove_prefix(prefix.size());
+            while (!rest.empty()) {
+                const auto comma = rest.find(',');
+                const auto name = rest.substr(0, comma);
+                if (!name.empty()) add(std::string(name));
+                if (comma == std::string_view::npos) break;
+                rest.remove_prefix(comma + 1);
+            }
+            return true;
+        };
+        if (merge_into("--disable-features=", [&](std::string name) {
+                if (std::find(feature_list.begin(), feature_list.end(), name) == feature_list.end())
+                    feature_list.push_back(std::move(name));
+            }))
+            continue;
+        if (merge_into("--enable-features=",
+                       [&](std::string name) { enabled += (enabled.empty() ? "" : ",") + name; }))
+            continue;
+        extra.push_back(f);
+    }
     std::string features;
-    for (const auto& f : disabled_features(options.model)) {
+    for (const auto& f : feature_list) {
         if (!removed(options, f)) features += (features.empty() ? "" : ",") + f;
     }
     if (!features.empty()) flags.push_back("--disable-features=" + features);
@@ -83,7 +112,8 @@ std::vector<std::string> launch_flags(const flag_options& options, const shm_dec
     if (!options.user_agent.empty()) flags.push_back("--user-agent=" + options.user_agent);
     if (!options.proxy.empty()) flags.push_back("--proxy-server=" + options.proxy);
     std::erase_if(flags, [&](const std::string& f) { return removed(options, f); });
-    flags.insert(flags.end(), options.extra.begin(), options.extra.end());
+    if (!enabled.empty()) flags.push_back("--enable-features=" + enabled);
+    flags.insert(flags.end(), extra.begin(), extra.end());
     return flags;
 }
 

@@ -134,5 +134,25 @@ TEST(LaunchFlags, RemoveTakesOutFlagsByNameAndFeaturesFromTheOneList) {
     EXPECT_EQ(flags.back(), "--enable-low-end-device-mode");
 }
 
+TEST(LaunchFlags, ExtraFeatureListsMergeWithThePoolsOwn) {
+    flag_options options;
+    options.extra = {"--disable-features=Foo,BackForwardCache", "--lang=ko-KR",
+                     "--enable-features=NetworkServiceInProcess", "--disable-features=Bar"};
+    const auto flags = launch_flags(options, {});
+    std::vector<std::string> disable;
+    std::vector<std::string> enable;
+    for (const auto& f : flags) {
+        if (f.rfind("--disable-features=", 0) == 0) disable.push_back(f);
+        if (f.rfind("--enable-features=", 0) == 0) enable.push_back(f);
+    }
+    ASSERT_EQ(disable.size(), 1u) << "Chromium keeps only the last --disable-features";
+    for (const char* feature : {"Translate", "site-per-process", "Foo", "Bar"}) {
+        EXPECT_NE(disable[0].find(feature), std::string::npos) << feature << " in " << disable[0];
+    }
+    EXPECT_EQ(disable[0].find("BackForwardCache"), disable[0].rfind("BackForwardCache"));
+    EXPECT_EQ(enable, (std::vector<std::string>{"--enable-features=NetworkServiceInProcess"}));
+    EXPECT_NE(std::find(flags.begin(), flags.end(), "--lang=ko-KR"), flags.end());
+}
+
 } // namespace
 } // namespace rotor::pool
