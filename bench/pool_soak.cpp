@@ -74,6 +74,7 @@ double machine_cpu_seconds() {
 struct run_figures {
     std::map<int, double> at;
     double peak = 0;
+    double steady = 0;
     double items_per_s = 0;
     double cpu_s_per_100 = 0;
     std::size_t failed = 0;
@@ -81,6 +82,9 @@ struct run_figures {
     int items_at_peak = -1; // -1: not known (the peer's progress is not tracked)
     std::size_t processes_at_peak = 0;
 };
+
+// --trace FILE: every sample as "seconds items_done processes pss_mb".
+std::FILE* trace_file = nullptr;
 
 // Samples PSS of `pids()` every 250 ms for the peak; marks are taken by the caller.
 class sampler {
@@ -108,6 +112,14 @@ class sampler {
             items_at_peak_ = progress != nullptr ? progress->load() : 0;
         }
         processes_peak_ = std::max(processes_peak_, pids.size());
+        all_.push_back(pss);
+        if (trace_file != nullptr) {
+            const auto* progress = progress_.load();
+            std::fprintf(trace_file, "%.2f %d %zu %.0f\n",
+                         std::chrono::duration<double>(clock_type::now() - born_).count(),
+                         progress != nullptr ? progress->load() : -1, pids.size(), pss);
+            std::fflush(trace_file);
+        }
         recent_.emplace_back(clock_type::now(), pss);
         while (!recent_.empty() &&
                clock_type::now() - recent_.front().first > std::chrono::seconds(3)) {
@@ -129,6 +141,15 @@ class sampler {
         std::lock_guard lock(mutex_);
         return peak_;
     }
+    // The level the tree works at: the median of every sample after the first tenth of the run
+    // (start-up), so spikes (recycles, context changes) stand out against it.
+    double steady() {
+        std::lock_guard lock(mutex_);
+        std::vector<double> v(all_.begin() + static_cast<std::ptrdiff_t>(all_.size() / 10),
+                              all_.end());
+        std::sort(v.begin(), v.end());
+        return v.empty() ? 0 : v[v.size() / 2];
+    }
     std::size_t processes_peak() {
         std::lock_guard lock(mutex_);
         return processes_peak_;
@@ -149,6 +170,8 @@ class sampler {
     int items_at_peak_ = 0;
     std::atomic<const std::atomic<int>*> progress_{nullptr};
     std::deque<std::pair<clock_type::time_point, double>> recent_;
+    std::vector<double> all_;
+    clock_type::time_point born_ = clock_type::now();
     std::atomic<bool> stop_{false};
     std::thread thread_;
 };
@@ -229,6 +252,7 @@ run_figures run_rotor(const std::string& shop, int items, int concurrency, int h
     f.cpu_s_per_100 = (machine_cpu_seconds() - cpu0) * 100.0 / items;
     f.items_per_s = items / seconds;
     f.peak = s.peak();
+    f.steady = s.steady();
     f.processes_peak = s.processes_peak();
     std::tie(f.items_at_peak, f.processes_at_peak) = s.at_peak();
     s.track_progress(nullptr); // `done` dies before the sampler
@@ -285,6 +309,7 @@ run_figures run_playwright(const std::string& node, const std::string& script,
     f.cpu_s_per_100 = (machine_cpu_seconds() - cpu0) * 100.0 / items;
     f.items_per_s = items / seconds;
     f.peak = s.peak();
+    f.steady = s.steady();
     f.processes_peak = s.processes_peak();
     std::tie(f.items_at_peak, f.processes_at_peak) = s.at_peak();
     s.track_progress(nullptr); // `done` dies before the sampler
@@ -311,6 +336,8 @@ void print(const std::string& impl, const std::string& round, const run_figures&
     for (int m : marks)
         line["pss_mb_at_" + std::to_string(m)] = std::lround(f.at.count(m) ? f.at.at(m) : 0);
     line["peak_pss_mb"] = std::lround(f.peak);
+    line["steady_pss_mb"] = std::lround(f.steady);
+    if (f.steady > 0) line["peak_over_steady"] = std::round(f.peak / f.steady * 100) / 100;
     line["items_per_s"] = std::round(f.items_per_s * 100) / 100;
     line["cpu_s_per_100_items"] = std::round(f.cpu_s_per_100 * 100) / 100;
     line["processes_peak"] = f.processes_peak;
@@ -358,7 +385,10 @@ int main(int argc, char** argv) {
     app.add_option("--bench-name", bench_name, "the \"bench\" field of the lines");
     app.add_option("--variant", variant, "a label for this setup (a \"variant\" field)");
     app.add_flag("--verbose", verbose, "rotor's pool logs");
+    std::string trace;
+    app.add_option("--trace", trace, "write every PSS sample to this file");
     CLI11_PARSE(app, argc, argv);
+    if (!trace.empty()) trace_file = std::fopen(trace.c_str(), "w");
     spdlog::set_level(verbose ? spdlog::level::info : spdlog::level::warn);
 
     for (int r = 1; r <= rounds; ++r) {

@@ -52,7 +52,8 @@ struct browser_entry {
     std::map<std::string, std::shared_ptr<context_creation>> creating;
     bool wedged = false;
     std::size_t items = 0;
-    std::size_t active = 0; // leases out on it
+    std::size_t active = 0;  // leases out on it
+    std::size_t opening = 0; // acquires opening or checking a page on it right now
     std::size_t pages_created = 0;
     std::size_t contexts_created = 0;
     std::size_t page_rotations = 0;
@@ -60,6 +61,7 @@ struct browser_entry {
     std::size_t processes = 0;
     double pss_mb = 0;
 
+    bool in_use() const { return active > 0 || opening > 0; }
     bool connected() const { return chromium && chromium->is_connected(); }
     /// New pages may be opened on it.
     bool serving() const { return state == browser_state::ready && !wedged && connected(); }

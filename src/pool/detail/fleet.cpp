@@ -133,15 +133,20 @@ asio::awaitable<void> fleet::launch_into(std::shared_ptr<browser_entry> b) {
     }
 }
 
-void fleet::close_in_background(std::shared_ptr<cdp::browser> b) {
-    if (!b) return;
+void fleet::close_in_background(std::shared_ptr<cdp::browser> b, std::function<void()> then) {
+    if (!b) {
+        if (then) asio::post(io_, std::move(then));
+        return;
+    }
     closed_command_timeouts_ += b->cdp()->stats().timeouts;
-    asio::post(blocking_, [b = std::move(b)] {
+    asio::post(blocking_, [b = std::move(b), then = std::move(then), &io = io_]() mutable {
         try {
             b->close();
         } catch (const std::exception& e) {
             spdlog::warn("pool: closing a browser: {}", e.what());
         }
+        b.reset();
+        if (then) asio::post(io, std::move(then));
     });
 }
 
@@ -172,7 +177,7 @@ asio::awaitable<void> fleet::wait_for_change(time_point deadline) {
 }
 
 asio::awaitable<std::shared_ptr<context_entry>> fleet::context_for(std::shared_ptr<browser_entry> b,
-                                                                   std::string profile_key) {
+                                                                   std::string key) {
     for (;;) {
         if (!b->serving()) {
             throw cdp::error(cdp::errc::browser_closed,
@@ -180,10 +185,10 @@ asio::awaitable<std::shared_ptr<context_entry>> fleet::context_for(std::shared_p
                                  " stopped serving (" + std::string(to_string(b->state)) +
                                  (b->wedged ? ", wedged" : "") + ")");
         }
-        if (auto it = b->contexts.find(profile_key); it != b->contexts.end()) {
+        if (auto it = b->contexts.find(key); it != b->contexts.end()) {
             co_return it->second;
         }
-        if (auto it = b->creating.find(profile_key); it != b->creating.end()) {
+        if (auto it = b->creating.find(key); it != b->creating.end()) {
             auto creation = it->second;
             try {
                 co_await creation->done.async_wait(use_awaitable);
@@ -194,7 +199,7 @@ asio::awaitable<std::shared_ptr<context_entry>> fleet::context_for(std::shared_p
             continue;
         }
         auto creation = std::make_shared<context_creation>(io_);
-        b->creating[profile_key] = creation;
+        b->creating[key] = creation;
         auto chromium = b->chromium;
         std::shared_ptr<cdp::browser_context> made;
         try {
@@ -203,8 +208,7 @@ asio::awaitable<std::shared_ptr<context_entry>> fleet::context_for(std::shared_p
             creation->error = std::current_exception();
         }
         creation->finished = true;
-        if (auto it = b->creating.find(profile_key);
-            it != b->creating.end() && it->second == creation)
+        if (auto it = b->creating.find(key); it != b->creating.end() && it->second == creation)
             b->creating.erase(it);
         creation->done.cancel();
         if (creation->error) {
@@ -218,8 +222,8 @@ asio::awaitable<std::shared_ptr<context_entry>> fleet::context_for(std::shared_p
         }
         auto entry = std::make_shared<context_entry>();
         entry->ctx = std::move(made);
-        entry->profile_key = profile_key;
-        b->contexts[profile_key] = entry;
+        entry->profile_key = key;
+        b->contexts[key] = entry;
         ++b->contexts_created;
         co_return entry;
     }
@@ -245,19 +249,20 @@ void fleet::recycle(const std::shared_ptr<browser_entry>& b, recycle_reason why)
                  b->id, what, b->items, b->pss_mb, b->active);
     b->state = browser_state::draining;
     if (hooks_.drop_idle_pages) hooks_.drop_idle_pages(b);
-    if (b->active == 0) finish_drain(b);
+    if (!b->in_use()) finish_drain(b);
     notify();
 }
 
 void fleet::finish_drain(std::shared_ptr<browser_entry> b) { // by value: it leaves browsers_
     browsers_.remove(b);
     b->contexts.clear();
-    close_in_background(std::move(b->chromium));
+    spdlog::info("pool: browser {} drained; closing it, then launching its replacement", b->id);
+    ++replacing_;
+    close_in_background(std::move(b->chromium), [this] {
+        --replacing_;
+        launch_new();
+    });
     b->chromium.reset();
-    spdlog::info("pool: browser {} drained; closing it and launching its replacement", b->id);
-    // The replacement starts while the old tree exits: the old one has no pages left by now,
-    // so the two together stay well under one tree at work.
-    launch_new();
     notify();
 }
 
@@ -274,7 +279,7 @@ void fleet::handle_dead(std::shared_ptr<browser_entry> b) { // by value: it may 
     if (b->state == browser_state::draining) {
         // Going anyway: its replacement comes when the last lease on it ends.
         if (hooks_.drop_idle_pages) hooks_.drop_idle_pages(b);
-        if (b->active == 0) finish_drain(b);
+        if (!b->in_use()) finish_drain(b);
         return;
     }
     const std::string why = b->chromium ? b->chromium->cdp()->close_reason() : "no process";
@@ -285,7 +290,7 @@ void fleet::handle_dead(std::shared_ptr<browser_entry> b) { // by value: it may 
     b->contexts.clear();
     close_in_background(std::move(b->chromium));
     b->chromium.reset();
-    if (b->active == 0) browsers_.remove(b);
+    if (!b->in_use()) browsers_.remove(b);
     launch_new();
 }
 
@@ -296,7 +301,7 @@ void fleet::check_connections() {
 }
 
 void fleet::lease_ended(const std::shared_ptr<browser_entry>& b) {
-    if (b->active > 0) return;
+    if (b->in_use()) return;
     if (b->state == browser_state::draining) {
         finish_drain(b);
     } else if (b->state == browser_state::dead) {
@@ -328,6 +333,10 @@ std::string fleet::describe() const {
         if (!out.empty()) out += ", ";
         out += "browser " + std::to_string(b->id) + " " + std::string(to_string(b->state)) +
                (b->wedged ? " (wedged)" : "") + (b->creating.empty() ? "" : " (opening a context)");
+    }
+    if (replacing_ > 0) {
+        out += (out.empty() ? "" : ", ") + std::to_string(replacing_) +
+               " closing before its replacement launches";
     }
     if (!healthy_) out += "; unhealthy: " + unhealthy_reason_;
     return out.empty() ? "no browsers" : out;

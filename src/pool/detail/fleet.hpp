@@ -2,10 +2,11 @@
 // The pool's browsers: first launch, relaunch with backoff, recycling (drain first, then
 // replace), death, wedged browsers, and the browser contexts of each. Pool thread only.
 //
-// A recycled browser stops taking leases at once and is closed when its last lease ends; its
-// replacement is launched then. Launching the replacement first (as rotor did) kept two full
-// process trees alive through every recycle: the peak PSS was set by those overlaps, not by
-// the steady level.
+// A recycled browser stops taking leases at once, is closed when its last lease ends, and its
+// replacement is launched once it is gone. Launching the replacement first (as rotor did) kept
+// two process trees alive through every recycle, and even overlapping the replacement's start
+// with the old one's exit puts two browser bases (~270 MB each: browser, GPU, network, zygotes)
+// on top of each other: the peak PSS was set by those overlaps, not by the steady level.
 
 #include "pool/browser_pool.hpp"
 #include "pool/detail/browser_entry.hpp"
@@ -49,17 +50,18 @@ class fleet {
     /// Waits until a browser changes state (ready, dead, unhealthy) or `deadline`.
     boost::asio::awaitable<void> wait_for_change(time_point deadline);
 
-    /// The current context of `profile_key` in `b`, created once for all who ask meanwhile.
+    /// The current context of the profile `key` in `b`, created once for all who ask meanwhile.
     /// Throws cdp::error (browser_closed when `b` stopped serving: retry elsewhere).
     boost::asio::awaitable<std::shared_ptr<context_entry>>
-    context_for(std::shared_ptr<browser_entry> b, std::string profile_key);
+    context_for(std::shared_ptr<browser_entry> b, std::string key);
 
     void recycle(const std::shared_ptr<browser_entry>& b, recycle_reason why);
     void mark_wedged(const std::shared_ptr<browser_entry>& b, const std::string& why);
     void handle_dead(std::shared_ptr<browser_entry> b);
     /// Handles browsers whose connection closed since the last look.
     void check_connections();
-    /// A lease on `b` ended: finishes a drain or forgets a dead browser once its last one did.
+    /// A lease on `b` ended (or a page opening on it finished): finishes a drain or forgets a
+    /// dead browser once nothing uses it.
     void lease_ended(const std::shared_ptr<browser_entry>& b);
 
     /// No more launches; returns every live process for the caller to close.
@@ -76,7 +78,8 @@ class fleet {
   private:
     boost::asio::awaitable<void> launch_into(std::shared_ptr<browser_entry> b);
     boost::asio::awaitable<std::shared_ptr<cdp::browser>> launch_one();
-    void close_in_background(std::shared_ptr<cdp::browser> b);
+    // Closes `b` on the blocking pool; `then` runs on the pool thread once it is gone.
+    void close_in_background(std::shared_ptr<cdp::browser> b, std::function<void()> then = {});
     void finish_drain(std::shared_ptr<browser_entry> b);
     void notify();
 
@@ -93,6 +96,7 @@ class fleet {
     bool healthy_ = true;
     std::string unhealthy_reason_;
     bool stopping_ = false;
+    std::size_t replacing_ = 0; // drained browsers closing, their replacements not yet launched
     // Read by launches on the blocking pool: one that finishes after stop() closes its browser.
     std::shared_ptr<std::atomic<bool>> stop_flag_ = std::make_shared<std::atomic<bool>>(false);
     std::uint64_t closed_command_timeouts_ = 0;

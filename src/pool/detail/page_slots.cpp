@@ -10,6 +10,30 @@ namespace rotor::pool::detail {
 
 namespace asio = boost::asio;
 
+namespace {
+
+// While an acquire opens or checks a page on a browser, that browser is in use: a drain waits
+// for it instead of closing the browser under the page being opened.
+class opening_guard {
+  public:
+    opening_guard(fleet& f, std::shared_ptr<browser_entry> b) : fleet_(f), b_(std::move(b)) {
+        if (b_) ++b_->opening;
+    }
+    ~opening_guard() {
+        if (!b_) return;
+        --b_->opening;
+        fleet_.lease_ended(b_);
+    }
+    opening_guard(const opening_guard&) = delete;
+    opening_guard& operator=(const opening_guard&) = delete;
+
+  private:
+    fleet& fleet_;
+    std::shared_ptr<browser_entry> b_;
+};
+
+} // namespace
+
 page_slots::page_slots(asio::io_context& io, const pool_options& options, fleet& browsers,
                        pool_stats& totals)
     : io_(io), options_(options), fleet_(browsers), totals_(totals), slots_(options.concurrency) {}
@@ -54,7 +78,12 @@ page_slots::check_memory(std::shared_ptr<cdp::page> page) {
 asio::awaitable<void> page_slots::prepare(std::size_t i, cdp::page_profile profile,
                                           time_point deadline) {
     const std::string key = profile.key();
+    if (usable(slots_[i], key) && options_.rotation.page_memory_mb == 0) {
+        ++slots_[i].browser->active; // the lease's
+        co_return;
+    }
     if (options_.rotation.page_memory_mb > 0 && usable(slots_[i], key)) {
+        opening_guard checking(fleet_, slots_[i].browser);
         const auto check = co_await check_memory(slots_[i].page);
         if (check == memory_check::too_big || check == memory_check::unanswered) {
             ++totals_.page_memory_replacements;
@@ -64,8 +93,11 @@ asio::awaitable<void> page_slots::prepare(std::size_t i, cdp::page_profile profi
             drop(i, false, true);
             fleet_.check_connections();
         }
+        if (usable(slots_[i], key)) {
+            ++slots_[i].browser->active; // the lease's, before the guard lets a drain see 0
+            co_return;
+        }
     }
-    if (usable(slots_[i], key)) co_return;
     drop(i, false, false);
 
     std::shared_ptr<browser_entry> b;
@@ -81,6 +113,7 @@ asio::awaitable<void> page_slots::prepare(std::size_t i, cdp::page_profile profi
         }
         co_await fleet_.wait_for_change(deadline);
     }
+    opening_guard opening(fleet_, b);
     auto ctx = co_await fleet_.context_for(b, key);
     ++ctx->open_pages;
     std::shared_ptr<cdp::page> page;
@@ -97,6 +130,7 @@ asio::awaitable<void> page_slots::prepare(std::size_t i, cdp::page_profile profi
         throw;
     }
     ++b->pages_created;
+    ++b->active; // the lease's, before the guard lets a drain see 0
     auto& s = slots_[i];
     s.page = std::move(page);
     s.ctx = std::move(ctx);

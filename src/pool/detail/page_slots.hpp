@@ -41,8 +41,9 @@ class page_slots {
     std::optional<std::size_t> pick_free(const std::string& profile_key) const;
 
     /// Gives slot `i` a usable page for `profile`: keeps its page when it still fits, else opens
-    /// one on the least busy browser (waiting for one to come up until `deadline`). Throws
-    /// cdp::error (retryable kinds when a browser went away) or pool::error.
+    /// one on the least busy browser (waiting for one to come up until `deadline`). On success
+    /// the slot's browser counts the lease (`active`). Throws cdp::error (retryable kinds when a
+    /// browser went away) or pool::error.
     boost::asio::awaitable<void> prepare(std::size_t i, cdp::page_profile profile,
                                          time_point deadline);
 

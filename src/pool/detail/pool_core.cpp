@@ -103,12 +103,9 @@ asio::awaitable<page_lease> browser_pool::core::acquire(cdp::page_profile profil
     if (at->error) std::rethrow_exception(at->error);
     auto& s = slots[i];
     if (stopping) {
-        s.busy = false;
-        queue.give_back();
-        check_leases_done();
+        give_back_unused(i);
         throw error(errc::stopped, "acquire: the pool is stopping");
     }
-    ++s.browser->active;
     ++totals.leases_active;
     acquire_wait.observe(clock_type::now() - started);
     publish();
@@ -136,14 +133,28 @@ asio::awaitable<void> browser_pool::core::run_prepare(std::size_t i, cdp::page_p
         fleet.check_connections();
     }
     --preparing;
-    if (at->error || at->abandoned) {
+    if (at->error) {
         slots[i].busy = false;
         queue.give_back();
         check_leases_done();
+    } else if (at->abandoned) {
+        give_back_unused(i);
     }
     at->finished = true;
     at->signal.cancel();
     publish();
+}
+
+// A slot prepared for a lease that nobody took: its page stays for the next lease.
+void browser_pool::core::give_back_unused(std::size_t i) {
+    auto& s = slots[i];
+    s.busy = false;
+    if (auto b = s.browser) {
+        if (b->active > 0) --b->active;
+        fleet.lease_ended(b);
+    }
+    queue.give_back();
+    check_leases_done();
 }
 
 void browser_pool::core::release(std::size_t i, item_outcome outcome) {

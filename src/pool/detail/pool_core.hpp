@@ -81,6 +81,7 @@ struct browser_pool::core {
     boost::asio::awaitable<void> run_prepare(std::size_t i, cdp::page_profile profile,
                                              std::chrono::steady_clock::time_point deadline,
                                              std::shared_ptr<attempt> at);
+    void give_back_unused(std::size_t i);
     void on_memory(std::vector<memory_sampler::reading> readings);
     void schedule_sweep();
 };
