@@ -1,0 +1,33 @@
+-- fail_job.lua
+-- KEYS: job, running, delayed, dead, lock.
+-- ARGV: token, error, base_ms, max_ms, jitter 0..1, prefix, lock mode, worker.
+--! include now_ms
+--! include group_count
+local s = redis.call('HMGET', KEYS[1], 'lease_token', 'status', 'retry_at')
+if s[1] == ARGV[1] and s[2] ~= 'running' then
+  -- A replay of this call: answer with what it decided.
+  if s[2] == 'dead' then return {'dead', '0'} end
+  if s[2] == 'delayed' or s[2] == 'queued' then
+    local left = math.max(0, tonumber(s[3] or '0') - now_ms())
+    return {'retry', string.format('%d', left)}
+  end
+end
+if s[1] ~= ARGV[1] or s[2] ~= 'running' then return redis.error_reply('LEASE_LOST fail') end
+local now = now_ms()
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+local f = redis.call('HMGET', KEYS[1], 'max_attempts', 'id', 'group')
+redis.call('ZREM', KEYS[2], f[2])
+if ARGV[7] == 'platform' and redis.call('GET', KEYS[5]) == ARGV[8] then redis.call('DEL', KEYS[5]) end
+if attempts >= tonumber(f[1] or '1') then
+  redis.call('HSET', KEYS[1], 'status', 'dead', 'last_error', ARGV[2], 'updated_at', now)
+  redis.call('ZADD', KEYS[4], now, f[2])
+  group_count(ARGV[6], f[3], 'failed', now)
+  return {'dead', '0'}
+end
+local backoff = tonumber(ARGV[3]) * 2 ^ (attempts - 1)
+if backoff > tonumber(ARGV[4]) then backoff = tonumber(ARGV[4]) end
+backoff = math.floor(backoff * (0.5 + tonumber(ARGV[5]) / 2))
+redis.call('HSET', KEYS[1], 'status', 'delayed', 'last_error', ARGV[2], 'retry_at', now + backoff,
+           'updated_at', now)
+redis.call('ZADD', KEYS[3], now + backoff, f[2])
+return {'retry', tostring(backoff)}
