@@ -61,15 +61,15 @@ job_queue::job_queue(redis_options redis, queue_options options)
       conn_(std::move(redis)), enqueue_{"enqueue", detail::enqueue_lua, {}},
       claim_{"claim", detail::claim_lua, {}}, renew_{"renew", detail::renew_lua, {}},
       checkpoint_{"checkpoint", detail::checkpoint_lua, {}},
-      fail_item_{"record_failure", detail::fail_item_lua, {}}, complete_{"complete",
-                                                                         detail::complete_lua,
-                                                                         {}},
+      store_outcome_{"store_outcome", detail::store_outcome_lua, {}},
+      complete_{"complete", detail::complete_lua, {}},
       complete_claim_{"complete_and_claim", detail::complete_and_claim_lua, {}},
-      fail_job_{"fail", detail::fail_job_lua, {}}, reap_{"reap_stalled",
-                                                         detail::reap_stalled_lua,
-                                                         {}},
-      requeue_{"requeue", detail::requeue_lua, {}}, heartbeat_{
-                                                        "heartbeat", detail::heartbeat_lua, {}} {
+      fail_job_{"fail", detail::fail_job_lua, {}},
+      reap_{"reap_stalled", detail::reap_stalled_lua, {}}, requeue_{"requeue",
+                                                                    detail::requeue_lua,
+                                                                    {}},
+      heartbeat_{"heartbeat", detail::heartbeat_lua, {}}, release_{
+                                                              "release", detail::release_lua, {}} {
     if (options_.retention.count() < 1) {
         throw error(errc::invalid_argument,
                     "queue options: retention must be at least 1 s (it is how long batch groups "
@@ -190,11 +190,11 @@ std::optional<job_lease> job_queue::complete_and_claim(const job_lease& job) {
 }
 
 void job_queue::renew(job_lease& job) {
-    const auto reply =
-        run(renew_, {keys_.job(job.id), keys_.running(job.platform), keys_.lock(job.platform)},
-            {job.token, std::to_string(options_.lease.count()),
-             std::string(to_string(options_.lock)), job.worker_id},
-            "renew " + job.id);
+    const auto reply = run(
+        renew_, {keys_.job(job.id), keys_.running(job.platform), keys_.lock(job.platform)},
+        {job.token, std::to_string(options_.lease.count()), std::string(to_string(options_.lock)),
+         job.worker_id, options_.prefix, pulse_gap_ms(), std::to_string(options_.lease.count())},
+        "renew " + job.id);
     job.lease_deadline_ms = reply.as_integer();
 }
 
@@ -212,13 +212,45 @@ std::size_t job_queue::record_failure(const job_lease& job, const std::string& n
                                       const std::string& error_text) {
     const nlohmann::json entry = {
         {"item", item}, {"index", index}, {"error", error_text}, {"node", node_id}};
-    const auto reply = run(
-        fail_item_, {keys_.job(job.id), keys_.failures(job.id), keys_.checkpoint(job.id, node_id)},
-        {job.token, std::to_string(index), std::to_string(total),
-         std::to_string(options_.failures_ttl.count()),
-         entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)},
-        "record failure of " + job.id + " item " + item);
+    return store_outcome(job, node_id, index, total, "failed",
+                         entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                         "record failure of " + job.id + " item " + item);
+}
+
+std::size_t job_queue::store_result(const job_lease& job, const std::string& node_id,
+                                    std::size_t index, std::size_t total,
+                                    const nlohmann::json& result) {
+    return store_outcome(job, node_id, index, total, "ok",
+                         result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                         "store result of " + job.id + " item " + std::to_string(index));
+}
+
+std::size_t job_queue::store_outcome(const job_lease& job, const std::string& node_id,
+                                     std::size_t index, std::size_t total, const char* kind,
+                                     const std::string& payload, const std::string& what) {
+    const auto reply = run(store_outcome_,
+                           {keys_.job(job.id), keys_.checkpoint(job.id, node_id),
+                            keys_.results(job.id), keys_.failures(job.id)},
+                           {job.token, std::to_string(index), std::to_string(total),
+                            std::to_string(options_.failures_ttl.count()),
+                            std::to_string(options_.results_ttl.count()), kind, payload},
+                           what);
     return static_cast<std::size_t>(reply.as_integer());
+}
+
+bool job_queue::release(const job_lease& job) {
+    const auto reply =
+        run(release_,
+            {keys_.job(job.id), keys_.running(job.platform), keys_.queue(job.platform),
+             keys_.lock(job.platform)},
+            {job.token, std::string(to_string(options_.lock)), job.worker_id}, "release " + job.id);
+    return reply.str == "released";
+}
+
+std::string job_queue::pulse_gap_ms() const {
+    // Every busy worker renews every lease/3 and every idle one heartbeats each poll: a silence
+    // of 2/3 of a lease is an outage, not a quiet moment.
+    return std::to_string(options_.lease.count() * 2 / 3);
 }
 
 checkpoint_state job_queue::load_checkpoint(const std::string& job_id, const std::string& node_id) {
@@ -267,9 +299,10 @@ retry_decision job_queue::fail(const job_lease& job, const std::string& error_te
 std::pair<std::int64_t, std::int64_t> job_queue::reap_stalled(const std::string& platform) {
     const auto reply =
         run(reap_, {keys_.running(platform), keys_.queue(platform), keys_.dead(platform)},
-            {std::to_string(options_.max_stalled), options_.prefix, "1000"},
+            {std::to_string(options_.max_stalled), options_.prefix, "1000", pulse_gap_ms(),
+             std::to_string(options_.lease.count())},
             "reap stalled jobs of " + platform);
-    if (reply.elements.size() != 2) return {0, 0};
+    if (reply.elements.size() < 2) return {0, 0};
     return {reply.elements[0].as_integer(), reply.elements[1].as_integer()};
 }
 
@@ -365,7 +398,8 @@ void job_queue::heartbeat(const std::string& worker_id, const nlohmann::json& st
     // Status strings may carry Chromium's own output: invalid UTF-8 is replaced, not thrown.
     run(heartbeat_, {keys_.workers(), keys_.workers_seen()},
         {worker_id, status.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-         std::to_string(options_.worker_ttl.count())},
+         std::to_string(options_.worker_ttl.count()), options_.prefix, pulse_gap_ms(),
+         std::to_string(options_.lease.count())},
         "heartbeat of " + worker_id);
 }
 

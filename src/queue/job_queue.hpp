@@ -39,6 +39,7 @@ struct queue_options {
     milliseconds retry_backoff{1000}; // first retry delay; doubles, with jitter
     milliseconds retry_backoff_max{300000};
     std::chrono::seconds failures_ttl{7 * 24 * 3600}; // failures list and checkpoint TTL
+    std::chrono::seconds results_ttl{7 * 24 * 3600};  // results:{job}, refreshed per item
     // How long a done job's hash and a batch group's hash are kept (then they expire).
     std::chrono::seconds retention{7 * 24 * 3600};
     // false: a done job's hash is deleted when it completes (BullMQ's removeOnComplete); its
@@ -139,11 +140,20 @@ class job_queue {
     /// Marks item `index` of node `node_id` done; returns the new processed_index. Fenced.
     std::size_t checkpoint(const job_lease& job, const std::string& node_id, std::size_t index,
                            std::size_t total);
-    /// Records an item failure (it counts as processed). Fenced.
+    /// Stores item `index`'s result (results:{job}, kept results_ttl) and checkpoints it, in one
+    /// fenced step: after the lease is lost nothing is written. An item already counted is not
+    /// stored again. Returns the new processed_index. Throws errc::lease_lost.
+    std::size_t store_result(const job_lease& job, const std::string& node_id, std::size_t index,
+                             std::size_t total, const nlohmann::json& result);
+    /// Records an item failure (it counts as processed), the same way.
     std::size_t record_failure(const job_lease& job, const std::string& node_id, std::size_t index,
                                std::size_t total, const std::string& item,
                                const std::string& error);
     checkpoint_state load_checkpoint(const std::string& job_id, const std::string& node_id);
+    /// A graceful stop: the job goes back to the front of its queue at once, checkpoint kept, no
+    /// stall counted. True when released now, false when this lease had released it already.
+    /// Throws errc::lease_lost.
+    bool release(const job_lease& job);
     /// Finishes the job. Idempotent for the lease holder; fenced.
     void complete(const job_lease& job);
     /// complete() and claim() of the same platform in one round trip (a busy worker's loop).
@@ -192,8 +202,12 @@ class job_queue {
     std::mutex mutex_;
     std::atomic<std::int64_t> last_promote_ns_{0}; // steady clock, for delayed_poll
     redis_connection conn_;
-    lua_script enqueue_, claim_, renew_, checkpoint_, fail_item_, complete_, complete_claim_,
-        fail_job_, reap_, requeue_, heartbeat_;
+    lua_script enqueue_, claim_, renew_, checkpoint_, store_outcome_, complete_, complete_claim_,
+        fail_job_, reap_, requeue_, heartbeat_, release_;
+    std::size_t store_outcome(const job_lease& job, const std::string& node_id, std::size_t index,
+                              std::size_t total, const char* kind, const std::string& payload,
+                              const std::string& what);
+    std::string pulse_gap_ms() const;
     std::string done_ttl() const; // seconds a done job's hash is kept; "0": deleted
     std::optional<job_lease> parse_claim(const redis_reply& reply, const std::string& worker_id);
 };

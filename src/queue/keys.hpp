@@ -31,6 +31,11 @@ class keys {
         return prefix_ + "checkpoint:" + job_id + ":" + node_id;
     }
     std::string failures(const std::string& job_id) const { return prefix_ + "failures:" + job_id; }
+    std::string results(const std::string& job_id) const { return prefix_ + "results:" + job_id; }
+    /// Stamped by renewals, heartbeats and reaps; a long gap means an outage (lua/includes).
+    std::string pulse() const { return prefix_ + "pulse"; }
+    /// While it exists no stalled job is reaped: workers reconnect and renew first.
+    std::string reap_hold() const { return prefix_ + "reap-hold"; }
     std::string batch_group(const std::string& group_id) const {
         return prefix_ + "batch-group:" + group_id;
     }

@@ -11,7 +11,7 @@ extern const std::string enqueue_lua;
 extern const std::string claim_lua;
 extern const std::string renew_lua;
 extern const std::string checkpoint_lua;
-extern const std::string fail_item_lua;
+extern const std::string store_outcome_lua;
 extern const std::string complete_lua;
 extern const std::string complete_and_claim_lua;
 extern const std::string fail_job_lua;
@@ -20,5 +20,6 @@ extern const std::string requeue_lua;
 extern const std::string heartbeat_lua;
 extern const std::string rate_limit_lua;
 extern const std::string enter_lua;
+extern const std::string release_lua;
 
 } // namespace rotor::queue::detail

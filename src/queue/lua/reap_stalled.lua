@@ -1,8 +1,14 @@
--- reap_stalled.lua
--- KEYS: running, queue, dead. ARGV: max_stalled, prefix, limit.
+-- reap_stalled.lua: jobs whose lease expired go back to their queue with a stall counted (or to
+-- dead-letter after max_stalled). Held (nothing reaped) right after an outage: see
+-- includes/pulse.lua.
+-- KEYS: running, queue, dead. ARGV: max_stalled, prefix, limit, pulse gap_ms, reap hold_ms.
+-- Returns {requeued, dead, held (1 while reaping is held)}.
 --! include now_ms
 --! include group_count
+--! include pulse
 local now = now_ms()
+pulse(ARGV[2], now, tonumber(ARGV[4]), tonumber(ARGV[5]))
+if tonumber(redis.call('GET', ARGV[2] .. 'reap-hold') or '0') > now then return {0, 0, 1} end
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 local requeued, dead = 0, 0
 for _, id in ipairs(expired) do
@@ -24,4 +30,4 @@ for _, id in ipairs(expired) do
     requeued = requeued + 1
   end
 end
-return {requeued, dead}
+return {requeued, dead, 0}
