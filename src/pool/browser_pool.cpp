@@ -20,13 +20,15 @@ using clock_type = std::chrono::steady_clock;
 
 page_lease::page_lease(page_lease&& other) noexcept
     : pool_(std::exchange(other.pool_, nullptr)), slot_(other.slot_),
-      browser_id_(other.browser_id_), page_(std::move(other.page_)) {}
+      generation_(other.generation_), browser_id_(other.browser_id_),
+      page_(std::move(other.page_)) {}
 
 page_lease& page_lease::operator=(page_lease&& other) noexcept {
     if (this != &other) {
         if (pool_) release(item_outcome::abandoned);
         pool_ = std::exchange(other.pool_, nullptr);
         slot_ = other.slot_;
+        generation_ = other.generation_;
         browser_id_ = other.browser_id_;
         page_ = std::move(other.page_);
     }
@@ -38,7 +40,7 @@ page_lease::~page_lease() {
 }
 
 void page_lease::release(item_outcome outcome) {
-    if (auto* p = std::exchange(pool_, nullptr)) p->release(slot_, outcome);
+    if (auto* p = std::exchange(pool_, nullptr)) p->release(slot_, generation_, outcome);
     page_.reset();
 }
 
@@ -48,11 +50,12 @@ void page_lease::observe_navigation(std::chrono::nanoseconds took) const {
 
 // ---- browser_pool -------------------------------------------------------------------------------
 
-page_lease browser_pool::make_lease(browser_pool* pool, std::size_t slot, std::uint64_t browser_id,
-                                    std::shared_ptr<cdp::page> page) {
+page_lease browser_pool::make_lease(browser_pool* pool, std::size_t slot, std::uint64_t generation,
+                                    std::uint64_t browser_id, std::shared_ptr<cdp::page> page) {
     page_lease lease;
     lease.pool_ = pool;
     lease.slot_ = slot;
+    lease.generation_ = generation;
     lease.browser_id_ = browser_id;
     lease.page_ = std::move(page);
     return lease;
@@ -96,10 +99,13 @@ browser_pool::browser_pool(pool_options options) : options_(std::move(options)) 
         c.work.reset();
         throw cdp::error(cdp::errc::launch_failed, "pool: no browser started: " + first_error);
     }
+    c.publish(); // before the constructor returns: browser_pids() and stats() see the browsers
     {
         std::lock_guard lock(c.run_mutex);
         c.running = true;
     }
+    // Its reports are posted to the pool thread (they wait in the queue until it runs).
+    c.start_sampler();
     c.thread = std::thread([&c] {
         // A handler that throws is a bug; it is logged and the pool thread goes on.
         for (;;) {
@@ -111,8 +117,6 @@ browser_pool::browser_pool(pool_options options) : options_(std::move(options)) 
             }
         }
     });
-    c.start_sampler();
-    c.publish(); // before the constructor returns: browser_pids() and stats() see the browsers
     c.post([&c, failed] {
         for (std::size_t i = 0; i < failed; ++i) c.fleet.launch_new();
         c.start_timers();
@@ -151,6 +155,7 @@ void browser_pool::drain(milliseconds grace) {
     auto all_returned = leases_done->get_future();
     on_pool_thread([&c, &leases_done] {
         c.queue.close();
+        c.fleet.stop_launching(); // nothing the drain would have to wait for
         c.leases_done = leases_done;
         c.check_leases_done();
         c.publish();
@@ -166,7 +171,6 @@ void browser_pool::drain(milliseconds grace) {
     on_pool_thread([&c, &browsers] {
         browsers = c.fleet.stop();
         c.slots.clear();
-        c.sweep.cancel();
         c.publish();
     });
     if (c.sampler) c.sampler->stop();
@@ -237,8 +241,9 @@ page_lease browser_pool::acquire_blocking(cdp::page_profile profile, millisecond
     return f.get();
 }
 
-void browser_pool::release(std::size_t slot, item_outcome outcome) {
-    core_->post([c = core_.get(), slot, outcome] { c->release(slot, outcome); });
+void browser_pool::release(std::size_t slot, std::uint64_t generation, item_outcome outcome) {
+    core_->post(
+        [c = core_.get(), slot, generation, outcome] { c->release(slot, generation, outcome); });
 }
 
 pool_stats browser_pool::stats() const {
@@ -251,6 +256,20 @@ pool_stats browser_pool::stats() const {
     out.acquire_wait = core_->acquire_wait.snapshot();
     out.navigation = core_->navigation.snapshot();
     out.stopped = core_->stopping;
+    const auto since = core_->no_browser_since.load();
+    if (since != 0 && !out.stopped) {
+        const auto for_how_long =
+            clock_type::now() - clock_type::time_point(clock_type::duration(since));
+        if (for_how_long > options_.no_browser_unhealthy) {
+            out.healthy = false;
+            out.unhealthy_reason +=
+                std::string(out.unhealthy_reason.empty() ? "" : "; ") +
+                "no browser has served for " +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::seconds>(for_how_long).count()) +
+                " s";
+        }
+    }
     if (core_->sampler && !out.stopped) {
         out.sampler_stalled = core_->sampler->stalled();
         if (out.sampler_stalled) {

@@ -46,6 +46,8 @@ struct pool_options {
     std::size_t unhealthy_after = 3;             // consecutive failed launches -> unhealthy
     milliseconds page_close_timeout{10000};      // a page not gone by then: browser recycled
     milliseconds zombie_sweep_interval{10000};   // reaps orphaned Chromium processes this often
+    milliseconds drain_timeout{120000};          // a recycled browser closes under leases after
+    milliseconds no_browser_unhealthy{60000};    // no browser serving this long: unhealthy
 };
 
 /// How the item on a lease ended; decides whether its page may serve again.
@@ -74,7 +76,8 @@ class page_lease {
     std::uint64_t browser_id() const noexcept { return browser_id_; }
     explicit operator bool() const noexcept { return pool_ != nullptr; }
 
-    /// Returns the page to the pool. Thread-safe; the second call does nothing.
+    /// Returns the page to the pool, from any thread (not concurrently with another call on the
+    /// same lease); the second call does nothing.
     void release(item_outcome outcome = item_outcome::ok);
     /// Records how long a navigation on this page took (the pool's navigation histogram).
     void observe_navigation(std::chrono::nanoseconds took) const;
@@ -83,6 +86,7 @@ class page_lease {
     friend class browser_pool;
     browser_pool* pool_ = nullptr;
     std::size_t slot_ = 0;
+    std::uint64_t generation_ = 0; // the slot's lease count when this lease was made
     std::uint64_t browser_id_ = 0;
     std::shared_ptr<cdp::page> page_;
 };
@@ -138,9 +142,9 @@ class browser_pool {
     struct core;
 
   private:
-    void release(std::size_t slot, item_outcome outcome);
-    static page_lease make_lease(browser_pool* pool, std::size_t slot, std::uint64_t browser_id,
-                                 std::shared_ptr<cdp::page> page);
+    void release(std::size_t slot, std::uint64_t generation, item_outcome outcome);
+    static page_lease make_lease(browser_pool* pool, std::size_t slot, std::uint64_t generation,
+                                 std::uint64_t browser_id, std::shared_ptr<cdp::page> page);
     friend class page_lease;
 
     pool_options options_;

@@ -67,11 +67,13 @@ std::vector<std::string> base_flags() {
 
 std::vector<std::string> launch_flags(const flag_options& options, const shm_decision& shm) {
     std::vector<std::string> flags = base_flags();
-    // Chromium honours only the last --disable-features (and --enable-features): a platform's
-    // own lists are merged into the pool's instead of replacing them.
+    // Chromium honours only the last --disable-features (and --enable-features,
+    // --disable-blink-features): a platform's own lists are merged into the pool's instead of
+    // replacing them.
     std::vector<std::string> feature_list = disabled_features(options.model);
     std::vector<std::string> extra;
     std::string enabled;
+    std::string blink_disabled = "AutomationControlled";
     for (const auto& f : options.extra) {
         auto merge_into = [&](std::string_view prefix, auto&& add) {
             if (f.rfind(prefix, 0) != 0) return false;
@@ -89,6 +91,11 @@ std::vector<std::string> launch_flags(const flag_options& options, const shm_dec
         if (merge_into("--disable-features=", [&](std::string name) {
                 if (std::find(feature_list.begin(), feature_list.end(), name) == feature_list.end())
                     feature_list.push_back(std::move(name));
+            }))
+            continue;
+        if (merge_into("--disable-blink-features=", [&](std::string name) {
+                if (("," + blink_disabled + ",").find("," + name + ",") == std::string::npos)
+                    blink_disabled += "," + name;
             }))
             continue;
         if (merge_into("--enable-features=",
@@ -113,6 +120,10 @@ std::vector<std::string> launch_flags(const flag_options& options, const shm_dec
     if (!options.proxy.empty()) flags.push_back("--proxy-server=" + options.proxy);
     std::erase_if(flags, [&](const std::string& f) { return removed(options, f); });
     if (!enabled.empty()) flags.push_back("--enable-features=" + enabled);
+    for (auto& f : flags) {
+        if (f.rfind("--disable-blink-features=", 0) == 0)
+            f = "--disable-blink-features=" + blink_disabled;
+    }
     flags.insert(flags.end(), extra.begin(), extra.end());
     return flags;
 }

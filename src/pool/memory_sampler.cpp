@@ -39,7 +39,9 @@ void run(const std::shared_ptr<memory_sampler::shared>& sh, std::chrono::millise
             targets = sh->targets;
         }
         std::vector<memory_sampler::reading> readings;
+        std::vector<pid_t> mains;
         for (const auto& t : targets) {
+            mains.push_back(t.process->pid());
             // /proc reads answer, never throw (a process that exits meanwhile counts 0); anything
             // else is logged: nothing may escape this thread.
             try {
@@ -55,7 +57,7 @@ void run(const std::shared_ptr<memory_sampler::shared>& sh, std::chrono::millise
             std::lock_guard lock(sh->report_mutex);
             if (sh->report) {
                 try {
-                    sh->report(std::move(readings));
+                    sh->report(std::move(readings), mains);
                 } catch (const std::exception& e) {
                     spdlog::warn("pool: memory report: {}", e.what());
                 }

@@ -25,8 +25,9 @@ class memory_sampler {
         std::size_t processes = 0;
         double pss_mb = 0;
     };
-    /// Called on the sampler's thread after each pass; must not block (post the figures on).
-    using report_fn = std::function<void(std::vector<reading>)>;
+    /// Called on the sampler's thread after each pass with the figures and the main pids of the
+    /// browsers sampled; must not block for long (post the figures on).
+    using report_fn = std::function<void(std::vector<reading>, const std::vector<pid_t>&)>;
 
     /// Starts the thread; the first pass runs at once.
     memory_sampler(std::chrono::milliseconds interval, report_fn report);

@@ -5,13 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
 namespace rotor::pool {
 
-std::size_t reap_orphaned_chromium() {
+std::size_t reap_orphaned_chromium(const std::vector<pid_t>& keep) {
     std::size_t reaped = 0;
     const pid_t self = ::getpid();
     std::error_code ec;
@@ -20,6 +21,7 @@ std::size_t reap_orphaned_chromium() {
         char* end = nullptr;
         const long pid = std::strtol(name.c_str(), &end, 10);
         if (pid <= 0 || *end != '\0') continue;
+        if (std::find(keep.begin(), keep.end(), static_cast<pid_t>(pid)) != keep.end()) continue;
         const auto stat = cdp::read_proc_file("/proc/" + name + "/stat");
         if (!stat) continue;
         // "pid (comm) S ppid ...": comm may hold spaces and parentheses; the last ')' ends it.

@@ -122,4 +122,12 @@ void redis_server::kill() {
     pid_ = -1;
 }
 
+void redis_server::pause() {
+    if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void redis_server::resume() {
+    if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
 } // namespace rotor::test

@@ -26,6 +26,9 @@ class redis_server {
     int port() const noexcept { return port_; }
     /// SIGKILL, no shutdown save: what a crash looks like.
     void kill();
+    /// SIGSTOP / SIGCONT: an outage in which Redis keeps its data and its clock runs on.
+    void pause();
+    void resume();
     /// Starts again on the same port with the same data directory.
     void start();
     bool running() const noexcept { return pid_ > 0; }

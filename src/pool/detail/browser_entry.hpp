@@ -51,6 +51,7 @@ struct browser_entry {
     std::map<std::string, std::shared_ptr<context_entry>> contexts; // current one per profile
     std::map<std::string, std::shared_ptr<context_creation>> creating;
     bool wedged = false;
+    std::unique_ptr<boost::asio::steady_timer> drain_timer; // closes a drain that never ends
     std::size_t items = 0;
     std::size_t active = 0;  // leases out on it
     std::size_t opening = 0; // acquires opening or checking a page on it right now

@@ -229,8 +229,20 @@ asio::awaitable<std::shared_ptr<context_entry>> fleet::context_for(std::shared_p
     }
 }
 
+bool fleet::replacing_another(const std::shared_ptr<browser_entry>& b) const {
+    if (replacing_ > 0) return true;
+    return std::any_of(browsers_.begin(), browsers_.end(), [&](const auto& other) {
+        return other != b && (other->state == browser_state::launching ||
+                              other->state == browser_state::draining);
+    });
+}
+
 void fleet::recycle(const std::shared_ptr<browser_entry>& b, recycle_reason why) {
     if (b->state != browser_state::ready || stopping_) return;
+    // Recycles by count are staggered: while another browser is being replaced this one goes on
+    // serving (the rotation asks again after its next item). Otherwise browsers that share the
+    // load reach their count together and are all replaced at once, leaving none to serve.
+    if (why == recycle_reason::count && replacing_another(b)) return;
     const char* what = "item count";
     switch (why) {
     case recycle_reason::count:
@@ -249,11 +261,28 @@ void fleet::recycle(const std::shared_ptr<browser_entry>& b, recycle_reason why)
                  b->id, what, b->items, b->pss_mb, b->active);
     b->state = browser_state::draining;
     if (hooks_.drop_idle_pages) hooks_.drop_idle_pages(b);
-    if (!b->in_use()) finish_drain(b);
+    if (!b->in_use()) {
+        finish_drain(b);
+    } else {
+        // A lease that never ends must not keep the browser (and its replacement) waiting
+        // forever: past the deadline it is closed under the lease, whose commands then fail.
+        b->drain_timer = std::make_unique<asio::steady_timer>(io_, options_.drain_timeout);
+        b->drain_timer->async_wait([this, weak = std::weak_ptr(b)](boost::system::error_code ec) {
+            auto entry = weak.lock();
+            if (ec || !entry || entry->state != browser_state::draining || stopping_) return;
+            spdlog::warn("pool: browser {} still has {} lease(s) after {} ms of draining; "
+                         "closing it under them",
+                         entry->id, entry->active, options_.drain_timeout.count());
+            finish_drain(entry);
+        });
+    }
     notify();
 }
 
 void fleet::finish_drain(std::shared_ptr<browser_entry> b) { // by value: it leaves browsers_
+    // Once: it is gone from the list and dead from here on (a later lease_ended does nothing).
+    b->state = browser_state::dead;
+    b->drain_timer.reset();
     browsers_.remove(b);
     b->contexts.clear();
     spdlog::info("pool: browser {} drained; closing it, then launching its replacement", b->id);
@@ -304,10 +333,17 @@ void fleet::lease_ended(const std::shared_ptr<browser_entry>& b) {
     if (b->in_use()) return;
     if (b->state == browser_state::draining) {
         finish_drain(b);
-    } else if (b->state == browser_state::dead) {
+    } else if (b->state == browser_state::dead &&
+               std::find(browsers_.begin(), browsers_.end(), b) != browsers_.end()) {
         browsers_.remove(b);
         notify();
     }
+}
+
+void fleet::stop_launching() {
+    stopping_ = true;
+    *stop_flag_ = true;
+    notify();
 }
 
 std::vector<std::shared_ptr<cdp::browser>> fleet::stop() {

@@ -64,6 +64,8 @@ class fleet {
     /// dead browser once nothing uses it.
     void lease_ended(const std::shared_ptr<browser_entry>& b);
 
+    /// No more launches or relaunches from now on (a drain has begun).
+    void stop_launching();
     /// No more launches; returns every live process for the caller to close.
     std::vector<std::shared_ptr<cdp::browser>> stop();
     bool stopping() const noexcept { return stopping_; }
@@ -81,6 +83,7 @@ class fleet {
     // Closes `b` on the blocking pool; `then` runs on the pool thread once it is gone.
     void close_in_background(std::shared_ptr<cdp::browser> b, std::function<void()> then = {});
     void finish_drain(std::shared_ptr<browser_entry> b);
+    bool replacing_another(const std::shared_ptr<browser_entry>& b) const;
     void notify();
 
     boost::asio::io_context& io_;

@@ -24,6 +24,7 @@ struct slot_entry {
     std::shared_ptr<context_entry> ctx;
     std::shared_ptr<browser_entry> browser;
     std::size_t page_items = 0;
+    std::uint64_t generation = 0; // of the lease out on it: a stale release is ignored
 };
 
 class page_slots {

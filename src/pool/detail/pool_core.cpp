@@ -45,18 +45,37 @@ browser_pool::core::core(const pool_options& o, std::vector<std::string> flags,
              [this] { publish(); }}),
       slots(io, o, fleet, totals), queue(io.get_executor(), o.concurrency) {}
 
-browser_pool::core::~core() = default;
+browser_pool::core::~core() {
+    // The thread is joined by now (drain). Coroutine frames still suspended on the io_context are
+    // destroyed first, while fleet, slots and the counters their destructors touch still exist.
+    if (sampler) sampler->stop();
+    work.reset();
+    io_storage.reset();
+}
 
 void browser_pool::core::start_sampler() {
+    // The zombie sweep reads /proc too: it runs on the sampler's thread after a pass, at most
+    // every zombie_sweep_interval, one at a time, never on the blocking pool that closes and
+    // launches browsers.
+    auto last_sweep = std::make_shared<clock_type::time_point>(clock_type::now());
     sampler = std::make_unique<memory_sampler>(
-        options.memory_sample_interval, [this](std::vector<memory_sampler::reading> r) {
-            post([this, r = std::move(r)]() mutable { on_memory(std::move(r)); });
+        options.memory_sample_interval,
+        [this, last_sweep](std::vector<memory_sampler::reading> r,
+                           const std::vector<pid_t>& live_browsers) {
+            std::size_t reaped = 0;
+            if (clock_type::now() - *last_sweep >= options.zombie_sweep_interval) {
+                *last_sweep = clock_type::now();
+                reaped = reap_orphaned_chromium(live_browsers);
+            }
+            post([this, r = std::move(r), reaped]() mutable {
+                totals.zombies_reaped += reaped;
+                on_memory(std::move(r));
+            });
         });
 }
 
 void browser_pool::core::start_timers() {
     publish();
-    schedule_sweep();
 }
 
 asio::awaitable<page_lease> browser_pool::core::acquire(cdp::page_profile profile,
@@ -66,7 +85,8 @@ asio::awaitable<page_lease> browser_pool::core::acquire(cdp::page_profile profil
         ~done_guard() { --n; }
     } guard{acquires};
     const auto started = clock_type::now();
-    const auto deadline = started + timeout;
+    // Bounded, so that a caller's "forever" cannot overflow the clock.
+    const auto deadline = started + std::min(timeout, milliseconds(std::chrono::hours(24 * 365)));
     if (stopping) throw error(errc::stopped, "acquire: the pool is stopping");
     if (!fleet.healthy() && !fleet.pick()) {
         throw error(errc::unhealthy,
@@ -74,6 +94,7 @@ asio::awaitable<page_lease> browser_pool::core::acquire(cdp::page_profile profil
     }
     auto timed_out = [&](const std::string& where) {
         ++totals.acquire_timeouts;
+        publish();
         return error(errc::acquire_timeout,
                      "acquire: no page lease within " + std::to_string(timeout.count()) + " ms (" +
                          where + "; " + std::to_string(totals.leases_active) + " of " +
@@ -81,6 +102,7 @@ asio::awaitable<page_lease> browser_pool::core::acquire(cdp::page_profile profil
                          " opening a page, " + std::to_string(queue.waiting()) + " waiting; " +
                          fleet.describe() + ")");
     };
+    if (queue.in_use() == queue.capacity()) publish(); // one more waiter, for stats readers
     if (!co_await queue.take(deadline)) throw timed_out("waiting for a slot");
 
     // One of the leases is ours, so a slot is free.
@@ -109,7 +131,7 @@ asio::awaitable<page_lease> browser_pool::core::acquire(cdp::page_profile profil
     ++totals.leases_active;
     acquire_wait.observe(clock_type::now() - started);
     publish();
-    co_return make_lease(owner, i, s.browser->id, s.page);
+    co_return make_lease(owner, i, ++s.generation, s.browser->id, s.page);
 }
 
 asio::awaitable<void> browser_pool::core::run_prepare(std::size_t i, cdp::page_profile profile,
@@ -157,9 +179,11 @@ void browser_pool::core::give_back_unused(std::size_t i) {
     check_leases_done();
 }
 
-void browser_pool::core::release(std::size_t i, item_outcome outcome) {
+void browser_pool::core::release(std::size_t i, std::uint64_t generation, item_outcome outcome) {
+    if (i >= slots.size()) return;
     auto& s = slots[i];
-    if (!s.busy) return;
+    // A release of an earlier lease of this slot (a second release) frees nothing else.
+    if (!s.busy || s.generation != generation) return;
     s.busy = false;
     --totals.leases_active;
     auto b = s.browser;
@@ -182,7 +206,8 @@ void browser_pool::core::on_memory(std::vector<memory_sampler::reading> readings
     if (stopping) return;
     double sum = 0;
     for (const auto& r : readings) {
-        for (const auto& b : fleet.browsers()) {
+        // A copy: a recycle may take the browser out of the list.
+        for (const auto& b : std::list(fleet.browsers())) {
             if (b->id != r.browser_id) continue;
             b->processes = r.processes;
             b->pss_mb = r.pss_mb;
@@ -198,22 +223,14 @@ void browser_pool::core::on_memory(std::vector<memory_sampler::reading> readings
     publish();
 }
 
-void browser_pool::core::schedule_sweep() {
-    sweep.expires_after(options.zombie_sweep_interval);
-    sweep.async_wait([this](boost::system::error_code ec) {
-        if (ec || stopping) return;
-        // Reading /proc takes a few milliseconds: off the pool thread.
-        asio::post(blocking, [this] {
-            const auto n = reap_orphaned_chromium();
-            if (n > 0) post([this, n] { totals.zombies_reaped += n; });
-        });
-        schedule_sweep();
-    });
-}
-
 void browser_pool::core::publish() {
     auto s = std::make_shared<pool_stats>(totals);
     s->waiters = queue.waiting();
+    if (fleet.pick() || stopping) {
+        no_browser_since = 0;
+    } else if (no_browser_since == 0) {
+        no_browser_since = clock_type::now().time_since_epoch().count();
+    }
     s->healthy = fleet.healthy();
     s->unhealthy_reason = fleet.unhealthy_reason();
     s->stopped = stopping;

@@ -19,12 +19,14 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
 namespace rotor::pool {
 
 struct browser_pool::core {
+    using clock_rep = std::chrono::steady_clock::rep;
     core(const pool_options& o, std::vector<std::string> flags, browser_pool* owner);
     ~core();
 
@@ -38,7 +40,7 @@ struct browser_pool::core {
 
     // Pool thread.
     boost::asio::awaitable<page_lease> acquire(cdp::page_profile profile, milliseconds timeout);
-    void release(std::size_t slot, item_outcome outcome);
+    void release(std::size_t slot, std::uint64_t generation, item_outcome outcome);
     /// Before the pool thread starts.
     void start_sampler();
     void start_timers();
@@ -47,8 +49,11 @@ struct browser_pool::core {
 
     const pool_options& options;
     browser_pool* owner;
-    boost::asio::io_context io{1};
-    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work{
+    // Destroyed first (~core resets it): coroutine frames still suspended on it are destroyed
+    // while the members their destructors touch (fleet, slots, counters) still exist.
+    std::optional<boost::asio::io_context> io_storage{std::in_place, 1};
+    boost::asio::io_context& io = *io_storage;
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work{
         boost::asio::make_work_guard(io)};
     boost::asio::thread_pool blocking; // launches and closes block for hundreds of milliseconds
     std::thread thread;
@@ -57,13 +62,14 @@ struct browser_pool::core {
     detail::page_slots slots;
     lease_queue queue;
     std::unique_ptr<memory_sampler> sampler;
-    boost::asio::steady_timer sweep{io};
     std::size_t preparing = 0; // slots taken by an acquire that is still opening their page
 
     histogram acquire_wait; // any thread
     histogram navigation;   // any thread
 
     std::atomic<bool> stopping{false};
+    // Since when no browser serves (steady clock ticks; 0: one does). Read by stats().
+    std::atomic<clock_rep> no_browser_since{0};
     std::atomic<int> acquires{0}; // entered acquire() and not yet finished, any thread
     std::mutex drain_mutex;
     std::mutex run_mutex;
@@ -83,7 +89,6 @@ struct browser_pool::core {
                                              std::shared_ptr<attempt> at);
     void give_back_unused(std::size_t i);
     void on_memory(std::vector<memory_sampler::reading> readings);
-    void schedule_sweep();
 };
 
 } // namespace rotor::pool

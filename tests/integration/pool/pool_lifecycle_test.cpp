@@ -16,6 +16,8 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -34,9 +36,9 @@ class PoolLifecycleTest : public ::testing::Test {
     fixture::shop_server shop_;
 };
 
-// Runs `f` on its own thread and waits at most `limit`: a call that hangs fails the test
-// instead of blocking it (the thread is then left behind).
-template <typename F> bool finishes_within(milliseconds limit, F f) {
+// Runs `f` on its own thread and waits at most `limit`. A call that hangs ends the test binary
+// with a failure at once: its thread would otherwise outlive what it uses.
+template <typename F> bool finishes_within(milliseconds limit, const char* what, F f) {
     auto done = std::make_shared<std::promise<void>>();
     auto result = done->get_future();
     std::thread([done, f = std::move(f)]() mutable {
@@ -46,7 +48,22 @@ template <typename F> bool finishes_within(milliseconds limit, F f) {
         }
         done->set_value();
     }).detach();
-    return result.wait_for(limit) == std::future_status::ready;
+    if (result.wait_for(limit) == std::future_status::ready) return true;
+    std::fprintf(stderr, "FAILED: %s did not return within %lld ms\n", what,
+                 static_cast<long long>(limit.count()));
+    std::_Exit(1);
+}
+
+// Waits (bounded) until the browser's client has a command in flight: the pool is now waiting
+// for an answer from the (stopped) browser.
+void wait_for_a_command_in_flight(pool::browser_pool& p) {
+    const auto until = clock_type::now() + seconds(10);
+    for (;;) {
+        const auto clients = p.clients();
+        if (!clients.empty() && clients.front()->stats().pending > 0) return;
+        ASSERT_LT(clock_type::now(), until) << "no command reached the browser";
+        std::this_thread::sleep_for(milliseconds(5));
+    }
 }
 
 std::string navigate_and_read_name(pool::page_lease& lease, const std::string& url) {
@@ -95,7 +112,8 @@ TEST_F(PoolLifecycleTest, ABrowserDyingWhileAcquiresWaitForItsContextServesThemA
             }
         });
     }
-    std::this_thread::sleep_for(milliseconds(500)); // all three wait on the context by now
+    wait_for_a_command_in_flight(p); // the context is being created: all three wait on it
+    std::this_thread::sleep_for(milliseconds(100));
     ::kill(-victim, SIGKILL);
     for (auto& t : acquirers) t.join();
     EXPECT_TRUE(errors.empty()) << errors.front();
@@ -115,8 +133,8 @@ TEST_F(PoolLifecycleTest, ABrowserDyingDuringThePageMemoryCheckIsRetriedOnItsRep
     const pid_t victim = p.browser_pids().at(0);
     const auto first_id = p.stats().browsers.at(0).id;
     ::kill(-victim, SIGSTOP); // Runtime.getHeapUsage gets no answer...
-    std::thread killer([victim] {
-        std::this_thread::sleep_for(milliseconds(500));
+    std::thread killer([&p, victim] {
+        wait_for_a_command_in_flight(p);
         ::kill(-victim, SIGKILL); // ...and the browser dies during it
     });
     std::string failure;
@@ -168,18 +186,17 @@ TEST_F(PoolLifecycleTest, EveryCallAfterStopFailsOrAnswersAtOnce) {
     pool::browser_pool p(o);
     const pid_t pid = p.browser_pids().at(0);
     p.stop();
-    EXPECT_TRUE(finishes_within(seconds(2), [&] { (void)p.stats(); })) << "stats() hung";
-    EXPECT_TRUE(finishes_within(seconds(2), [&] { (void)p.clients(); })) << "clients() hung";
-    EXPECT_TRUE(finishes_within(seconds(2), [&] { (void)p.browser_pids(); }))
-        << "browser_pids() hung";
+    EXPECT_TRUE(finishes_within(seconds(2), "stats()", [&] { (void)p.stats(); }));
+    EXPECT_TRUE(finishes_within(seconds(2), "clients()", [&] { (void)p.clients(); }));
+    EXPECT_TRUE(finishes_within(seconds(2), "browser_pids()", [&] { (void)p.browser_pids(); }));
     bool stopped = false;
-    EXPECT_TRUE(finishes_within(seconds(2), [&] {
+    EXPECT_TRUE(finishes_within(seconds(2), "acquire_blocking()", [&] {
         try {
             p.acquire_blocking(seconds(10));
         } catch (const pool::error& e) {
             stopped = e.kind() == pool::errc::stopped;
         }
-    })) << "acquire_blocking() hung";
+    }));
     EXPECT_TRUE(stopped);
     EXPECT_TRUE(p.stats().stopped);
     EXPECT_TRUE(p.browser_pids().empty());
@@ -215,7 +232,11 @@ TEST_F(PoolLifecycleTest, DrainLetsTheLeaseOutFinishThenClosesEverything) {
     auto lease = p.acquire_blocking(seconds(20));
     const auto started = clock_type::now();
     std::thread drainer([&] { p.drain(seconds(15)); });
-    while (!p.stats().stopped) std::this_thread::sleep_for(milliseconds(5));
+    const auto until = clock_type::now() + seconds(10);
+    while (!p.stats().stopped && clock_type::now() < until) {
+        std::this_thread::sleep_for(milliseconds(5));
+    }
+    ASSERT_TRUE(p.stats().stopped);
     const auto refused_at = clock_type::now();
     try {
         p.acquire_blocking(seconds(10));
@@ -256,6 +277,84 @@ TEST_F(PoolLifecycleTest, DrainEndsWithinItsGraceWhenALeaseIsNeverReturned) {
     EXPECT_THROW(fut.get(), cdp::error);
     runner.join();
     lease.release(); // after the drain: harmless
+}
+
+// An acquire already waiting in line when the drain starts fails with stopped at once.
+TEST_F(PoolLifecycleTest, AnAcquireWaitingWhenTheDrainStartsFailsAtOnce) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 1;
+    pool::browser_pool p(o);
+    auto held = p.acquire_blocking(seconds(20));
+    std::atomic<bool> stopped{false};
+    std::atomic<bool> returned{false};
+    std::thread waiter([&] {
+        try {
+            p.acquire_blocking(seconds(30));
+        } catch (const pool::error& e) {
+            stopped = e.kind() == pool::errc::stopped;
+        }
+        returned = true;
+    });
+    const auto until = clock_type::now() + seconds(10);
+    while (p.stats().waiters == 0 && clock_type::now() < until) {
+        std::this_thread::sleep_for(milliseconds(5));
+    }
+    ASSERT_EQ(p.stats().waiters, 1u);
+    std::thread drainer([&] { p.drain(seconds(10)); });
+    const auto drain_started = clock_type::now();
+    while (!returned && clock_type::now() < drain_started + seconds(5)) {
+        std::this_thread::sleep_for(milliseconds(5));
+    }
+    EXPECT_TRUE(returned.load());
+    EXPECT_LT(clock_type::now() - drain_started, seconds(2));
+    held.release();
+    drainer.join();
+    waiter.join();
+    EXPECT_TRUE(stopped.load());
+}
+
+// Recycling by item count keeps the pool at its size: one browser, replaced every 3 items,
+// never two (a recycle used to finish its drain twice and launch two replacements).
+TEST_F(PoolLifecycleTest, RecyclingByCountKeepsThePoolAtItsSize) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 1;
+    o.rotation = {10, 50, 3, 0, 0};
+    pool::browser_pool p(o);
+    std::vector<std::uint64_t> ids;
+    for (std::uint64_t i = 0; i < 10; ++i) ids.push_back(5000 + i);
+    expect_correct(run_items(p, shop_.base_url(), ids));
+    auto s = stats_after(p, 10);
+    EXPECT_EQ(s.recycles_by_count, 3u);
+    // Settle: the last recycle's replacement comes up; never more than one browser.
+    const auto until = clock_type::now() + seconds(20);
+    while (clock_type::now() < until) {
+        s = p.stats();
+        EXPECT_LE(s.browsers.size(), 1u);
+        if (s.browsers.size() == 1 && s.browsers[0].state == "ready") break;
+        std::this_thread::sleep_for(milliseconds(20));
+    }
+    std::this_thread::sleep_for(milliseconds(500)); // a second replacement would show by now
+    EXPECT_EQ(p.browser_pids().size(), 1u);
+    EXPECT_EQ(p.stats().browsers.size(), 1u);
+    EXPECT_EQ(p.stats().restarts, 0u);
+}
+
+// An idle browser over its memory budget is recycled from the sampler's report (that code used to
+// walk the browser list while the recycle removed from it); the pool keeps its size and serves.
+TEST_F(PoolLifecycleTest, AnIdleBrowserOverItsBudgetIsRecycledAndThePoolServesOn) {
+    auto o = base_options(profiles_.path());
+    o.browsers = 2;
+    o.concurrency = 2;
+    o.memory_sample_interval = milliseconds(200);
+    o.rotation = {10, 50, 0, 1, 0}; // 1 MB: every sample finds every browser over it
+    pool::browser_pool p(o);
+    const auto until = clock_type::now() + seconds(20);
+    while (p.stats().recycles_by_memory < 4 && clock_type::now() < until) {
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    EXPECT_GE(p.stats().recycles_by_memory, 4u);
+    EXPECT_LE(p.stats().browsers.size(), 2u);
+    expect_correct(run_items(p, shop_.base_url(), {10008, 10009}));
 }
 
 // Two profiles on one pool never share a page or a context; a profile's page is reused by it.

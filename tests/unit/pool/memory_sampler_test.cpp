@@ -20,7 +20,7 @@ TEST(MemorySampler, ReportsEveryIntervalAndAStalledPass) {
     bool block = false;
     bool release = false;
     std::atomic<int> reports{0};
-    memory_sampler s(100ms, [&](std::vector<memory_sampler::reading>) {
+    memory_sampler s(100ms, [&](std::vector<memory_sampler::reading>, const std::vector<pid_t>&) {
         ++reports;
         std::unique_lock lock(mutex);
         if (block) cv.wait(lock, [&] { return release; }); // a /proc read stuck in D state

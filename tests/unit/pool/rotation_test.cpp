@@ -137,6 +137,7 @@ TEST(LaunchFlags, RemoveTakesOutFlagsByNameAndFeaturesFromTheOneList) {
 TEST(LaunchFlags, ExtraFeatureListsMergeWithThePoolsOwn) {
     flag_options options;
     options.extra = {"--disable-features=Foo,BackForwardCache", "--lang=ko-KR",
+                     "--disable-blink-features=Notifications",
                      "--enable-features=NetworkServiceInProcess", "--disable-features=Bar"};
     const auto flags = launch_flags(options, {});
     std::vector<std::string> disable;
@@ -152,6 +153,14 @@ TEST(LaunchFlags, ExtraFeatureListsMergeWithThePoolsOwn) {
     EXPECT_EQ(disable[0].find("BackForwardCache"), disable[0].rfind("BackForwardCache"));
     EXPECT_EQ(enable, (std::vector<std::string>{"--enable-features=NetworkServiceInProcess"}));
     EXPECT_NE(std::find(flags.begin(), flags.end(), "--lang=ko-KR"), flags.end());
+    EXPECT_EQ(std::count_if(flags.begin(), flags.end(),
+                            [](const std::string& f) {
+                                return f.rfind("--disable-blink-features=", 0) == 0;
+                            }),
+              1);
+    EXPECT_NE(std::find(flags.begin(), flags.end(),
+                        "--disable-blink-features=AutomationControlled,Notifications"),
+              flags.end());
 }
 
 } // namespace
