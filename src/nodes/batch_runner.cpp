@@ -59,6 +59,16 @@ batch_runner::batch_runner(pool::browser_pool& pool, queue::redis_options redis,
     if (options_.scan.rate_per_second > 0) limiter_.emplace(redis_, queue_options_.prefix);
 }
 
+queue::job_queue& batch_runner::connection(std::size_t i) {
+    // One connection per item thread and one for the renewer, made once and kept for every
+    // job (each new one costs a connect, AUTH and SCRIPT LOADs).
+    std::lock_guard lock(connections_mutex_);
+    while (connections_.size() <= i) {
+        connections_.push_back(std::make_unique<queue::job_queue>(redis_, queue_options_));
+    }
+    return *connections_[i];
+}
+
 runner_stats batch_runner::stats() const {
     std::lock_guard lock(stats_mutex_);
     return stats_;
@@ -76,22 +86,64 @@ void batch_runner::run() {
             }
         }
     } leave{*this};
+    // A busy worker completes a job and claims the next in one round trip; between jobs it
+    // reports in and reaps stalled jobs at most every idle_wait.
+    std::optional<queue::job_lease> next;
+    auto last_chores = std::chrono::steady_clock::time_point{};
     while (!stopping_) {
-        bool ran = false;
         try {
-            ran = run_one();
+            if (std::chrono::steady_clock::now() - last_chores >= options_.idle_wait) {
+                last_chores = std::chrono::steady_clock::now();
+                queue_.heartbeat(options_.worker_id, heartbeat_status(""));
+                queue_.reap_stalled(options_.platform);
+            }
+            if (!next) next = queue_.claim(options_.platform, options_.worker_id);
+            if (!next) {
+                if (options_.drain) {
+                    const auto c = queue_.counts(options_.platform);
+                    if (c.queued == 0 && c.delayed == 0 && c.running == 0) return;
+                }
+                std::this_thread::sleep_for(options_.idle_wait);
+                continue;
+            }
+            auto job = std::move(*next);
+            next.reset();
+            if (run_job(job) && !stopping_)
+                next = finish(job, /*claim_next=*/true);
+            else if (!stopping_)
+                last_chores = {};
         } catch (const queue::error& e) {
             // Redis gave up after its retries: wait and try again; nothing is lost, the job's
             // lease expires and it is reaped back into the queue.
             spdlog::error("worker {}: {}", options_.worker_id, e.what());
-        }
-        if (!ran) {
-            if (options_.drain) {
-                const auto c = queue_.counts(options_.platform);
-                if (c.queued == 0 && c.delayed == 0 && c.running == 0) return;
-            }
             std::this_thread::sleep_for(options_.idle_wait);
         }
+    }
+    if (next) {
+        // Claimed as the last one completed, then asked to stop: give it straight back.
+        try {
+            queue_.release(*next);
+        } catch (const queue::error& e) {
+            spdlog::warn("worker {}: releasing {}: {}", options_.worker_id, next->id, e.what());
+        }
+    }
+}
+
+std::optional<queue::job_lease> batch_runner::finish(const queue::job_lease& job, bool claim_next) {
+    try {
+        std::optional<queue::job_lease> next;
+        if (claim_next) {
+            next = queue_.complete_and_claim(job);
+        } else {
+            queue_.complete(job);
+        }
+        std::lock_guard lock(stats_mutex_);
+        ++stats_.jobs_completed;
+        return next;
+    } catch (const queue::error& e) {
+        spdlog::warn("worker {}: completing {}: {}", options_.worker_id, job.id, e.what());
+        if (e.kind() != queue::errc::lease_lost) throw;
+        return std::nullopt;
     }
 }
 
@@ -126,7 +178,7 @@ bool batch_runner::run_one() {
     queue_.reap_stalled(options_.platform);
     auto job = queue_.claim(options_.platform, options_.worker_id);
     if (!job) return false;
-    run_job(std::move(*job));
+    if (run_job(*job) && !stopping_) finish(*job, /*claim_next=*/false);
     return true;
 }
 
@@ -163,7 +215,7 @@ batch_runner::item_result batch_runner::scan(const std::string& item) {
     }
 }
 
-void batch_runner::run_job(queue::job_lease job) {
+bool batch_runner::run_job(const queue::job_lease& job) {
     const auto items = job.items();
     const auto total = items.size();
     const auto cp = queue_.load_checkpoint(job.id, options_.node_id);
@@ -185,8 +237,9 @@ void batch_runner::run_job(queue::job_lease job) {
     std::mutex renew_mutex;
     std::condition_variable renew_cv;
     bool finished = false;
+    const std::size_t parallel = std::max<std::size_t>(1, pool_.concurrency());
+    auto& renew_queue = connection(parallel);
     std::thread renewer([&] {
-        queue::job_queue renew_queue(redis_, queue_options_);
         auto lease = job;
         std::unique_lock lock(renew_mutex);
         while (!renew_cv.wait_for(lock, queue_options_.lease / 3, [&] { return finished; })) {
@@ -211,8 +264,8 @@ void batch_runner::run_job(queue::job_lease job) {
     std::mutex next_mutex;
     std::size_t next = 0;
     std::string job_error; // set when the job cannot run at all (the pool is unhealthy)
-    auto worker = [&] {
-        queue::job_queue q(redis_, queue_options_);
+    auto worker = [&](std::size_t lane) {
+        auto& q = connection(lane);
         for (;;) {
             std::size_t k = 0;
             {
@@ -233,12 +286,9 @@ void batch_runner::run_job(queue::job_lease job) {
                 if (r.ok) {
                     json stored = r.value;
                     stored["item"] = items[index];
-                    q.command({"HSET", queue_options_.prefix + "results:" + job.id,
-                               std::to_string(index),
-                               stored.dump(-1, ' ', false, json::error_handler_t::replace)});
-                    q.command({"EXPIRE", queue_options_.prefix + "results:" + job.id,
-                               std::to_string(options_.results_ttl.count())});
-                    q.checkpoint(job, options_.node_id, index, total);
+                    // Result and checkpoint in one fenced step: once the lease is lost nothing
+                    // is written, and the item is never both a result and a failure.
+                    q.store_result(job, options_.node_id, index, total, stored);
                 } else {
                     q.record_failure(job, options_.node_id, index, total, items[index], r.error);
                 }
@@ -262,9 +312,8 @@ void batch_runner::run_job(queue::job_lease job) {
             stats_.items_retried += static_cast<std::uint64_t>(r.retries);
         }
     };
-    const std::size_t parallel = std::max<std::size_t>(1, pool_.concurrency());
     std::vector<std::thread> workers;
-    for (std::size_t i = 0; i < parallel; ++i) workers.emplace_back(worker);
+    for (std::size_t i = 0; i < parallel; ++i) workers.emplace_back(worker, i);
     for (auto& t : workers) t.join();
     {
         std::lock_guard lock(renew_mutex);
@@ -276,7 +325,7 @@ void batch_runner::run_job(queue::job_lease job) {
     if (lease_lost) {
         std::lock_guard lock(stats_mutex_);
         ++stats_.jobs_abandoned;
-        return;
+        return false;
     }
     if (!job_error.empty()) {
         // Finished items stay checkpointed; the retry resumes after them.
@@ -287,16 +336,22 @@ void batch_runner::run_job(queue::job_lease job) {
                       job_error);
         std::lock_guard lock(stats_mutex_);
         ++stats_.jobs_failed;
-        return;
+        return false;
     }
-    if (stopping_) return; // left running: its lease expires and the next worker resumes it
-    try {
-        queue_.complete(job);
-        std::lock_guard lock(stats_mutex_);
-        ++stats_.jobs_completed;
-    } catch (const queue::error& e) {
-        spdlog::warn("worker {}: completing {}: {}", options_.worker_id, job.id, e.what());
+    if (stopping_) {
+        // A graceful stop: the items that ended are checkpointed; the job goes back to the front
+        // of its queue at once, for another worker to resume (no stall counted, no lease to wait
+        // out). Were Redis gone now, the lease would expire and the job be reaped instead.
+        try {
+            queue_.release(job);
+            std::lock_guard lock(stats_mutex_);
+            ++stats_.jobs_released;
+        } catch (const queue::error& e) {
+            spdlog::warn("worker {}: releasing {}: {}", options_.worker_id, job.id, e.what());
+        }
+        return false;
     }
+    return true;
 }
 
 } // namespace rotor::nodes

@@ -17,8 +17,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rotor::nodes {
 
@@ -54,6 +57,7 @@ struct runner_stats {
     std::uint64_t jobs_completed = 0;
     std::uint64_t jobs_failed = 0;
     std::uint64_t jobs_abandoned = 0; // lease lost mid-job
+    std::uint64_t jobs_released = 0;  // given back at a graceful stop, checkpoint kept
     std::uint64_t items_ok = 0;
     std::uint64_t items_failed = 0;
     std::uint64_t items_retried = 0;
@@ -69,7 +73,8 @@ class batch_runner {
     void run();
     /// Runs one job if one is ready; false when none was.
     bool run_one();
-    /// Asks run() to return after the current job (thread-safe).
+    /// Asks run() to return: items in flight finish, the job is released back to its queue with
+    /// its checkpoint (thread-safe).
     void stop() noexcept { stopping_ = true; }
     runner_stats stats() const;
 
@@ -80,7 +85,12 @@ class batch_runner {
         std::string error;
         int retries = 0;
     };
-    void run_job(queue::job_lease job);
+    /// Runs the job's items; true when it is ready to complete (every item done or recorded).
+    bool run_job(const queue::job_lease& job);
+    /// Completes `job` (and claims the next one in the same round trip when asked).
+    std::optional<queue::job_lease> finish(const queue::job_lease& job, bool claim_next);
+    /// The i-th of the runner's own Redis connections (kept across jobs).
+    queue::job_queue& connection(std::size_t i);
     /// The worker's heartbeat: its counts, the job it runs ("" between jobs), the pool's health.
     nlohmann::json heartbeat_status(const std::string& job_id);
     item_result scan(const std::string& item);
@@ -90,6 +100,8 @@ class batch_runner {
     queue::queue_options queue_options_;
     runner_options options_;
     queue::job_queue queue_;
+    std::mutex connections_mutex_;
+    std::vector<std::unique_ptr<queue::job_queue>> connections_;
     std::optional<queue::rate_limiter> limiter_;
     boost::asio::thread_pool io_{1}; // runs the page coroutines of scans
     std::atomic<bool> stopping_{false};

@@ -154,10 +154,11 @@ TEST_F(BatchRunnerTest, AStoppedWorkerLeavesTheRegistry) {
     EXPECT_TRUE(q.workers().empty()) << "a stopped worker stayed in the registry";
 }
 
-TEST_F(BatchRunnerTest, AStoppedWorkersJobIsResumedFromItsCheckpoint) {
+TEST_F(BatchRunnerTest, AStoppedWorkersJobIsReleasedAndResumedAtOnceFromItsCheckpoint) {
     queue::queue_options qo;
     qo.batch_size = 40;
-    qo.lease = milliseconds(1500);
+    qo.lease = std::chrono::seconds(60); // a job left running would wait a minute: released
+                                         // jobs do not
     queue::job_queue q(redis(), qo);
     queue::enqueue_request req;
     req.platform = "fixture";
@@ -167,7 +168,8 @@ TEST_F(BatchRunnerTest, AStoppedWorkersJobIsResumedFromItsCheckpoint) {
 
     pool::browser_pool p(pool_options());
     {
-        // The first worker stops (as on SIGTERM) after some items: it leaves the job running.
+        // The first worker stops (as on SIGTERM) after some items: the items in flight end, the
+        // job goes back to its queue with its checkpoint.
         batch_runner first(p, redis(), qo, runner("first"));
         std::thread stopper([&] {
             while (first.stats().items_ok < 12) std::this_thread::sleep_for(milliseconds(20));
@@ -177,16 +179,20 @@ TEST_F(BatchRunnerTest, AStoppedWorkersJobIsResumedFromItsCheckpoint) {
         stopper.join();
         EXPECT_LT(first.stats().items_ok, 40u);
         EXPECT_EQ(first.stats().jobs_completed, 0u);
+        EXPECT_EQ(first.stats().jobs_released, 1u);
     }
     const auto cp = q.load_checkpoint(job, "scan");
     const auto done_before = cp.done_count();
     EXPECT_GE(done_before, 12u);
-    EXPECT_EQ(q.job_fields(job).at("status"), "running");
+    EXPECT_EQ(q.job_fields(job).at("status"), "queued");
+    EXPECT_EQ(q.job_fields(job).at("stalled"), "0");
 
-    // Its lease expires; the second worker reaps the job and does only what is left.
-    std::this_thread::sleep_for(milliseconds(1700));
+    // The second worker takes it at once and does only what is left.
+    const auto started = std::chrono::steady_clock::now();
     batch_runner second(p, redis(), qo, runner("second"));
     second.run();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(45));
+    EXPECT_EQ(q.job_fields(job).at("stalled"), "0");
     EXPECT_EQ(second.stats().items_skipped, done_before);
     EXPECT_EQ(second.stats().items_ok, 40u - done_before);
     EXPECT_EQ(q.job_fields(job).at("status"), "done");
