@@ -171,39 +171,30 @@ std::string pattern_host(const url_policy::rule& r) {
     return out;
 }
 
-// setBlockedURLs patterns for ranges that are refused (and private ones) when no hosts are
-// listed. Regular-expression groups match the canonical host Chromium compares against.
-std::vector<std::string> range_patterns(bool include_private) {
-    std::vector<std::string> hosts = {
-        R"((0\.[0-9.]+))",
-        R"((169\.254\.[0-9.]+))",
-        R"((100\.100\.100\.200))",
-        R"(((22[4-9]|2[3-5][0-9])\.[0-9.]+))",
-        R"((\[::\]))",
-        R"((\[::ffff:.*\]))",
-        R"((\[::[0-9a-f]{1,4}:[0-9a-f]{1,4}\]))",
-        R"((\[64:ff9b::.*\]))",
-        R"((\[fe[89ab][0-9a-f]:.*\]))",
-        R"((\[ff[0-9a-f]{2}:.*\]))",
-        R"((\[fd00:ec2::254\]))",
-    };
-    for (std::string_view name : metadata_names) {
-        hosts.emplace_back(name);
-        hosts.push_back(std::string(name) + ".");
-    }
+// Where a URL's host starts, as prefixes of what follows "scheme://" in Chromium's canonical
+// form; a name is spelled out with what may follow it ('/' or ':', and its trailing-dot form).
+std::vector<std::string> host_prefixes(bool include_private, bool for_documents) {
+    std::vector<std::string> out = {
+        "169.254.",       "22?.", "23?.", "24?.", "25?.", "[::]", "[::ffff:",
+        "[64:ff9b::",     "[fe8", "[fe9", "[fea", "[feb", "[ff",  "[fd00:ec2::254]",
+        "100.100.100.200"};
+    // Documents are paused and then decided exactly, so a broader prefix only costs a round trip;
+    // subresources are blocked outright, so "0." would also block 0.gravatar.com.
+    out.emplace_back(for_documents ? "0." : "0.0.0.0");
+    std::vector<std::string> names(metadata_names.begin(), metadata_names.end());
     if (include_private) {
-        for (const char* h :
-             {R"((127\.[0-9.]+))", R"((10\.[0-9.]+))", R"((172\.(1[6-9]|2[0-9]|3[01])\.[0-9.]+))",
-              R"((192\.168\.[0-9.]+))", R"((100\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\.[0-9.]+))",
-              "localhost", "*.localhost", R"((\[::1\]))", R"((\[f[cd][0-9a-f]{2}:.*\]))",
-              R"((\[fe[c-f][0-9a-f]:.*\]))"}) {
-            hosts.emplace_back(h);
+        for (const char* p : {"127.", "10.", "172.1?.", "172.2?.", "172.3?.", "192.168.", "100.6?.",
+                              "100.7?.", "100.8?.", "100.9?.", "100.1??.", "[::1]", "[fc", "[fd",
+                              "[fec", "[fed", "[fee", "[fef"}) {
+            out.emplace_back(p);
         }
+        names.emplace_back("localhost");
+        names.emplace_back("*.localhost");
     }
-    std::vector<std::string> patterns;
-    patterns.reserve(hosts.size());
-    for (const auto& h : hosts) patterns.push_back("*://" + h + ":*/*");
-    return patterns;
+    for (const auto& name : names) {
+        for (const char* tail : {"/", ":", "./", ".:"}) out.push_back(name + tail);
+    }
+    return out;
 }
 
 } // namespace
@@ -257,49 +248,40 @@ url_check url_policy::check(std::string_view url) const {
     return {true, {}};
 }
 
-std::vector<url_block_rule>
-url_policy::block_rules(const std::vector<std::string>& block_patterns) const {
-    std::vector<url_block_rule> out;
-    for (const auto& p : block_patterns) out.push_back({p, true});
+blocked_urls url_policy::blocked_url_rules(const std::vector<std::string>& block_patterns) const {
+    blocked_urls out;
+    for (const auto& p : block_patterns) out.url_patterns.push_back({p, true});
     if (rules_.empty()) {
-        for (auto& p : range_patterns(!options_.allow_private_addresses)) {
-            out.push_back({std::move(p), true});
+        for (const auto& p : host_prefixes(!options_.allow_private_addresses, false)) {
+            out.wildcards.push_back("*://" + p + "*");
         }
         return out;
     }
     for (const auto& r : rules_) {
         const std::string host = pattern_host(r);
         if (r.port < 0) {
-            out.push_back({"*://" + host + ":*/*", false});
+            out.url_patterns.push_back({"*://" + host + ":*/*", false});
             continue;
         }
-        out.push_back({"*://" + host + ":" + std::to_string(r.port) + "/*", false});
+        out.url_patterns.push_back({"*://" + host + ":" + std::to_string(r.port) + "/*", false});
         // A URL on the scheme's default port has no port for URLPattern to match.
         const char* defaults[2] = {nullptr, nullptr};
         if (r.port == 80) defaults[0] = "http", defaults[1] = "ws";
         if (r.port == 443) defaults[0] = "https", defaults[1] = "wss";
         for (const char* scheme : defaults) {
-            if (scheme) out.push_back({std::string(scheme) + "://" + host + "/*", false});
+            if (scheme)
+                out.url_patterns.push_back({std::string(scheme) + "://" + host + "/*", false});
         }
     }
-    out.push_back({"*://*:*/*", true});
+    out.url_patterns.push_back({"*://*:*/*", true});
     return out;
 }
 
 std::vector<std::string> url_policy::document_pause_patterns() const {
     if (!rules_.empty()) return {"*"};
-    std::vector<std::string> prefixes = {
-        "0.", "169.254.", "100.100.100.200", "22?.", "23?.", "24?.", "25?.", "["};
-    for (std::string_view name : metadata_names) prefixes.emplace_back(name);
-    if (!options_.allow_private_addresses) {
-        for (const char* p :
-             {"127.", "10.", "172.", "192.168.", "100.", "localhost", "*.localhost"}) {
-            prefixes.emplace_back(p);
-        }
-    }
     std::vector<std::string> patterns;
-    for (const auto& p : prefixes) {
-        // With and without user info ("http://u@169.254.169.254/").
+    for (const auto& p : host_prefixes(!options_.allow_private_addresses, true)) {
+        // With and without user info ("http://u@169.254.169.254/"), which navigations keep.
         patterns.push_back("*://" + p + "*");
         patterns.push_back("*://*@" + p + "*");
     }

@@ -29,10 +29,18 @@ struct url_check {
     std::string reason; // why it was refused, naming the URL and the rule ("" when allowed)
 };
 
-/// One Network.setBlockedURLs entry: URLPattern constructor syntax, first match decides.
+/// One Network.setBlockedURLs urlPatterns entry: URLPattern constructor syntax.
 struct url_block_rule {
     std::string url_pattern; // "*://shop.example:*/*"
     bool block = true;       // false: allowed, even if a later rule would block it
+};
+
+/// Network.setBlockedURLs parameters. Chromium's URLPattern cannot spell an address range (its
+/// hostname parts are canonicalized: "169.254.*" reads "169.0.0.254*", and it has no regular
+/// expressions), so ranges are given as wildcards over the whole URL.
+struct blocked_urls {
+    std::vector<url_block_rule> url_patterns; // "urlPatterns": in order, first match decides
+    std::vector<std::string> wildcards;       // "urls" ('*'): block, if no url_pattern matched
 };
 
 /// allowed_hosts compiled once. A rule is "shop.example" (that host, any port), "*.example.com"
@@ -51,10 +59,10 @@ class url_policy {
 
     /// setBlockedURLs rules that make Chromium refuse subresources without a round trip:
     /// `block_patterns` first (block), then, with hosts listed, an allow rule per host and a
-    /// final block-all; with none, block rules for the refused address ranges (private ones too
-    /// unless allowed). Best effort for ranges a URLPattern cannot spell exactly (IPv4-in-IPv6
-    /// forms are blocked outright); documents are checked exactly through check().
-    std::vector<url_block_rule> block_rules(const std::vector<std::string>& block_patterns) const;
+    /// final block-all; with none, wildcards for the refused address ranges (private ones too
+    /// unless allowed) and names. The wildcards match by prefix, so a name that starts like an
+    /// address ("10.example.test") is blocked too; documents are decided exactly by check().
+    blocked_urls blocked_url_rules(const std::vector<std::string>& block_patterns) const;
 
     /// Fetch.enable urlPattern wildcards ('*', '?') for Document requests that must be paused
     /// and checked: every document when hosts are listed, else only those whose URL may name a
