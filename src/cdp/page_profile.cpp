@@ -94,6 +94,8 @@ profile_counts blocked_counts(const page& p) {
     out.paused = st->paused;
     out.children = st->children;
     out.children_failed = st->children_failed;
+    std::lock_guard lock(st->mutex);
+    out.live_children = st->sessions.size() - 1; // all but the page's own
     return out;
 }
 

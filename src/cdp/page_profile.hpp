@@ -32,23 +32,22 @@ namespace rotor::cdp {
 struct cookie {
     std::string name;
     std::string value;
-    std::string domain; // "shop.example" (also an IP: host-only), ".shop.example" with subdomains
+    std::string domain;     // "shop.example" or an IP (host-only); ".shop.example": subdomains too
     std::string path = "/"; // sent for this path and below
     bool secure = false;    // https only
     bool http_only = false; // hidden from document.cookie
 };
 
 struct page_profile {
-    std::string name;                           // e.g. the platform; in logs and errors
-    std::map<std::string, std::string> headers; // extra HTTP headers on every request
-    std::string user_agent;                     // empty: the browser's
-    std::optional<viewport> view;               // Emulation.setDeviceMetricsOverride
-    std::vector<cookie> cookies;                // set in the page's browser context
-    std::vector<resource_type> block_types;     // failed through Fetch (image, font, media, ...)
-    std::vector<std::string>
-        block_url_patterns;                 // URLPattern syntax ("*://*:*/*.mp4"), no round trip
-    std::vector<std::string> allowed_hosts; // url_policy rules; empty: any host not refused
-    bool allow_private_addresses = false;   // loopback/RFC 1918/ULA without listing them
+    std::string name;                            // e.g. the platform; in logs and errors
+    std::map<std::string, std::string> headers;  // extra HTTP headers on every request
+    std::string user_agent;                      // empty: the browser's
+    std::optional<viewport> view;                // Emulation.setDeviceMetricsOverride
+    std::vector<cookie> cookies;                 // set in the page's browser context
+    std::vector<resource_type> block_types;      // failed through Fetch (image, font, media, ...)
+    std::vector<std::string> block_url_patterns; // URLPattern syntax: "*://*:*/*.mp4"
+    std::vector<std::string> allowed_hosts;      // url_policy rules; empty: any host not refused
+    bool allow_private_addresses = false;        // loopback/RFC 1918/ULA without listing them
 
     /// A stable digest (16 hex digits) of every field above, name included: pages and contexts
     /// may be shared only between leases whose profiles have the same key. Thread-safe.
@@ -60,16 +59,16 @@ struct page_profile {
 /// What a profile refused or paused on one page (its children included).
 struct profile_counts {
     std::uint64_t refused_navigations = 0; // navigate() refused before anything was sent
-    std::uint64_t refused_documents =
-        0;                           // documents/redirect hops failed: host off the list or refused
-    std::uint64_t blocked_types = 0; // requests of a blocked resource type failed
-    std::uint64_t blocked_by_rules = 0; // subresources Chromium blocked through setBlockedURLs
-    std::uint64_t paused = 0;           // Fetch.requestPaused round trips (the profile's cost)
-    std::uint64_t children = 0;         // iframes and workers the rules were applied to
-    std::uint64_t children_failed = 0;  // children left paused: their rules could not be set
+    std::uint64_t refused_documents = 0;   // documents and redirect hops failed (url_policy)
+    std::uint64_t blocked_types = 0;       // requests of a blocked resource type failed
+    std::uint64_t blocked_by_rules = 0;    // subresources Chromium blocked through setBlockedURLs
+    std::uint64_t paused = 0;              // Fetch.requestPaused round trips (the profile's cost)
+    std::uint64_t children = 0;            // iframes and workers the rules were applied to
+    std::uint64_t live_children = 0;       // of those, the ones whose sessions are open now
+    std::uint64_t children_failed = 0;     // children left paused: their rules could not be set
 };
 
-/// Applies `profile` to `p`, which must not have navigated yet (and must not use page::block:
+/// Applies `profile` to `p` (once), which must not have navigated yet (nor use page::block:
 /// one Fetch handler per session decides every rule). From then on the page, its iframes and its
 /// workers send the profile's headers and user agent and reach only what it allows; navigate()
 /// refuses a URL url_policy refuses (navigation_failed, "refused: <reason>") before sending

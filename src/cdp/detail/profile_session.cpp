@@ -142,13 +142,25 @@ void on_attached(const std::weak_ptr<page_profile_state>& weak, const json& e) {
                    });
 }
 
+// Handlers run inside the client's reader: nothing may escape them.
+template <typename F> auto guarded(std::string what, F f) {
+    return [what = std::move(what), f = std::move(f)](const json& e) {
+        try {
+            f(e);
+        } catch (const std::exception& ex) {
+            spdlog::warn("page profile: {} handler: {}: {:.200}", what, ex.what(), e.dump());
+        }
+    };
+}
+
 std::vector<subscription> subscribe_handlers(const std::shared_ptr<page_profile_state>& st,
                                              client& c, const std::string& session,
                                              session_kind kind) {
     std::weak_ptr<page_profile_state> weak = st;
     std::vector<subscription> subs;
     event_handlers attached;
-    attached.on_event = [weak](const json& e) { on_attached(weak, e); };
+    attached.on_event =
+        guarded("Target.attachedToTarget", [weak](const json& e) { on_attached(weak, e); });
     if (kind != session_kind::page) {
         // The child is gone: drop what was kept for it, outside the client's dispatch.
         attached.on_close = [weak, session, ex = c.get_executor()](const error&) {
@@ -166,17 +178,17 @@ std::vector<subscription> subscribe_handlers(const std::shared_ptr<page_profile_
     }
     subs.push_back(c.subscribe(session, "Target.attachedToTarget", std::move(attached)));
     event_handlers failed;
-    failed.on_event = [weak](const json& e) {
+    failed.on_event = guarded("Network.loadingFailed", [weak](const json& e) {
         if (auto s = weak.lock()) on_failed(*s, e);
-    };
+    });
     subs.push_back(c.subscribe(session, "Network.loadingFailed", std::move(failed)));
     if (kind != session_kind::worker) {
         event_handlers paused;
-        paused.on_event = [weak, session](const json& e) {
+        paused.on_event = guarded("Fetch.requestPaused", [weak, session](const json& e) {
             auto s = weak.lock();
             auto cl = s ? s->owner.lock() : nullptr;
             if (cl) on_paused(*s, *cl, session, e);
-        };
+        });
         subs.push_back(c.subscribe(session, "Fetch.requestPaused", std::move(paused)));
     }
     return subs;
