@@ -128,8 +128,9 @@ void on_attached(const std::weak_ptr<page_profile_state>& weak, const json& e) {
     }
     if (child.empty()) return;
     ++st->children;
-    const session_kind kind =
-        type == "iframe" || type == "page" ? session_kind::frame : session_kind::worker;
+    session_kind kind = session_kind::worker;
+    if (type == "iframe" || type == "page") kind = session_kind::frame;
+    if (type == "service_worker") kind = session_kind::service_worker;
     asio::co_spawn(c->get_executor(), apply_to_session(st, child, kind),
                    [name = st->profile.name, child, type](std::exception_ptr ep) {
                        if (!ep) return;
@@ -182,7 +183,7 @@ std::vector<subscription> subscribe_handlers(const std::shared_ptr<page_profile_
         if (auto s = weak.lock()) on_failed(*s, e);
     });
     subs.push_back(c.subscribe(session, "Network.loadingFailed", std::move(failed)));
-    if (kind != session_kind::worker) {
+    if (kind == session_kind::page || kind == session_kind::frame) {
         event_handlers paused;
         paused.on_event = guarded("Fetch.requestPaused", [weak, session](const json& e) {
             auto s = weak.lock();
@@ -200,6 +201,86 @@ bool not_available(const error& e) {
            std::string_view(e.what()).find("wasn't found") != std::string_view::npos;
 }
 
+struct command {
+    std::string method;
+    json params;
+    bool essential = true; // a rule: failing it must not let the target run
+};
+
+// What a session of `kind` is sent, in order.
+std::vector<command> rule_commands(const page_profile_state& st, session_kind kind) {
+    const page_profile& p = st.profile;
+    const bool child = kind != session_kind::page;
+    std::vector<command> out;
+    if (child) {
+        json network = {{"maxTotalBufferSize", 1024 * 1024}, {"maxResourceBufferSize", 256 * 1024}};
+        out.push_back({"Network.enable", std::move(network)});
+    }
+    // Headers and user agent are not rules: a target type may lack them (page: never).
+    if (!p.headers.empty()) {
+        json headers = {{"headers", p.headers}};
+        out.push_back({"Network.setExtraHTTPHeaders", std::move(headers), !child});
+    }
+    if (!p.user_agent.empty()) {
+        json ua = {{"userAgent", p.user_agent}};
+        out.push_back({"Network.setUserAgentOverride", std::move(ua), !child});
+    }
+    out.push_back({"Network.setBlockedURLs", st.blocked_url_params});
+    if (kind == session_kind::page || kind == session_kind::frame) {
+        out.push_back({"Fetch.enable", st.fetch_patterns});
+    }
+    if (kind == session_kind::page && p.view) {
+        json metrics = {{"width", p.view->width},
+                        {"height", p.view->height},
+                        {"deviceScaleFactor", p.view->device_scale_factor},
+                        {"mobile", p.view->mobile}};
+        out.push_back({"Emulation.setDeviceMetricsOverride", std::move(metrics)});
+    }
+    if (kind == session_kind::page && !p.cookies.empty()) {
+        json cookies = json::array();
+        for (const auto& k : p.cookies) {
+            cookies.push_back({{"name", k.name},
+                               {"value", k.value},
+                               {"domain", k.domain},
+                               {"path", k.path},
+                               {"secure", k.secure},
+                               {"httpOnly", k.http_only}});
+        }
+        json params = {{"cookies", std::move(cookies)}};
+        out.push_back({"Network.setCookies", std::move(params)});
+    }
+    // Workers may start workers; a worker type without the Target domain starts none.
+    json auto_attach = {{"autoAttach", true}, {"waitForDebuggerOnStart", true}, {"flatten", true}};
+    out.push_back({"Target.setAutoAttach", std::move(auto_attach),
+                   kind == session_kind::page || kind == session_kind::frame});
+    return out;
+}
+
+// A service worker answers Network.enable only once it runs, so its rules are sent and it is
+// resumed without waiting: commands of one session are handled in order, the rules first.
+void send_without_waiting(const std::shared_ptr<page_profile_state>& st, client& c,
+                          const std::string& session, std::vector<command> commands) {
+    for (auto& cmd : commands) {
+        c.async_call(cmd.method, std::move(cmd.params), session, st->command_timeout,
+                     [st, session, method = cmd.method,
+                      essential = cmd.essential](std::exception_ptr ep, json) {
+                         if (!ep) return;
+                         try {
+                             std::rethrow_exception(ep);
+                         } catch (const error& e) {
+                             if (!essential && not_available(e)) return;
+                             if (e.kind() == errc::target_closed ||
+                                 e.kind() == errc::browser_closed) {
+                                 return;
+                             }
+                             ++st->children_failed;
+                             spdlog::warn("page profile {}: service worker session {}: {}",
+                                          st->profile.name, session, e.what());
+                         }
+                     });
+    }
+}
+
 } // namespace
 
 asio::awaitable<void> apply_to_session(std::shared_ptr<page_profile_state> st, std::string session,
@@ -212,90 +293,41 @@ asio::awaitable<void> apply_to_session(std::shared_ptr<page_profile_state> st, s
         auto& kept = st->sessions[session];
         for (auto& s : subs) kept.push_back(std::move(s));
     }
-    const page_profile& p = st->profile;
     const bool child = kind != session_kind::page;
-    auto send = [&](std::string method, json params) -> asio::awaitable<json> {
-        co_return co_await c->async_call(std::move(method), std::move(params), session,
-                                         st->command_timeout, asio::use_awaitable);
-    };
-    // Commands a target type may lack; the others are the rules and must hold.
-    auto optional = [&](std::string method, json params) -> asio::awaitable<void> {
-        try {
-            co_await send(std::move(method), std::move(params));
-        } catch (const error& e) {
-            if (!child || !not_available(e)) throw;
-        }
-    };
-    std::string step;
-    try {
-        if (child) {
-            step = "Network.enable";
-            json network = {{"maxTotalBufferSize", 1024 * 1024},
-                            {"maxResourceBufferSize", 256 * 1024}};
-            co_await send(step, std::move(network));
-        }
-        if (!p.headers.empty()) {
-            step = "Network.setExtraHTTPHeaders";
-            json headers = {{"headers", p.headers}};
-            co_await optional(step, std::move(headers));
-        }
-        if (!p.user_agent.empty()) {
-            step = "Network.setUserAgentOverride";
-            json ua = {{"userAgent", p.user_agent}};
-            co_await optional(step, std::move(ua));
-        }
-        step = "Network.setBlockedURLs";
-        co_await send(step, st->blocked_url_params);
-        if (kind != session_kind::worker) {
-            step = "Fetch.enable";
-            co_await send(step, st->fetch_patterns);
-        }
-        if (kind == session_kind::page && p.view) {
-            step = "Emulation.setDeviceMetricsOverride";
-            json metrics = {{"width", p.view->width},
-                            {"height", p.view->height},
-                            {"deviceScaleFactor", p.view->device_scale_factor},
-                            {"mobile", p.view->mobile}};
-            co_await send(step, std::move(metrics));
-        }
-        if (kind == session_kind::page && !p.cookies.empty()) {
-            step = "Network.setCookies";
-            json cookies = json::array();
-            for (const auto& k : p.cookies) {
-                cookies.push_back({{"name", k.name},
-                                   {"value", k.value},
-                                   {"domain", k.domain},
-                                   {"path", k.path},
-                                   {"secure", k.secure},
-                                   {"httpOnly", k.http_only}});
-            }
-            json params = {{"cookies", std::move(cookies)}};
-            co_await send(step, std::move(params));
-        }
-        step = "Target.setAutoAttach";
-        json auto_attach = {
-            {"autoAttach", true}, {"waitForDebuggerOnStart", true}, {"flatten", true}};
-        if (kind == session_kind::worker) {
-            co_await optional(step, std::move(auto_attach));
-        } else {
-            co_await send(step, std::move(auto_attach));
-        }
-    } catch (const error& e) {
-        if (!child) {
-            const errc code = e.kind() == errc::protocol_error && step == "Network.setBlockedURLs"
-                                  ? errc::invalid_profile
-                                  : e.kind();
-            throw error(code, "page profile " + p.name + ": " + e.what());
-        }
-        if (e.kind() != errc::target_closed && e.kind() != errc::browser_closed) {
-            // Resuming it would let it reach what the rules forbid: leave it paused.
-            ++st->children_failed;
-            spdlog::warn("page profile {}: child session {} left paused: {}", p.name, session,
-                         e.what());
-        }
+    auto commands = rule_commands(*st, kind);
+    json resume = json::object();
+    if (kind == session_kind::service_worker) {
+        send_without_waiting(st, *c, session, std::move(commands));
+        co_await c->async_call("Runtime.runIfWaitingForDebugger", std::move(resume), session,
+                               st->command_timeout, asio::use_awaitable);
         co_return;
     }
-    if (child) co_await send("Runtime.runIfWaitingForDebugger", json::object());
+    for (auto& cmd : commands) {
+        try {
+            co_await c->async_call(cmd.method, std::move(cmd.params), session, st->command_timeout,
+                                   asio::use_awaitable);
+        } catch (const error& e) {
+            if (!cmd.essential && not_available(e)) continue;
+            if (!child) {
+                const errc code =
+                    e.kind() == errc::protocol_error && cmd.method == "Network.setBlockedURLs"
+                        ? errc::invalid_profile
+                        : e.kind();
+                throw error(code, "page profile " + st->profile.name + ": " + e.what());
+            }
+            if (e.kind() != errc::target_closed && e.kind() != errc::browser_closed) {
+                // Resuming it would let it reach what the rules forbid: leave it paused.
+                ++st->children_failed;
+                spdlog::warn("page profile {}: child session {} left paused: {}", st->profile.name,
+                             session, e.what());
+            }
+            co_return;
+        }
+    }
+    if (child) {
+        co_await c->async_call("Runtime.runIfWaitingForDebugger", std::move(resume), session,
+                               st->command_timeout, asio::use_awaitable);
+    }
 }
 
 } // namespace detail

@@ -47,9 +47,10 @@ struct page_profile_state {
 namespace detail {
 
 enum class session_kind {
-    page,   // the page's own session: everything, plus viewport and cookies
-    frame,  // an out-of-process iframe (or a page it opened): network rules and Fetch
-    worker, // a dedicated, shared or service worker: network rules (workers have no Fetch)
+    page,           // the page's own session: everything, plus viewport and cookies
+    frame,          // an out-of-process iframe (or a page it opened): network rules and Fetch
+    worker,         // a dedicated or shared worker: network rules (workers have no Fetch)
+    service_worker, // the same, sent without waiting (it answers Network.enable once it runs)
 };
 
 /// Subscribes the profile's handlers on `session`, then sends its rules there and turns on

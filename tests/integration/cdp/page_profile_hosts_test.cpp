@@ -237,5 +237,31 @@ TEST_F(ProfileTest, ChildSessionsAndTheirHandlersGoAwayWithTheirTargets) {
     EXPECT_EQ(subscriptions(), before);
 }
 
+TEST_F(ProfileTest, ServiceWorkersCarryTheRules) {
+    // A service worker is auto-attached from the page's session like a dedicated one; its
+    // script (/worker.js) fetches 127.0.0.2 as soon as it runs.
+    const json got = await_for(*browser_, [&]() -> asio::awaitable<json> {
+        auto p = co_await profiled_page(co_await browser_->new_context(), shop_profile());
+        co_await p->navigate(url("/health"));
+        std::string script =
+            "navigator.serviceWorker.register('/worker.js?src=" + encode(other("/health")) +
+            "').then(r => new Promise(done => { const w = r.installing || "
+            "r.waiting || r.active; if (w.state === 'activated') done(w.state); "
+            "w.onstatechange = () => w.state === 'activated' && done(w.state); "
+            "setTimeout(() => done('stuck in ' + w.state), 5000); }))";
+        json state = co_await p->evaluate(std::move(script));
+        const auto counts = cdp::blocked_counts(*p);
+        co_return json{{"state", state},
+                       {"children", counts.children},
+                       {"children_failed", counts.children_failed},
+                       {"blocked_by_rules", counts.blocked_by_rules}};
+    }());
+    EXPECT_EQ(got["state"], "activated") << got.dump();
+    EXPECT_GE(got["children"], 1) << got.dump();
+    EXPECT_GE(got["blocked_by_rules"], 1) << got.dump(); // the worker's fetch
+    EXPECT_EQ(other_requests(), 0u) << other_.stats().dump();
+    EXPECT_EQ(shop_.stats()["requests_by_route"].value("worker_script", 0), 1);
+}
+
 } // namespace
 } // namespace rotor::test
