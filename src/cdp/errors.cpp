@@ -28,6 +28,8 @@ class category final : public boost::system::error_category {
             return "connect failed";
         case errc::malformed_response:
             return "malformed response";
+        case errc::invalid_profile:
+            return "invalid page profile";
         }
         return "unknown cdp error";
     }

@@ -217,6 +217,11 @@ void page::terminate_script() const {
 }
 
 asio::awaitable<navigation_result> page::navigate(std::string url, navigate_options options) {
+    if (navigation_guard_) {
+        if (std::string why = navigation_guard_(url); !why.empty()) {
+            throw error(errc::navigation_failed, "navigate " + url + ": refused: " + why);
+        }
+    }
     const auto started = std::chrono::steady_clock::now();
     const auto deadline = started + options.timeout;
     auto left = [&] {

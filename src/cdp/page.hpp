@@ -11,6 +11,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -18,6 +19,8 @@
 #include <vector>
 
 namespace rotor::cdp {
+
+struct page_profile_state; // page_profile.hpp
 
 enum class wait_until {
     commit,             // Page.navigate answered: the response is committed
@@ -73,6 +76,9 @@ class page : public std::enable_shared_from_this<page> {
     const std::string& target_id() const noexcept { return target_id_; }
     const std::string& session_id() const noexcept { return session_id_; }
     const std::string& context_id() const noexcept { return context_id_; }
+    /// The client this page's session runs on, and its default command deadline.
+    const std::shared_ptr<client>& cdp() const noexcept { return client_; }
+    milliseconds command_timeout() const noexcept { return command_timeout_; }
 
     /// Navigates and waits for `options.wait`. Throws navigation_failed for net::ERR_*
     /// ("navigate URL: net::ERR_CONNECTION_REFUSED"), timeout ("navigate URL: timeout after N
@@ -128,6 +134,16 @@ class page : public std::enable_shared_from_this<page> {
     /// The number of blocked requests so far (resource types through Fetch).
     std::uint64_t blocked_requests() const noexcept { return blocked_->load(); }
 
+    /// apply_profile's hook (page_profile.hpp): `state` lives as long as this page, and
+    /// navigate() asks `guard(url)` first: a non-empty answer refuses the URL (navigation_failed)
+    /// before anything is sent. Call before the first navigation; not thread-safe against one.
+    void set_profile(std::shared_ptr<page_profile_state> state,
+                     std::function<std::string(const std::string& url)> guard) {
+        profile_ = std::move(state);
+        navigation_guard_ = std::move(guard);
+    }
+    const std::shared_ptr<page_profile_state>& profile() const noexcept { return profile_; }
+
   private:
     page(std::shared_ptr<client> c, std::string target_id, std::string session_id,
          std::string context_id, milliseconds command_timeout);
@@ -147,6 +163,8 @@ class page : public std::enable_shared_from_this<page> {
     std::shared_ptr<end_state> end_ = std::make_shared<end_state>();
     std::shared_ptr<std::atomic<std::uint64_t>> blocked_ =
         std::make_shared<std::atomic<std::uint64_t>>(0);
+    std::shared_ptr<page_profile_state> profile_;
+    std::function<std::string(const std::string&)> navigation_guard_;
 };
 
 std::string_view to_string(wait_until w);

@@ -2,6 +2,7 @@
 
 #include "catalog.hpp"
 #include "pages.hpp"
+#include "probe_routes.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -218,6 +219,11 @@ routed route(const request& req, shop_stats& stats) {
             headers[name] = std::string(field.value());
         }
         return {"echo", make_response(req, http::status::ok, headers.dump(), "application/json")};
+    } else if (auto probe = probe_route(path, query)) {
+        auto res = make_response(req, static_cast<http::status>(probe->status),
+                                 std::move(probe->body), probe->content_type);
+        if (!probe->location.empty()) res.set(http::field::location, probe->location);
+        return {std::move(probe->route), std::move(res)};
     } else if (path == "/" || path == "/health") {
         return {"health", make_response(req, http::status::ok, "fixture shop\n", "text/plain")};
     }

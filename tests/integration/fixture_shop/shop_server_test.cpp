@@ -1,6 +1,7 @@
 #include "catalog.hpp"
 #include "http_client.hpp"
 #include "pages.hpp"
+#include "probe_routes.hpp"
 #include "shop_server.hpp"
 
 #include <gtest/gtest.h>
@@ -139,6 +140,52 @@ TEST_F(ShopServer, ConcurrentClientsGetTheirOwnProducts) {
     const auto stats = shop_.stats();
     EXPECT_EQ(stats["requests_by_route"]["api"], clients * per_client);
     EXPECT_GE(stats["max_concurrent_connections"].get<int>(), 2);
+}
+
+TEST_F(ShopServer, ProbeRoutesPointTheBrowserAtTheGivenUrl) {
+    const std::string target = "http://127.0.0.2:8080/img/1/1.svg?a=1&b=\"2\"";
+    const std::string encoded =
+        "http%3A%2F%2F127.0.0.2%3A8080%2Fimg%2F1%2F1.svg%3Fa%3D1%26b%3D%222%22";
+    const auto redirect = http_get(url("/redirect-to?url=" + encoded));
+    EXPECT_EQ(redirect.status, 302);
+    EXPECT_EQ(redirect.headers.at("location"), target);
+    const auto frame = http_get(url("/frame?src=" + encoded));
+    EXPECT_EQ(frame.status, 200);
+    EXPECT_NE(
+        frame.body.find("<iframe id=\"child\" src=\"http://127.0.0.2:8080/img/1/1.svg?a=1&amp;"
+                        "b=&quot;2&quot;\""),
+        std::string::npos)
+        << frame.body;
+    const auto script = http_get(url("/subresource?kind=script&src=" + encoded));
+    EXPECT_NE(script.body.find("<script src=\"http://127.0.0.2:8080/"), std::string::npos);
+    const auto worker = http_get(url("/worker?src=" + encoded));
+    EXPECT_NE(worker.body.find("new Worker(\"/worker.js?src=" + encoded + "\")"), std::string::npos)
+        << worker.body;
+    const auto worker_js = http_get(url("/worker.js?src=" + encoded));
+    EXPECT_EQ(worker_js.headers.at("content-type"), "text/javascript");
+    EXPECT_NE(worker_js.body.find("fetch(\"http://127.0.0.2:8080/img/1/1.svg?a=1&b=\\\"2\\\"\""),
+              std::string::npos)
+        << worker_js.body;
+    const auto missing = http_get(url("/frame"));
+    EXPECT_EQ(missing.status, 400);
+    EXPECT_EQ(missing.body, "/frame: missing query parameter src\n");
+    EXPECT_EQ(shop_.stats()["requests_by_route"]["redirect_to"], 1);
+}
+
+TEST(ShopServerAddress, BindsAnotherLoopbackAddress) {
+    shop_options options;
+    options.address = "127.0.0.2";
+    shop_server other(options);
+    EXPECT_EQ(other.base_url(), "http://127.0.0.2:" + std::to_string(other.port()));
+    EXPECT_EQ(http_get(other.base_url() + "/health").status, 200);
+    EXPECT_EQ(other.stats()["total_requests"], 1);
+}
+
+TEST(ProbeRoutes, QueryParametersArePercentDecoded) {
+    EXPECT_EQ(query_param("a=1&src=x%2Fy+z&b", "src"), "x/y z");
+    EXPECT_EQ(query_param("a=1&b", "b"), "");
+    EXPECT_EQ(query_param("a=1", "src"), std::nullopt);
+    EXPECT_EQ(query_param("src=%zz%4", "src"), "%zz%4");
 }
 
 TEST(ShopServerRateLimit, AnswersTooManyRequestsAboveMaxRps) {
