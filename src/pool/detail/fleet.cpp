@@ -177,7 +177,8 @@ asio::awaitable<void> fleet::wait_for_change(time_point deadline) {
 }
 
 asio::awaitable<std::shared_ptr<context_entry>> fleet::context_for(std::shared_ptr<browser_entry> b,
-                                                                   std::string key) {
+                                                                   cdp::page_profile profile) {
+    const std::string key = profile.key();
     for (;;) {
         if (!b->serving()) {
             throw cdp::error(cdp::errc::browser_closed,
@@ -203,7 +204,10 @@ asio::awaitable<std::shared_ptr<context_entry>> fleet::context_for(std::shared_p
         auto chromium = b->chromium;
         std::shared_ptr<cdp::browser_context> made;
         try {
-            made = co_await chromium->new_context();
+            // The profile's context: with allowed hosts, a dead proxy the listed hosts bypass
+            // (the one thing that stops a page's WebSockets to other hosts).
+            made = co_await cdp::create_profile_context(chromium->cdp(), profile,
+                                                        chromium->command_timeout());
         } catch (...) {
             creation->error = std::current_exception();
         }

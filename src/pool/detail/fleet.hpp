@@ -8,6 +8,7 @@
 // with the old one's exit puts two browser bases (~270 MB each: browser, GPU, network, zygotes)
 // on top of each other: the peak PSS was set by those overlaps, not by the steady level.
 
+#include "cdp/page_profile.hpp"
 #include "pool/browser_pool.hpp"
 #include "pool/detail/browser_entry.hpp"
 
@@ -50,10 +51,11 @@ class fleet {
     /// Waits until a browser changes state (ready, dead, unhealthy) or `deadline`.
     boost::asio::awaitable<void> wait_for_change(time_point deadline);
 
-    /// The current context of the profile `key` in `b`, created once for all who ask meanwhile.
-    /// Throws cdp::error (browser_closed when `b` stopped serving: retry elsewhere).
+    /// The current context of `profile` in `b` (cdp::create_profile_context), created once for
+    /// all who ask meanwhile. Throws cdp::error (browser_closed when `b` stopped serving: retry
+    /// elsewhere; invalid_profile for a profile that cannot be applied).
     boost::asio::awaitable<std::shared_ptr<context_entry>>
-    context_for(std::shared_ptr<browser_entry> b, std::string key);
+    context_for(std::shared_ptr<browser_entry> b, cdp::page_profile profile);
 
     void recycle(const std::shared_ptr<browser_entry>& b, recycle_reason why);
     void mark_wedged(const std::shared_ptr<browser_entry>& b, const std::string& why);

@@ -114,7 +114,7 @@ asio::awaitable<void> page_slots::prepare(std::size_t i, cdp::page_profile profi
         co_await fleet_.wait_for_change(deadline);
     }
     opening_guard opening(fleet_, b);
-    auto ctx = co_await fleet_.context_for(b, key);
+    auto ctx = co_await fleet_.context_for(b, profile);
     ++ctx->open_pages;
     std::shared_ptr<cdp::page> page;
     try {

@@ -384,6 +384,66 @@ TEST_F(PoolLifecycleTest, ProfilesNeverSharePagesOrContexts) {
     EXPECT_EQ(lease.page().context_id(), a_context) << "profile a's context was not kept";
 }
 
+// Two platforms share one pool: each lease's page carries its own profile (headers, user
+// agent, allowed hosts), and a page of the platform that lists only 127.0.0.1 never reaches
+// another host (a second shop on 127.0.0.2), even through an iframe or a redirect.
+TEST_F(PoolLifecycleTest, TwoPlatformsOnOnePoolKeepTheirOwnProfiles) {
+    fixture::shop_options other_options;
+    other_options.address = "127.0.0.2";
+    fixture::shop_server other(other_options);
+    auto o = base_options(profiles_.path());
+    o.concurrency = 2;
+    pool::browser_pool p(o);
+    cdp::page_profile a;
+    a.name = "platform-a";
+    a.headers = {{"X-Rotor-Platform", "a"}};
+    a.user_agent = "rotor-a/1.0";
+    a.allowed_hosts = {"127.0.0.1"};
+    cdp::page_profile b;
+    b.name = "platform-b";
+    b.headers = {{"X-Rotor-Platform", "b"}};
+    b.allowed_hosts = {"127.0.0.1", "127.0.0.2"};
+    const std::string other_base = "http://127.0.0.2:" + std::to_string(other.port());
+    auto read = [&](const cdp::page_profile& profile, const std::string& url) {
+        auto lease = p.acquire_blocking(profile, seconds(20));
+        asio::thread_pool runner(1);
+        auto page = lease.page_ptr();
+        auto fut = asio::co_spawn(
+            runner,
+            [page, url]() -> asio::awaitable<cdp::json> {
+                co_await page->navigate(url);
+                std::string expr = "document.body ? document.body.innerText : ''";
+                co_return co_await page->evaluate(std::move(expr));
+            },
+            asio::use_future);
+        std::string text;
+        try {
+            text = fut.get().get<std::string>();
+        } catch (const std::exception& e) {
+            text = std::string("error: ") + e.what();
+        }
+        runner.join();
+        lease.release();
+        return text;
+    };
+    for (int round = 0; round < 2; ++round) { // pages are reused: settings must stay their own
+        const auto ha = read(a, shop_.base_url() + "/echo/headers");
+        const auto hb = read(b, shop_.base_url() + "/echo/headers");
+        EXPECT_NE(ha.find("\"x-rotor-platform\":\"a\""), std::string::npos) << ha;
+        EXPECT_NE(ha.find("rotor-a/1.0"), std::string::npos) << ha;
+        EXPECT_NE(hb.find("\"x-rotor-platform\":\"b\""), std::string::npos) << hb;
+        EXPECT_EQ(hb.find("rotor-a/1.0"), std::string::npos) << hb;
+    }
+    // a may not go to 127.0.0.2 at all, not through a frame, not through a redirect; b may.
+    const auto refused = read(a, other_base + "/health");
+    EXPECT_NE(refused.find("error"), std::string::npos) << refused;
+    read(a, shop_.base_url() + "/frame?src=" + other_base + "/health");
+    read(a, shop_.base_url() + "/redirect-to?url=" + other_base + "/health");
+    EXPECT_EQ(other.stats().value("total_requests", 0), 0) << other.stats().dump();
+    read(b, other_base + "/health");
+    EXPECT_GE(other.stats().value("total_requests", 0), 1) << other.stats().dump();
+}
+
 // stats() is a published snapshot: it counts acquire waits and navigations and answers while
 // the pool thread is busy and after the pool stopped.
 TEST_F(PoolLifecycleTest, StatsAreAPublishedSnapshotWithHistograms) {
