@@ -83,6 +83,9 @@ struct run_figures {
     std::size_t processes_at_peak = 0;
 };
 
+// --profile: every lease asks for a page profile listing the shop's host (the host rule on).
+rotor::cdp::page_profile soak_profile;
+
 // --trace FILE: every sample as "seconds items_done processes pss_mb".
 std::FILE* trace_file = nullptr;
 
@@ -188,7 +191,8 @@ asio::awaitable<void> item_worker(rotor::pool::browser_pool* pool, std::string s
                                   std::atomic<int>* done, std::atomic<int>* failed,
                                   std::function<void(int)>* on_done) {
     for (int i = (*next)++; i < items; i = (*next)++) {
-        auto r = co_await rotor::fixture::scrape_product(*pool, shop, id_for(i, heavy_every));
+        auto r = co_await rotor::fixture::scrape_product(*pool, shop, id_for(i, heavy_every), 5,
+                                                         soak_profile);
         if (!r.error.empty() || r.price == 0) ++*failed;
         (*on_done)(++*done);
     }
@@ -387,8 +391,15 @@ int main(int argc, char** argv) {
     app.add_flag("--verbose", verbose, "rotor's pool logs");
     std::string trace;
     app.add_option("--trace", trace, "write every PSS sample to this file");
+    bool with_profile = false;
+    app.add_flag("--profile", with_profile,
+                 "rotor leases pages with a profile that allows only the shop's host");
     CLI11_PARSE(app, argc, argv);
     if (!trace.empty()) trace_file = std::fopen(trace.c_str(), "w");
+    if (with_profile) {
+        soak_profile.name = "soak";
+        soak_profile.allowed_hosts = {"127.0.0.1"};
+    }
     spdlog::set_level(verbose ? spdlog::level::info : spdlog::level::warn);
 
     for (int r = 1; r <= rounds; ++r) {

@@ -7,12 +7,13 @@ namespace rotor::fixture {
 namespace asio = boost::asio;
 
 boost::asio::awaitable<scrape_result> scrape_product(pool::browser_pool& pool, std::string base_url,
-                                                     std::uint64_t id, int max_retries) {
+                                                     std::uint64_t id, int max_retries,
+                                                     cdp::page_profile profile) {
     scrape_result r;
     r.id = id;
     const std::string url = base_url + "/product/" + std::to_string(id);
     for (int attempt = 0;; ++attempt) {
-        auto lease = co_await pool.acquire(std::chrono::seconds(60));
+        auto lease = co_await pool.acquire(profile, std::chrono::seconds(60));
         r.target_id = lease.page().target_id();
         r.context_id = lease.page().context_id();
         r.browser_id = lease.browser_id();

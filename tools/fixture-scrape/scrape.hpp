@@ -28,6 +28,7 @@ struct scrape_result {
 };
 
 boost::asio::awaitable<scrape_result> scrape_product(pool::browser_pool& pool, std::string base_url,
-                                                     std::uint64_t id, int max_retries = 5);
+                                                     std::uint64_t id, int max_retries = 5,
+                                                     cdp::page_profile profile = {});
 
 } // namespace rotor::fixture
