@@ -107,13 +107,21 @@ class browser_pool {
     /// the completion) gives its slot back. Throws pool::error (acquire_timeout, unhealthy,
     /// stopped) or cdp::error.
     boost::asio::awaitable<page_lease> acquire(cdp::page_profile profile, milliseconds timeout);
+    /// No profile: any host but the always-refused ones (local schemes, link-local, metadata),
+    /// private addresses included (tests, tools, a shop on this machine).
     boost::asio::awaitable<page_lease> acquire(milliseconds timeout) {
-        return acquire(cdp::page_profile{}, timeout);
+        return acquire(open_profile(), timeout);
     }
     /// The same for plain threads. Must not be called on the pool's own thread.
     page_lease acquire_blocking(cdp::page_profile profile, milliseconds timeout);
     page_lease acquire_blocking(milliseconds timeout) {
-        return acquire_blocking(cdp::page_profile{}, timeout);
+        return acquire_blocking(open_profile(), timeout);
+    }
+    /// The profile of acquire(timeout): nothing set, private addresses allowed.
+    static cdp::page_profile open_profile() {
+        cdp::page_profile p;
+        p.allow_private_addresses = true;
+        return p;
     }
 
     /// The snapshot the pool thread published last, with fresh histograms and sampler health.

@@ -27,8 +27,8 @@ struct scrape_result {
     std::uint64_t browser_id = 0;
 };
 
-boost::asio::awaitable<scrape_result> scrape_product(pool::browser_pool& pool, std::string base_url,
-                                                     std::uint64_t id, int max_retries = 5,
-                                                     cdp::page_profile profile = {});
+boost::asio::awaitable<scrape_result>
+scrape_product(pool::browser_pool& pool, std::string base_url, std::uint64_t id,
+               int max_retries = 5, cdp::page_profile profile = pool::browser_pool::open_profile());
 
 } // namespace rotor::fixture

@@ -362,9 +362,9 @@ TEST_F(PoolLifecycleTest, ProfilesNeverSharePagesOrContexts) {
     auto o = base_options(profiles_.path());
     o.concurrency = 1;
     pool::browser_pool p(o);
-    cdp::page_profile a;
+    auto a = pool::browser_pool::open_profile();
     a.name = "platform-a";
-    cdp::page_profile b;
+    auto b = pool::browser_pool::open_profile();
     b.name = "platform-b";
     std::string a_page, a_context;
     {
