@@ -84,7 +84,7 @@ struct run_figures {
 };
 
 // --profile: every lease asks for a page profile listing the shop's host (the host rule on).
-rotor::cdp::page_profile soak_profile;
+rotor::cdp::page_profile soak_profile = rotor::pool::browser_pool::open_profile();
 
 // --trace FILE: every sample as "seconds items_done processes pss_mb".
 std::FILE* trace_file = nullptr;
@@ -397,6 +397,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     if (!trace.empty()) trace_file = std::fopen(trace.c_str(), "w");
     if (with_profile) {
+        soak_profile = rotor::cdp::page_profile{};
         soak_profile.name = "soak";
         soak_profile.allowed_hosts = {"127.0.0.1"};
     }
