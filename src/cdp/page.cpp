@@ -159,7 +159,13 @@ page::page(std::shared_ptr<client> c, std::string target_id, std::string session
       context_id_(std::move(context_id)), command_timeout_(command_timeout) {}
 
 page::~page() {
-    if (!end_->why || end_->why->kind() == errc::target_crashed) {
+    bool close_target = false;
+    {
+        // The lifecycle watch writes `why` on the I/O thread, which may be running now.
+        std::lock_guard lock(end_->mutex);
+        close_target = !end_->why || end_->why->kind() == errc::target_crashed;
+    }
+    if (close_target) {
         // Not closed through close(): do not leave the target open in Chromium.
         json params = {{"targetId", target_id_}};
         client_->async_call("Target.closeTarget", std::move(params), "", milliseconds(5000),
