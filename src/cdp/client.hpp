@@ -2,9 +2,11 @@
 // The DevTools protocol over one Beast websocket: commands with ids and deadlines, flattened
 // sessions, events dispatched by (sessionId, method), crash and disconnect fan-out.
 //
-// Threading: the socket, the pending-command table and the write queue live on the client's
-// executor (one I/O thread). Every public member is safe to call from any thread; completions
-// run on the caller's own executor (the coroutine's, or a future's).
+// Threading: the socket and the write queue live on the client's executor (one I/O thread); the
+// pending-command table is shared under a mutex, so a call is registered on the caller's thread
+// and close() fails every call without needing the I/O thread. Every public member is safe to
+// call from any thread; completions run on the caller's own executor (the coroutine's, or a
+// future's).
 
 #include "cdp/detail/completion.hpp"
 #include "cdp/errors.hpp"
@@ -33,7 +35,9 @@ using std::chrono::milliseconds;
 
 class client;
 
-/// Callbacks of one subscription. Both run on the client's I/O thread and must not block.
+/// Callbacks of one subscription; they must not block. on_event runs on the client's I/O thread;
+/// on_close runs on the thread that ends the session or closes the client (often the I/O thread,
+/// or at once in subscribe() if the session has already ended).
 struct event_handlers {
     std::function<void(const json& params)> on_event; // each matching event
     std::function<void(const error& why)> on_close;   // once, when the session or socket ends
@@ -111,8 +115,8 @@ class client : public std::enable_shared_from_this<client> {
     /// Ends a session now: pending commands and subscriptions fail with `why`.
     void end_session(const std::string& session_id, errc code, const std::string& why);
 
-    /// Fails everything pending with browser_closed(`why`) and closes the socket. Thread-safe,
-    /// idempotent.
+    /// Fails everything pending with browser_closed(`why`) on the calling thread (so nothing is
+    /// lost when the I/O thread has stopped) and closes the socket. Thread-safe, idempotent.
     void close(const std::string& why = "client closed");
     bool is_open() const noexcept { return open_.load(); }
     /// Why the connection ended ("" while open).
@@ -126,9 +130,9 @@ class client : public std::enable_shared_from_this<client> {
     explicit client(std::shared_ptr<boost::asio::io_context> io);
     void start_call(std::string method, json params, std::string session, milliseconds timeout,
                     detail::completion done);
-    void do_call(std::string method, json params, std::string session, milliseconds timeout,
-                 detail::completion done);
+    void enqueue_write(std::string text);
     void write_next();
+    bool fail_everything(errc code, const std::string& why);
     void on_timeout(std::uint64_t id, milliseconds timeout);
     void on_message(std::string_view text);
     void dispatch_event(const std::string& session, const std::string& method, const json& params);
