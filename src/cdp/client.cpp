@@ -187,6 +187,7 @@ void client::write_next() {
 void client::on_timeout(std::uint64_t id, milliseconds timeout) {
     auto call = detail::take_pending(*impl_, id);
     if (!call) return;
+    ++impl_->timeouts;
     call->done.fail(make_error(errc::timeout, call->method + ": no reply within " +
                                                   std::to_string(timeout.count()) + " ms"));
 }
@@ -254,6 +255,7 @@ client_stats client::stats() const {
     s.commands = im.commands;
     s.replies = im.replies;
     s.late_replies = im.late_replies;
+    s.timeouts = im.timeouts;
     s.events = im.events;
     s.malformed = im.malformed;
     s.pending = im.pending_count;

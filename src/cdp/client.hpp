@@ -67,6 +67,7 @@ struct client_stats {
     std::uint64_t commands = 0;     // commands written
     std::uint64_t replies = 0;      // replies matched to a pending command
     std::uint64_t late_replies = 0; // replies whose command had already timed out
+    std::uint64_t timeouts = 0;     // commands that got no reply within their deadline
     std::uint64_t events = 0;       // events received
     std::uint64_t malformed = 0;    // messages that were not JSON objects of a known shape
     std::size_t pending = 0;        // commands waiting for a reply now

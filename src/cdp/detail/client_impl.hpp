@@ -77,7 +77,8 @@ struct client::impl {
     std::size_t subscription_count = 0;
 
     // Counters, read by stats() from anywhere.
-    std::atomic<std::uint64_t> commands{0}, replies{0}, late_replies{0}, events{0}, malformed{0};
+    std::atomic<std::uint64_t> commands{0}, replies{0}, late_replies{0}, timeouts{0}, events{0},
+        malformed{0};
     std::atomic<std::size_t> pending_count{0};
 };
 
