@@ -21,7 +21,18 @@ struct browser::exit_watch {
 
 browser::browser(browser_options options)
     : options_(std::move(options)), work_(asio::make_work_guard(*io_)), io_thread_([this] {
-          io_->run();
+          // A handler that throws must not end the I/O thread (every page of the browser would
+          // hang) nor the process: log it and run on (run() resumes after an exception).
+          for (;;) {
+              try {
+                  io_->run();
+                  break;
+              } catch (const std::exception& e) {
+                  spdlog::error("cdp: a handler on the browser's I/O thread threw: {}", e.what());
+              } catch (...) {
+                  spdlog::error("cdp: a handler on the browser's I/O thread threw");
+              }
+          }
           io_done_.set_value();
       }) {}
 

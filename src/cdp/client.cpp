@@ -103,7 +103,7 @@ std::shared_ptr<client> client::connect(std::shared_ptr<asio::io_context> io, un
             }
             const auto data = im.read_buffer.cdata();
             const std::string_view text(static_cast<const char*>(data.data()), data.size());
-            self->on_message(text);
+            detail::run_guarded(im, "handling a DevTools message", [&] { self->on_message(text); });
             im.read_buffer.consume(im.read_buffer.size());
             if (self->open_) im.ws.async_read(im.read_buffer, *this);
         }
@@ -125,7 +125,18 @@ void client::start_call(std::string method, json params, std::string session, mi
     message["method"] = method;
     message["params"] = params.is_null() ? json::object() : std::move(params);
     if (!session.empty()) message["sessionId"] = session;
-    std::string text = message.dump();
+    std::string text;
+    try {
+        text = message.dump();
+    } catch (const json::exception& e) {
+        // A string that is not valid UTF-8 (a URL, an expression, a header value): this command
+        // fails before it is registered; nothing else is affected.
+        std::string shown = message["params"].dump(-1, ' ', false, json::error_handler_t::replace);
+        if (shown.size() > 200) shown = shown.substr(0, 200) + "...";
+        done.fail(make_error(errc::invalid_argument,
+                             method + ": params cannot be sent (" + e.what() + "): " + shown));
+        return;
+    }
 
     {
         std::unique_lock lock(im.mutex);
@@ -224,7 +235,10 @@ bool client::fail_everything(errc code, const std::string& why) {
     const error reason(code, why);
     for (auto& [session, list] : dropped) {
         for (auto& s : list) {
-            if (s->active.exchange(false) && s->handlers.on_close) s->handlers.on_close(reason);
+            if (s->active.exchange(false) && s->handlers.on_close) {
+                detail::run_guarded(im, "the close handler of " + s->method,
+                                    [&] { s->handlers.on_close(reason); });
+            }
         }
     }
     return true;
@@ -258,6 +272,7 @@ client_stats client::stats() const {
     s.timeouts = im.timeouts;
     s.events = im.events;
     s.malformed = im.malformed;
+    s.handler_errors = im.handler_errors;
     s.pending = im.pending_count;
     std::lock_guard lock(im.mutex);
     s.subscriptions = im.subscription_count;

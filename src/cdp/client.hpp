@@ -64,14 +64,15 @@ class subscription {
 };
 
 struct client_stats {
-    std::uint64_t commands = 0;     // commands written
-    std::uint64_t replies = 0;      // replies matched to a pending command
-    std::uint64_t late_replies = 0; // replies whose command had already timed out
-    std::uint64_t timeouts = 0;     // commands that got no reply within their deadline
-    std::uint64_t events = 0;       // events received
-    std::uint64_t malformed = 0;    // messages that were not JSON objects of a known shape
-    std::size_t pending = 0;        // commands waiting for a reply now
-    std::size_t subscriptions = 0;  // live event subscriptions
+    std::uint64_t commands = 0;       // commands written
+    std::uint64_t replies = 0;        // replies matched to a pending command
+    std::uint64_t late_replies = 0;   // replies whose command had already timed out
+    std::uint64_t timeouts = 0;       // commands that got no reply within their deadline
+    std::uint64_t events = 0;         // events received
+    std::uint64_t malformed = 0;      // messages that were not JSON objects of a known shape
+    std::uint64_t handler_errors = 0; // exceptions caught from event handlers and predicates
+    std::size_t pending = 0;          // commands waiting for a reply now
+    std::size_t subscriptions = 0;    // live event subscriptions
 };
 
 class client : public std::enable_shared_from_this<client> {
@@ -88,7 +89,8 @@ class client : public std::enable_shared_from_this<client> {
 
     /// Sends `method` with `params` to `session_id` ("" for the browser) and completes with the
     /// reply's `result`, or fails with cdp::error: timeout after `timeout` (a late reply is
-    /// dropped), protocol_error, browser_closed, target_crashed or target_closed.
+    /// dropped), protocol_error, browser_closed, target_crashed or target_closed, or at once with
+    /// invalid_argument when `params` cannot be serialized (a string that is not valid UTF-8).
     /// Completion signature: void(std::exception_ptr, json).
     template <typename Token>
     auto async_call(std::string method, json params, std::string session_id, milliseconds timeout,

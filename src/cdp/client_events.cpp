@@ -33,10 +33,16 @@ void client::on_message(std::string_view text) {
         call->timer->cancel();
         ++im.replies;
         if (auto err = message.find("error"); err != message.end()) {
+            // Read field by field: no shape of `error` may throw here.
             std::string what = call->method + ": ";
             if (err->is_object()) {
-                what += err->value("message", std::string("error without message"));
-                if (err->contains("code")) what += " (code " + (*err)["code"].dump() + ")";
+                auto message_it = err->find("message");
+                what += message_it != err->end() && message_it->is_string()
+                            ? message_it->get<std::string>()
+                            : std::string("error without message");
+                if (auto code = err->find("code"); code != err->end()) {
+                    what += " (code " + code->dump() + ")";
+                }
                 if (auto data = err->find("data"); data != err->end() && data->is_string()) {
                     what += ": " + data->get<std::string>();
                 }
@@ -105,7 +111,10 @@ void client::dispatch_event(const std::string& session, const std::string& metho
         }
     }
     for (const auto& s : matched) {
-        if (s->active && s->handlers.on_event) s->handlers.on_event(params);
+        if (s->active && s->handlers.on_event) {
+            detail::run_guarded(im, "a handler of " + method,
+                                [&] { s->handlers.on_event(params); });
+        }
     }
 }
 
@@ -132,7 +141,10 @@ subscription client::subscribe(const std::string& session_id, std::string method
         }
     }
     if (already) {
-        if (s->handlers.on_close) s->handlers.on_close(*already);
+        if (s->handlers.on_close) {
+            detail::run_guarded(im, "the close handler of " + s->method,
+                                [&] { s->handlers.on_close(*already); });
+        }
         return {};
     }
     return subscription(weak_from_this(), session_id, s->id);
@@ -203,7 +215,10 @@ void client::end_session(const std::string& session_id, errc code, const std::st
     }
     const error reason(code, why);
     for (auto& s : dropped) {
-        if (s->active.exchange(false) && s->handlers.on_close) s->handlers.on_close(reason);
+        if (s->active.exchange(false) && s->handlers.on_close) {
+            detail::run_guarded(im, "the close handler of " + s->method,
+                                [&] { s->handlers.on_close(reason); });
+        }
     }
 }
 

@@ -28,6 +28,8 @@ class category final : public boost::system::error_category {
             return "connect failed";
         case errc::malformed_response:
             return "malformed response";
+        case errc::invalid_argument:
+            return "invalid argument";
         }
         return "unknown cdp error";
     }

@@ -21,6 +21,7 @@ enum class errc {
     launch_failed,      // Chromium did not start or did not publish DevToolsActivePort
     connect_failed,     // the DevTools websocket could not be opened
     malformed_response, // a reply did not have the shape the method promises
+    invalid_argument,   // the command cannot be sent as given (e.g. a string is not valid UTF-8)
 };
 
 const boost::system::error_category& cdp_category() noexcept;

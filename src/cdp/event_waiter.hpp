@@ -27,8 +27,9 @@ class event_waiter {
     event_waiter& operator=(const event_waiter&) = delete;
 
     /// Completes with the params of the first event (buffered or future) that `accept` holds
-    /// for; fails with error(errc::timeout, "<what>: timeout after N ms") or with the session's
-    /// end (crash, close). One wait at a time. Signature: void(std::exception_ptr, json).
+    /// for; fails with error(errc::timeout, "<what>: timeout after N ms"), with the session's
+    /// end (crash, close), or with what `accept` threw (it runs on the client's I/O thread for
+    /// future events). One wait at a time. Signature: void(std::exception_ptr, json).
     template <typename Token>
     auto async_wait(predicate accept, milliseconds timeout, std::string what, Token&& token) {
         return boost::asio::async_initiate<Token, void(std::exception_ptr, json)>(

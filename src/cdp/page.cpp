@@ -365,7 +365,14 @@ asio::awaitable<json> page::wait_for_function(std::string expression, millisecon
 }
 
 asio::awaitable<void> page::wait_for_selector(std::string selector, milliseconds timeout) {
-    std::string expression = "document.querySelector(" + json(selector).dump() + ") !== null";
+    std::string quoted;
+    try {
+        quoted = json(selector).dump();
+    } catch (const json::exception& e) {
+        throw error(errc::invalid_argument, "wait for selector: the selector is not valid UTF-8 (" +
+                                                std::string(e.what()) + ")");
+    }
+    std::string expression = "document.querySelector(" + quoted + ") !== null";
     try {
         co_await wait_for_function(std::move(expression), timeout);
     } catch (const error& e) {

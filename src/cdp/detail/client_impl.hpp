@@ -8,6 +8,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <deque>
 #include <exception>
@@ -78,11 +80,26 @@ struct client::impl {
 
     // Counters, read by stats() from anywhere.
     std::atomic<std::uint64_t> commands{0}, replies{0}, late_replies{0}, timeouts{0}, events{0},
-        malformed{0};
+        malformed{0}, handler_errors{0};
     std::atomic<std::size_t> pending_count{0};
 };
 
 namespace detail {
+
+/// Runs user code (an event handler, a predicate) or message handling on the I/O thread: what it
+/// throws is logged and counted, never let out to the io_context (which would end the thread, or
+/// the process).
+template <typename F> void run_guarded(client::impl& im, std::string_view what, F&& f) noexcept {
+    try {
+        f();
+    } catch (const std::exception& e) {
+        ++im.handler_errors;
+        spdlog::error("cdp: {} threw: {}", what, e.what());
+    } catch (...) {
+        ++im.handler_errors;
+        spdlog::error("cdp: {} threw a non-standard exception", what);
+    }
+}
 
 /// Removes call `id` from the table and returns it, if it is still there. Any thread.
 inline std::optional<pending_call> take_pending(client::impl& im, std::uint64_t id) {

@@ -1,0 +1,108 @@
+// What a page does with input it cannot send or must pass through untouched.
+#include "browser_fixture.hpp"
+#include "cdp/event_waiter.hpp"
+
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <thread>
+
+namespace rotor::test {
+namespace {
+
+using cdp::errc;
+using cdp::json;
+using std::chrono::milliseconds;
+namespace asio = boost::asio;
+
+struct failure {
+    bool thrown = false;
+    errc kind{};
+    std::string what;
+};
+
+bool mentions(const failure& f, const std::string& text) {
+    return f.what.find(text) != std::string::npos;
+}
+
+TEST_F(BrowserTest, InvalidUtf8FailsOnlyThatCommand) {
+    failure eval, nav, selector;
+    std::size_t pending = 0;
+    const json after = await_for(*browser_, [&]() -> asio::awaitable<json> {
+        auto page = co_await browser_->new_page();
+        try {
+            co_await page->evaluate(std::string("\"\xff\""));
+        } catch (const cdp::error& e) {
+            eval = {true, e.kind(), e.what()};
+        }
+        try {
+            co_await page->navigate("http://127.0.0.1:1/\xff");
+        } catch (const cdp::error& e) {
+            nav = {true, e.kind(), e.what()};
+        }
+        try {
+            co_await page->wait_for_selector("#a\xff", milliseconds(1000));
+        } catch (const cdp::error& e) {
+            selector = {true, e.kind(), e.what()};
+        }
+        json two = co_await page->evaluate("1 + 1");
+        pending = browser_->cdp()->stats().pending; // before the page closes itself
+        co_return two;
+    }());
+    ASSERT_TRUE(eval.thrown);
+    EXPECT_EQ(eval.kind, errc::invalid_argument);
+    EXPECT_TRUE(mentions(eval, "Runtime.evaluate") && mentions(eval, "UTF-8")) << eval.what;
+    ASSERT_TRUE(nav.thrown);
+    EXPECT_EQ(nav.kind, errc::invalid_argument);
+    EXPECT_TRUE(mentions(nav, "Page.navigate") && mentions(nav, "http://127.0.0.1:1/")) << nav.what;
+    ASSERT_TRUE(selector.thrown);
+    EXPECT_EQ(selector.kind, errc::invalid_argument) << selector.what;
+    // The same page and browser go on working, and nothing was left pending.
+    EXPECT_EQ(after, 2);
+    EXPECT_TRUE(browser_->is_connected());
+    EXPECT_EQ(pending, 0u);
+}
+
+TEST_F(BrowserTest, ThrowingEventHandlersAndPredicatesAreCountedNotFatal) {
+    auto page = await_for(*browser_, browser_->new_page());
+    cdp::event_handlers handlers;
+    handlers.on_event = [](const json&) { throw std::runtime_error("handler bug"); };
+    auto watch =
+        browser_->cdp()->subscribe(page->session_id(), "Page.lifecycleEvent", std::move(handlers));
+    cdp::event_waiter waiter(browser_->cdp(), page->session_id(), "Page.lifecycleEvent");
+    auto waited = asio::co_spawn(
+        browser_->get_executor(),
+        [&waiter]() -> asio::awaitable<json> {
+            cdp::event_waiter::predicate broken = [](const json&) -> bool {
+                throw std::runtime_error("predicate bug");
+            };
+            std::string label = "lifecycle with a broken predicate";
+            co_return co_await waiter.async_wait(std::move(broken), milliseconds(20000),
+                                                 std::move(label), asio::use_awaitable);
+        }(),
+        asio::use_future);
+    std::this_thread::sleep_for(milliseconds(100)); // armed before the events come
+    const auto nav = await_for(*browser_, page->navigate(product_url(5)));
+    EXPECT_EQ(nav.status, 200);
+    ASSERT_EQ(waited.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+    try {
+        waited.get();
+        FAIL() << "a wait whose predicate throws succeeded";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "predicate bug");
+    }
+    EXPECT_GE(browser_->cdp()->stats().handler_errors, 2u);
+    EXPECT_EQ(await_for(*browser_, page->evaluate("1 + 1")), 2);
+}
+
+TEST_F(BrowserTest, AHandlerThrowingOnTheIoThreadIsLoggedAndTheThreadRunsOn) {
+    asio::post(browser_->get_executor(), [] { throw std::runtime_error("stray handler bug"); });
+    auto page = await_for(*browser_, browser_->new_page());
+    EXPECT_EQ(await_for(*browser_, page->evaluate("6 * 7")), 42);
+}
+
+} // namespace
+} // namespace rotor::test
