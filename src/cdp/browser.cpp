@@ -53,6 +53,7 @@ std::unique_ptr<browser> browser::launch(browser_options options) {
         b->io_thread_.join();
         throw;
     }
+    b->client_->set_max_message_bytes(b->options_.max_message_bytes);
     b->watch_exit();
     // Crash events for every target (Target.targetCrashed) and detach events for closed pages.
     b->run([](std::shared_ptr<client> c, milliseconds t) -> asio::awaitable<void> {

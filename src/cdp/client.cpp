@@ -70,7 +70,9 @@ std::shared_ptr<client> client::connect(std::shared_ptr<asio::io_context> io, un
                                       asio::use_awaitable);
         stream.socket().set_option(tcp::no_delay(true));
         auto& ws = c->impl_->ws;
-        ws.read_message_max(512ULL * 1024 * 1024); // screenshots and big evaluations
+        // Sizes are enforced per message by incoming_message (a reply over the limit fails
+        // its command, not the connection).
+        ws.read_message_max(0);
         ws.auto_fragment(false);
         const std::string host = "127.0.0.1:" + std::to_string(port);
         co_await ws.async_handshake(host, path, asio::use_awaitable);
@@ -90,26 +92,50 @@ std::shared_ptr<client> client::connect(std::shared_ptr<asio::io_context> io, un
     }
     c->open_ = true;
 
-    // The reader: one async_read in flight for the life of the socket.
-    struct reader {
-        std::shared_ptr<client> self;
-        void operator()(beast::error_code ec, std::size_t) const {
-            auto& im = *self->impl_;
-            if (ec) {
-                self->close(ec == websocket::error::closed
-                                ? "DevTools websocket closed by the browser"
-                                : "DevTools websocket read failed: " + ec.message());
-                return;
-            }
-            const auto data = im.read_buffer.cdata();
-            const std::string_view text(static_cast<const char*>(data.data()), data.size());
-            detail::run_guarded(im, "handling a DevTools message", [&] { self->on_message(text); });
-            im.read_buffer.consume(im.read_buffer.size());
-            if (self->open_) im.ws.async_read(im.read_buffer, *this);
-        }
-    };
-    asio::dispatch(executor, [c] { c->impl_->ws.async_read(c->impl_->read_buffer, reader{c}); });
+    // The reader: one read in flight for the life of the socket.
+    asio::dispatch(executor, [c] { c->start_read(); });
     return c;
+}
+
+void client::start_read() {
+    auto& im = *impl_;
+    im.ws.async_read_some(
+        im.incoming.buffer(), detail::incoming_message::read_chunk,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+}
+
+void client::on_read(beast::error_code ec) {
+    auto& im = *impl_;
+    if (ec) {
+        close(ec == websocket::error::closed ? "DevTools websocket closed by the browser"
+                                             : "DevTools websocket read failed: " + ec.message());
+        return;
+    }
+    const std::size_t limit = im.max_message_bytes;
+    switch (im.incoming.on_read(im.ws.is_message_done(), limit)) {
+    case detail::incoming_message::step::more:
+        break;
+    case detail::incoming_message::step::complete:
+        detail::run_guarded(im, "handling a DevTools message",
+                            [&] { on_message(im.incoming.text()); });
+        im.incoming.next();
+        break;
+    case detail::incoming_message::step::oversized:
+        detail::run_guarded(im, "handling an oversized DevTools message",
+                            [&] { on_oversized(im.incoming.prefix(), im.incoming.size(), limit); });
+        im.incoming.next();
+        break;
+    }
+    im.read_buffer_capacity = im.incoming.capacity();
+    if (open_) start_read();
+}
+
+void client::set_max_message_bytes(std::size_t bytes) noexcept {
+    impl_->max_message_bytes = bytes;
+}
+
+std::size_t client::max_message_bytes() const noexcept {
+    return impl_->max_message_bytes;
 }
 
 // ---- commands -------------------------------------------------------------------------------
@@ -273,6 +299,8 @@ client_stats client::stats() const {
     s.events = im.events;
     s.malformed = im.malformed;
     s.handler_errors = im.handler_errors;
+    s.oversized = im.oversized;
+    s.read_buffer_capacity = im.read_buffer_capacity;
     s.pending = im.pending_count;
     std::lock_guard lock(im.mutex);
     s.subscriptions = im.subscription_count;

@@ -71,8 +71,10 @@ struct client_stats {
     std::uint64_t events = 0;         // events received
     std::uint64_t malformed = 0;      // messages that were not JSON objects of a known shape
     std::uint64_t handler_errors = 0; // exceptions caught from event handlers and predicates
-    std::size_t pending = 0;          // commands waiting for a reply now
-    std::size_t subscriptions = 0;    // live event subscriptions
+    std::uint64_t oversized = 0;   // messages over max_message_bytes (reply failed, event dropped)
+    std::size_t pending = 0;       // commands waiting for a reply now
+    std::size_t subscriptions = 0; // live event subscriptions
+    std::size_t read_buffer_capacity = 0; // bytes the websocket read buffer holds on to now
 };
 
 class client : public std::enable_shared_from_this<client> {
@@ -127,6 +129,14 @@ class client : public std::enable_shared_from_this<client> {
     boost::asio::any_io_executor get_executor() const { return executor_; }
     client_stats stats() const;
 
+    static constexpr std::size_t default_max_message_bytes = 256u << 20;
+    /// The largest message kept: a larger reply fails its command with errc::reply_too_large
+    /// ("<method>: reply of N bytes exceeds the limit of M bytes"), a larger event is dropped
+    /// (both counted in stats().oversized); the connection stays open. Takes effect from the next
+    /// message. 0 means no limit. Thread-safe.
+    void set_max_message_bytes(std::size_t bytes) noexcept;
+    std::size_t max_message_bytes() const noexcept;
+
     struct impl;
 
   private:
@@ -137,7 +147,10 @@ class client : public std::enable_shared_from_this<client> {
     void write_next();
     bool fail_everything(errc code, const std::string& why);
     void on_timeout(std::uint64_t id, milliseconds timeout);
+    void start_read();
+    void on_read(boost::system::error_code ec);
     void on_message(std::string_view text);
+    void on_oversized(const std::string& prefix, std::size_t size, std::size_t limit);
     void dispatch_event(const std::string& session, const std::string& method, const json& params);
     void unsubscribe(const std::string& session, std::uint64_t id);
     friend class subscription;

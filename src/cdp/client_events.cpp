@@ -98,6 +98,28 @@ void client::on_message(std::string_view text) {
     }
 }
 
+void client::on_oversized(const std::string& prefix, std::size_t size, std::size_t limit) {
+    auto& im = *impl_;
+    ++im.oversized;
+    const std::string sizes =
+        std::to_string(size) + " bytes exceeds the limit of " + std::to_string(limit) + " bytes";
+    const auto id = detail::leading_id(prefix);
+    if (!id) {
+        spdlog::warn("cdp: dropped a message of {}: {:.120}", sizes, prefix);
+        return;
+    }
+    auto call = detail::take_pending(im, *id);
+    if (!call) {
+        ++im.late_replies;
+        spdlog::warn("cdp: dropped a late reply (id {}) of {}", *id, sizes);
+        return;
+    }
+    call->timer->cancel();
+    ++im.replies;
+    spdlog::warn("cdp: {}: reply of {} (dropped)", call->method, sizes);
+    call->done.fail(make_error(errc::reply_too_large, call->method + ": reply of " + sizes));
+}
+
 void client::dispatch_event(const std::string& session, const std::string& method,
                             const json& params) {
     auto& im = *impl_;

@@ -3,6 +3,7 @@
 // commands, close; client_events.cpp: incoming messages, sessions, subscriptions).
 
 #include "cdp/client.hpp"
+#include "cdp/detail/incoming_message.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
@@ -54,7 +55,7 @@ struct client::impl {
 
     // Owned by the I/O thread.
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws;
-    boost::beast::flat_buffer read_buffer;
+    detail::incoming_message incoming;
     std::deque<std::string> write_queue;
     bool writing = false;
 
@@ -80,8 +81,9 @@ struct client::impl {
 
     // Counters, read by stats() from anywhere.
     std::atomic<std::uint64_t> commands{0}, replies{0}, late_replies{0}, timeouts{0}, events{0},
-        malformed{0}, handler_errors{0};
-    std::atomic<std::size_t> pending_count{0};
+        malformed{0}, handler_errors{0}, oversized{0};
+    std::atomic<std::size_t> pending_count{0}, read_buffer_capacity{0};
+    std::atomic<std::size_t> max_message_bytes{client::default_max_message_bytes};
 };
 
 namespace detail {
