@@ -19,13 +19,14 @@ struct event_waiter::state {
 };
 
 event_waiter::event_waiter(const std::shared_ptr<client>& c, const std::string& session_id,
-                           std::string method)
+                           std::string method, predicate keep)
     : state_(std::make_shared<state>(c)) {
     std::weak_ptr<state> weak = state_;
     event_handlers handlers;
-    handlers.on_event = [weak](const json& params) {
+    handlers.on_event = [weak, keep = std::move(keep)](const json& params) {
         auto st = weak.lock();
         if (!st) return;
+        if (keep && !keep(params)) return; // a throwing filter is the client's to log and count
         detail::completion done;
         std::exception_ptr thrown;
         {

@@ -51,7 +51,17 @@ asio::awaitable<navigation_result> page::navigate(std::string url, navigate_opti
 
     // Subscribe before navigating so no event of this navigation is missed.
     event_waiter lifecycle(client_, session_id_, "Page.lifecycleEvent");
-    event_waiter response(client_, session_id_, "Network.responseReceived");
+    // Only document responses are kept: on a page with hundreds of subresources the waiter's
+    // buffer would drop the oldest events, this navigation's own response first. The loaderId
+    // that picks ours among them is known only from Page.navigate's reply, which may come after
+    // the response, hence a filter by type here and the match by requestId below.
+    event_waiter::predicate is_document_type = [](const json& e) {
+        auto type = e.find("type");
+        return type != e.end() && type->is_string() &&
+               type->get_ref<const std::string&>() == "Document";
+    };
+    event_waiter response(client_, session_id_, "Network.responseReceived",
+                          std::move(is_document_type));
 
     json params = {{"url", url}};
     if (!options.referrer.empty()) params["referrer"] = options.referrer;
