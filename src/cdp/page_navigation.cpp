@@ -82,6 +82,7 @@ asio::awaitable<navigation_result> page::navigate(std::string url, navigate_opti
         text != reply.end() && text->is_string() && !text->get_ref<const std::string&>().empty()) {
         throw error(errc::navigation_failed, what + ": " + text->get<std::string>());
     }
+    forget_global_object(""); // a new document has a new globalThis
     navigation_result result;
     result.loader_id = reply.value("loaderId", std::string());
     result.url = url;

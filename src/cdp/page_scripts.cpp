@@ -3,6 +3,9 @@
 
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
+#include <optional>
+
 namespace rotor::cdp {
 
 namespace asio = boost::asio;
@@ -51,6 +54,28 @@ std::string wait_script(const std::string& expression, milliseconds timeout) {
            "})";
 }
 
+// The value of a Runtime.evaluate / Runtime.callFunctionOn reply (returnByValue).
+json script_value(json& reply, const std::string& what) {
+    if (auto details = reply.find("exceptionDetails"); details != reply.end()) {
+        throw error(errc::evaluation_failed, what + ": " + exception_text(*details));
+    }
+    auto result = reply.find("result");
+    if (result == reply.end() || !result->is_object()) {
+        throw error(errc::malformed_response, what + ": reply has no result: " + reply.dump());
+    }
+    auto value = result->find("value");
+    return value != result->end() ? std::move(*value) : json(nullptr);
+}
+
+// Chromium's answers when an objectId names nothing any more (its document is gone): the
+// function did not run, so the call is made again with a fresh handle.
+bool is_stale_handle(const error& e) {
+    const std::string_view what = e.what();
+    return e.kind() == errc::protocol_error &&
+           (what.find("Could not find object with given id") != std::string_view::npos ||
+            what.find("Cannot find context with specified id") != std::string_view::npos);
+}
+
 } // namespace
 
 asio::awaitable<json> page::evaluate(std::string expression, evaluate_options options) {
@@ -70,23 +95,101 @@ asio::awaitable<json> page::evaluate(std::string expression, evaluate_options op
         }
         throw error(e.kind(), "evaluate `" + excerpt(expression) + "`: " + e.what());
     }
-    if (auto details = reply.find("exceptionDetails"); details != reply.end()) {
-        throw error(errc::evaluation_failed,
-                    "evaluate `" + excerpt(expression) + "`: " + exception_text(*details));
-    }
-    auto result = reply.find("result");
-    if (result == reply.end() || !result->is_object()) {
-        throw error(errc::malformed_response,
-                    "evaluate `" + excerpt(expression) + "`: reply has no result: " + reply.dump());
-    }
-    auto value = result->find("value");
-    co_return value != result->end() ? std::move(*value) : json(nullptr);
+    co_return script_value(reply, "evaluate `" + excerpt(expression) + "`");
 }
 
 asio::awaitable<json> page::call_function(std::string function_declaration,
                                           evaluate_options options) {
     std::string expression = "(" + function_declaration + ")()";
     co_return co_await evaluate(std::move(expression), options);
+}
+
+// Runtime.callFunctionOn needs an objectId or an executionContextId. Tracking the main world's
+// context id would take Runtime.enable (a stream of console and context events on every page,
+// and a well-known automation tell), and Page.createIsolatedWorld gives a world that does not
+// see the page's own globals. So the call runs on a handle to the page's globalThis, fetched
+// once per document with Runtime.evaluate and cached: one extra round trip after each
+// navigation, none for later calls. A handle whose document is gone (also after a navigation
+// the page did by itself) is refused by Chromium before anything runs; it is fetched again and
+// the call made once more. The arguments travel as CallArgument values, never as script text.
+asio::awaitable<std::string> page::global_object(milliseconds timeout) {
+    std::string cached;
+    {
+        std::lock_guard lock(global_->mutex);
+        cached = global_->object_id;
+    }
+    if (!cached.empty()) co_return cached;
+    json params = {
+        {"expression", "globalThis"}, {"objectGroup", "rotor-global"}, {"returnByValue", false}};
+    json reply = co_await client_->async_call("Runtime.evaluate", std::move(params), session_id_,
+                                              timeout, use_awaitable);
+    const auto result = reply.find("result");
+    if (result == reply.end() || !result->is_object() || !result->contains("objectId") ||
+        !(*result)["objectId"].is_string()) {
+        throw error(errc::malformed_response,
+                    "Runtime.evaluate globalThis: reply has no objectId: " + reply.dump());
+    }
+    std::string id = (*result)["objectId"].get<std::string>();
+    {
+        std::lock_guard lock(global_->mutex);
+        global_->object_id = id;
+    }
+    co_return id;
+}
+
+void page::forget_global_object(const std::string& object_id) const {
+    std::lock_guard lock(global_->mutex);
+    if (object_id.empty() || global_->object_id == object_id) global_->object_id.clear();
+}
+
+asio::awaitable<json> page::call_function(std::string function_declaration, json arguments,
+                                          evaluate_options options) {
+    const std::string what = "call `" + excerpt(function_declaration) + "`";
+    if (!arguments.is_array()) {
+        throw error(errc::invalid_argument, what + ": arguments must be a JSON array, not " +
+                                                std::string(arguments.type_name()));
+    }
+    json call_arguments = json::array();
+    for (auto& argument : arguments) {
+        json wrapped = json::object();
+        wrapped["value"] = std::move(argument);
+        call_arguments.push_back(std::move(wrapped));
+    }
+    const auto deadline = std::chrono::steady_clock::now() + options.timeout;
+    auto left = [&] {
+        return std::max(milliseconds(1), std::chrono::duration_cast<milliseconds>(
+                                             deadline - std::chrono::steady_clock::now()));
+    };
+    json reply;
+    std::optional<error> failed;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        std::string object;
+        failed.reset();
+        try {
+            object = co_await global_object(left());
+            json params = {{"functionDeclaration", function_declaration},
+                           {"objectId", object},
+                           {"arguments", call_arguments},
+                           {"returnByValue", true},
+                           {"awaitPromise", options.await_promise}};
+            reply = co_await client_->async_call("Runtime.callFunctionOn", std::move(params),
+                                                 session_id_, left(), use_awaitable);
+        } catch (const error& e) {
+            failed = e;
+        }
+        if (!failed || !is_stale_handle(*failed)) break;
+        forget_global_object(object);
+    }
+    if (failed) {
+        if (failed->kind() == errc::timeout) {
+            terminate_script();
+            throw error(errc::timeout, what + ": timeout after " +
+                                           std::to_string(options.timeout.count()) +
+                                           " ms (script terminated)");
+        }
+        throw error(failed->kind(), what + ": " + failed->what());
+    }
+    co_return script_value(reply, what);
 }
 
 asio::awaitable<json> page::wait_for_function(std::string expression, milliseconds timeout) {

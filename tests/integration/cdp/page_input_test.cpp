@@ -104,5 +104,82 @@ TEST_F(BrowserTest, AHandlerThrowingOnTheIoThreadIsLoggedAndTheThreadRunsOn) {
     EXPECT_EQ(await_for(*browser_, page->evaluate("6 * 7")), 42);
 }
 
+TEST_F(BrowserTest, CallFunctionPassesArgumentsAsData) {
+    const std::string nasty = "quote \" apostrophe ' backslash \\ </script> '); alert(1); (' "
+                              "${globalThis} `tick` \n line \u2028 end";
+    const json object = {{"name", nasty},
+                         {"n", 12.5},
+                         {"list", {1, "two", nullptr, true}},
+                         {"nested", {{"k", "</script><script>alert(2)</script>"}}}};
+    json first, after_navigate, after_page_navigated_itself;
+    await_for(*browser_, [&]() -> asio::awaitable<void> {
+        auto page = co_await browser_->new_page();
+        co_await page->navigate(product_url(5));
+        json args = json::array({nasty, object});
+        first = co_await page->call_function(
+            "function (s, o) { return [s, o, typeof s, this === globalThis]; }", std::move(args));
+        // A new document: the cached globalThis handle is dropped by navigate().
+        co_await page->navigate(product_url(6));
+        json one = json::array({nasty});
+        after_navigate = co_await page->call_function(
+            "async (s) => { await new Promise(r => setTimeout(r, 10)); "
+            "return [s, location.pathname]; }",
+            std::move(one));
+        // The page navigates by itself: the cached handle is stale and fetched again.
+        json target = {{"url", product_url(7)}};
+        co_await page->send("Page.navigate", std::move(target));
+        co_await page->wait_for_function(
+            "location.pathname === '/product/7' && document.readyState === 'complete'",
+            milliseconds(10000));
+        json two = json::array({nasty, 2});
+        after_page_navigated_itself =
+            co_await page->call_function("(s, n) => [s.length, n * 21]", std::move(two));
+    }());
+    ASSERT_EQ(first.size(), 4u) << first.dump();
+    EXPECT_EQ(first[0], nasty);
+    EXPECT_EQ(first[1], object);
+    EXPECT_EQ(first[2], "string");
+    EXPECT_EQ(first[3], true);
+    EXPECT_EQ(after_navigate, json::array({nasty, "/product/6"}));
+    // U+2028 is three bytes in UTF-8 and one UTF-16 unit in JavaScript.
+    EXPECT_EQ(after_page_navigated_itself, json::array({nasty.size() - 2, 42}));
+}
+
+TEST_F(BrowserTest, CallFunctionReportsBadArgumentsExceptionsAndTimeouts) {
+    failure not_array, thrown, timed_out;
+    json alive;
+    await_for(*browser_, [&]() -> asio::awaitable<void> {
+        auto page = co_await browser_->new_page();
+        try {
+            json not_a_list = {{"a", 1}};
+            co_await page->call_function("(a) => a", std::move(not_a_list));
+        } catch (const cdp::error& e) {
+            not_array = {true, e.kind(), e.what()};
+        }
+        try {
+            json args = json::array({"boom 23"});
+            co_await page->call_function("(m) => { throw new Error(m); }", std::move(args));
+        } catch (const cdp::error& e) {
+            thrown = {true, e.kind(), e.what()};
+        }
+        try {
+            cdp::evaluate_options quick;
+            quick.timeout = milliseconds(500);
+            json none = json::array();
+            co_await page->call_function("() => { for (;;) {} }", std::move(none), quick);
+        } catch (const cdp::error& e) {
+            timed_out = {true, e.kind(), e.what()};
+        }
+        json numbers = json::array({40, 2});
+        alive = co_await page->call_function("(a, b) => a + b", std::move(numbers));
+    }());
+    EXPECT_EQ(not_array.kind, errc::invalid_argument) << not_array.what;
+    EXPECT_EQ(thrown.kind, errc::evaluation_failed) << thrown.what;
+    EXPECT_TRUE(mentions(thrown, "boom 23")) << thrown.what;
+    EXPECT_EQ(timed_out.kind, errc::timeout) << timed_out.what;
+    EXPECT_TRUE(mentions(timed_out, "timeout after 500 ms (script terminated)")) << timed_out.what;
+    EXPECT_EQ(alive, 42) << "the spinning script was terminated";
+}
+
 } // namespace
 } // namespace rotor::test
