@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <future>
@@ -66,7 +67,8 @@ std::unique_ptr<browser> browser::launch(browser_options options) {
 
 void browser::watch_exit() {
     if (process_->exit_fd() < 0) return;
-    const int fd = ::dup(process_->exit_fd());
+    // Close-on-exec: a later launch must not hand this browser's pidfd to another Chromium.
+    const int fd = ::fcntl(process_->exit_fd(), F_DUPFD_CLOEXEC, 0);
     if (fd < 0) return;
     exit_watch_ = std::make_unique<exit_watch>(*io_, fd);
     exit_watch_->descriptor.async_wait(

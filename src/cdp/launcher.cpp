@@ -61,6 +61,16 @@ bool read_active_port(const std::filesystem::path& file, devtools_endpoint& out)
     return true;
 }
 
+// Closes every descriptor from `first` up in the forked child: async-signal-safe (no /proc
+// listing, no allocation). close_range (Linux 5.9) in one call, else one close() per possible
+// descriptor below `max_fd` (sysconf(_SC_OPEN_MAX), read before fork).
+void close_descriptors_from(int first, long max_fd) noexcept {
+#ifdef SYS_close_range
+    if (::syscall(SYS_close_range, static_cast<unsigned>(first), ~0U, 0U) == 0) return;
+#endif
+    for (long fd = first; fd < max_fd; ++fd) ::close(static_cast<int>(fd));
+}
+
 [[noreturn]] void fail(const std::string& what, chromium_process* process) {
     std::string message = "launch chromium: " + what;
     if (process != nullptr) {
@@ -190,6 +200,8 @@ launched_browser launch_chromium(const launch_options& options) {
     }
 
     const pid_t parent = ::getpid();
+    const long open_max = ::sysconf(_SC_OPEN_MAX);
+    const long max_fd = open_max > 0 ? open_max : 65536;
     const pid_t pid = detail::run_on_spawn_thread([&]() -> pid_t {
         const pid_t child = ::fork();
         if (child != 0) return child < 0 ? -errno : child;
@@ -207,6 +219,10 @@ launched_browser launch_chromium(const launch_options& options) {
             ::dup2(out, 2);
         }
         if (in >= 0) ::dup2(in, 0);
+        // Chromium inherits nothing else of the worker: its sockets (Asio's are not
+        // close-on-exec: other browsers' DevTools connections, Redis, listeners) and files
+        // would otherwise stay open in every browser, and outlive the worker's own use of them.
+        close_descriptors_from(3, max_fd);
         ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     });
