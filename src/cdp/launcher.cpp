@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -39,6 +40,7 @@ std::filesystem::path make_run_dir(const std::filesystem::path& root) {
                       std::to_string(sequence++) + "-" + std::to_string(rd() % 1000000);
     auto dir = root / name;
     std::filesystem::create_directories(dir / "profile");
+    std::filesystem::create_directories(dir / "tmp");
     return dir;
 }
 
@@ -176,15 +178,21 @@ launched_browser launch_chromium(const launch_options& options) {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     // Crashpad's database goes under the run directory (so its setsid'd handlers can be found
-    // and ended with the browser), caches too.
+    // and ended with the browser), caches too, and temp files (Chromium leaves an
+    // org.chromium.Chromium.* directory in $TMPDIR per launch): all removed with the run dir.
+    const std::string tmp = (run_dir / "tmp").string();
+    const std::vector<std::string> overridden = {"XDG_CONFIG_HOME=" + (run_dir / "config").string(),
+                                                 "XDG_CACHE_HOME=" + (run_dir / "cache").string(),
+                                                 "TMPDIR=" + tmp, "TMP=" + tmp, "TEMP=" + tmp};
     std::vector<std::string> env;
     for (char** e = environ; *e != nullptr; ++e) {
         const std::string_view kv(*e);
-        if (kv.rfind("XDG_CONFIG_HOME=", 0) == 0 || kv.rfind("XDG_CACHE_HOME=", 0) == 0) continue;
-        env.emplace_back(kv);
+        const bool replaced = std::any_of(overridden.begin(), overridden.end(), [&](const auto& o) {
+            return kv.substr(0, o.find('=') + 1) == std::string_view(o).substr(0, o.find('=') + 1);
+        });
+        if (!replaced) env.emplace_back(kv);
     }
-    env.push_back("XDG_CONFIG_HOME=" + (run_dir / "config").string());
-    env.push_back("XDG_CACHE_HOME=" + (run_dir / "cache").string());
+    env.insert(env.end(), overridden.begin(), overridden.end());
     std::vector<char*> envp;
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);

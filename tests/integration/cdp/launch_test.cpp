@@ -9,12 +9,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <optional>
 #include <set>
 
 namespace rotor::test {
 namespace {
 
 namespace fs = std::filesystem;
+namespace asio = boost::asio;
 
 // The targets of /proc/<pid>/fd/* ("socket:[123]", "/path/file", ...).
 std::set<std::string> descriptor_targets(pid_t pid) {
@@ -86,6 +89,56 @@ TEST(LaunchedChromium, InheritsNoDescriptorOfTheWorker) {
     first->close();
     ::close(listener);
     ::close(file);
+}
+
+// Sets an environment variable for one scope (tests only: setenv is not thread-safe).
+class scoped_env {
+  public:
+    scoped_env(const char* name, const std::string& value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        ::setenv(name, value.c_str(), 1);
+    }
+    ~scoped_env() {
+        if (old_) {
+            ::setenv(name_, old_->c_str(), 1);
+        } else {
+            ::unsetenv(name_);
+        }
+    }
+    scoped_env(const scoped_env&) = delete;
+    scoped_env& operator=(const scoped_env&) = delete;
+
+  private:
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+std::vector<std::string> chromium_temp_entries(const fs::path& dir) {
+    std::vector<std::string> found;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        const auto name = entry.path().filename().string();
+        if (name.rfind("org.chromium.Chromium.", 0) == 0) found.push_back(name);
+    }
+    return found;
+}
+
+TEST(LaunchedChromium, LeavesNothingInTheWorkersTempDirectory) {
+    temp_dir tmp("rotor-tmpdir");
+    temp_dir profiles("rotor-tmpdir-profiles");
+    const scoped_env tmpdir("TMPDIR", tmp.path().string());
+    fixture::shop_server shop;
+    {
+        auto b = cdp::browser::launch(test_browser_options(profiles.path()));
+        const int status = b->run([](cdp::browser& br, std::string target) -> asio::awaitable<int> {
+            auto page = co_await br.new_page();
+            auto nav = co_await page->navigate(std::move(target));
+            co_await page->close();
+            co_return nav.status;
+        }(*b, shop.base_url() + "/product/17"));
+        EXPECT_EQ(status, 200);
+        b->close();
+    }
+    EXPECT_EQ(chromium_temp_entries(tmp.path()), std::vector<std::string>{});
 }
 
 } // namespace
