@@ -1,5 +1,6 @@
 #include "cdp/launcher.hpp"
 
+#include "cdp/detail/run_dir.hpp"
 #include "cdp/detail/spawn_thread.hpp"
 #include "cdp/errors.hpp"
 
@@ -11,37 +12,21 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
-#include <random>
 
 extern char** environ;
 
 namespace rotor::cdp {
 namespace {
 
-constexpr std::string_view run_dir_prefix = "run-";
-
 std::string env_or(const char* name, std::string fallback) {
     const char* value = std::getenv(name);
     return value != nullptr && *value != '\0' ? std::string(value) : std::move(fallback);
-}
-
-// run-<launcher pid>-<sequence>-<random>
-std::filesystem::path make_run_dir(const std::filesystem::path& root) {
-    static std::atomic<unsigned> sequence{0};
-    std::random_device rd;
-    const auto name = std::string(run_dir_prefix) + std::to_string(::getpid()) + "-" +
-                      std::to_string(sequence++) + "-" + std::to_string(rd() % 1000000);
-    auto dir = root / name;
-    std::filesystem::create_directories(dir / "profile");
-    std::filesystem::create_directories(dir / "tmp");
-    return dir;
 }
 
 struct devtools_endpoint {
@@ -126,22 +111,6 @@ std::vector<std::string> required_flags() {
             "--remote-debugging-port=0"};
 }
 
-std::size_t remove_stale_run_dirs(const std::filesystem::path& root) {
-    std::size_t removed = 0;
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
-        const std::string name = entry.path().filename().string();
-        if (name.rfind(run_dir_prefix, 0) != 0) continue;
-        const long pid = std::strtol(name.c_str() + run_dir_prefix.size(), nullptr, 10);
-        if (pid <= 0) continue;
-        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue; // owner alive
-        std::error_code rm;
-        std::filesystem::remove_all(entry.path(), rm);
-        if (!rm) ++removed;
-    }
-    return removed;
-}
-
 launched_browser launch_chromium(const launch_options& options) {
     std::error_code ec;
     std::filesystem::create_directories(options.profile_root, ec);
@@ -161,7 +130,7 @@ launched_browser launch_chromium(const launch_options& options) {
     static std::once_flag subreaper;
     std::call_once(subreaper, [] { ::prctl(PR_SET_CHILD_SUBREAPER, 1); });
 
-    const auto run_dir = make_run_dir(options.profile_root);
+    const auto run_dir = detail::make_run_dir(options.profile_root);
     const auto profile = run_dir / "profile";
     const auto log = run_dir / "chromium.log";
     const std::string executable = resolve_chromium_executable(options.chromium_path);
