@@ -73,6 +73,8 @@ TEST_F(BrowserTest, ThrowingEventHandlersAndPredicatesAreCountedNotFatal) {
     auto watch =
         browser_->cdp()->subscribe(page->session_id(), "Page.lifecycleEvent", std::move(handlers));
     cdp::event_waiter waiter(browser_->cdp(), page->session_id(), "Page.lifecycleEvent");
+    // The function object itself goes to co_spawn (which keeps it): its capture outlives this
+    // statement.
     auto waited = asio::co_spawn(
         browser_->get_executor(),
         [&waiter]() -> asio::awaitable<json> {
@@ -82,7 +84,7 @@ TEST_F(BrowserTest, ThrowingEventHandlersAndPredicatesAreCountedNotFatal) {
             std::string label = "lifecycle with a broken predicate";
             co_return co_await waiter.async_wait(std::move(broken), milliseconds(20000),
                                                  std::move(label), asio::use_awaitable);
-        }(),
+        },
         asio::use_future);
     std::this_thread::sleep_for(milliseconds(100)); // armed before the events come
     const auto nav = await_for(*browser_, page->navigate(product_url(5)));
