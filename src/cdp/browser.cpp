@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <future>
@@ -21,7 +22,18 @@ struct browser::exit_watch {
 
 browser::browser(browser_options options)
     : options_(std::move(options)), work_(asio::make_work_guard(*io_)), io_thread_([this] {
-          io_->run();
+          // A handler that throws must not end the I/O thread (every page of the browser would
+          // hang) nor the process: log it and run on (run() resumes after an exception).
+          for (;;) {
+              try {
+                  io_->run();
+                  break;
+              } catch (const std::exception& e) {
+                  spdlog::error("cdp: a handler on the browser's I/O thread threw: {}", e.what());
+              } catch (...) {
+                  spdlog::error("cdp: a handler on the browser's I/O thread threw");
+              }
+          }
           io_done_.set_value();
       }) {}
 
@@ -42,6 +54,7 @@ std::unique_ptr<browser> browser::launch(browser_options options) {
         b->io_thread_.join();
         throw;
     }
+    b->client_->set_max_message_bytes(b->options_.max_message_bytes);
     b->watch_exit();
     // Crash events for every target (Target.targetCrashed) and detach events for closed pages.
     b->run([](std::shared_ptr<client> c, milliseconds t) -> asio::awaitable<void> {
@@ -54,7 +67,8 @@ std::unique_ptr<browser> browser::launch(browser_options options) {
 
 void browser::watch_exit() {
     if (process_->exit_fd() < 0) return;
-    const int fd = ::dup(process_->exit_fd());
+    // Close-on-exec: a later launch must not hand this browser's pidfd to another Chromium.
+    const int fd = ::fcntl(process_->exit_fd(), F_DUPFD_CLOEXEC, 0);
     if (fd < 0) return;
     exit_watch_ = std::make_unique<exit_watch>(*io_, fd);
     exit_watch_->descriptor.async_wait(

@@ -24,6 +24,7 @@ struct browser_options {
     milliseconds connect_timeout{10000}; // websocket handshake
     milliseconds command_timeout{30000}; // default deadline of a command
     milliseconds close_grace{3000};      // Browser.close, then SIGTERM, then SIGKILL
+    std::size_t max_message_bytes = client::default_max_message_bytes; // larger replies fail
 };
 
 class browser {

@@ -30,6 +30,10 @@ class category final : public boost::system::error_category {
             return "malformed response";
         case errc::invalid_profile:
             return "invalid page profile";
+        case errc::invalid_argument:
+            return "invalid argument";
+        case errc::reply_too_large:
+            return "reply too large";
         }
         return "unknown cdp error";
     }

@@ -22,6 +22,8 @@ enum class errc {
     connect_failed,     // the DevTools websocket could not be opened
     malformed_response, // a reply did not have the shape the method promises
     invalid_profile,    // a page profile names a host, pattern or cookie that cannot apply
+    invalid_argument,   // the command cannot be sent as given (e.g. a string is not valid UTF-8)
+    reply_too_large,    // the reply was larger than the client's max_message_bytes (dropped)
 };
 
 const boost::system::error_category& cdp_category() noexcept;

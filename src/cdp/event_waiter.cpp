@@ -19,23 +19,39 @@ struct event_waiter::state {
 };
 
 event_waiter::event_waiter(const std::shared_ptr<client>& c, const std::string& session_id,
-                           std::string method)
+                           std::string method, predicate keep)
     : state_(std::make_shared<state>(c)) {
     std::weak_ptr<state> weak = state_;
     event_handlers handlers;
-    handlers.on_event = [weak](const json& params) {
+    handlers.on_event = [weak, keep = std::move(keep)](const json& params) {
         auto st = weak.lock();
         if (!st) return;
+        if (keep && !keep(params)) return; // a throwing filter is the client's to log and count
         detail::completion done;
+        std::exception_ptr thrown;
         {
             std::lock_guard lock(st->mutex);
-            if (st->waiting && st->accept(params)) {
+            bool accepted = false;
+            if (st->waiting) {
+                try {
+                    accepted = st->accept(params);
+                } catch (...) {
+                    thrown = std::current_exception();
+                }
+            }
+            if (accepted || thrown) {
                 done = std::move(st->waiting);
                 st->timer.cancel();
             } else {
                 if (st->buffered.size() == max_buffered) st->buffered.pop_front();
                 st->buffered.push_back(params);
             }
+        }
+        if (thrown) {
+            // The predicate is the waiter's code: its exception ends the wait, and the client
+            // logs and counts it.
+            done.fail(thrown);
+            std::rethrow_exception(thrown);
         }
         if (done) done.succeed(params);
     };
@@ -85,7 +101,15 @@ void event_waiter::arm(const std::shared_ptr<state>& st, predicate accept, milli
                        std::string what, detail::completion done) {
     std::unique_lock lock(st->mutex);
     for (auto it = st->buffered.begin(); it != st->buffered.end(); ++it) {
-        if (accept(*it)) {
+        bool accepted = false;
+        try {
+            accepted = accept(*it);
+        } catch (...) {
+            lock.unlock();
+            done.fail(std::current_exception());
+            return;
+        }
+        if (accepted) {
             json found = std::move(*it);
             st->buffered.erase(it);
             lock.unlock();

@@ -1,5 +1,6 @@
 #include "cdp/launcher.hpp"
 
+#include "cdp/detail/run_dir.hpp"
 #include "cdp/detail/spawn_thread.hpp"
 #include "cdp/errors.hpp"
 
@@ -10,36 +11,22 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <mutex>
-#include <random>
 
 extern char** environ;
 
 namespace rotor::cdp {
 namespace {
 
-constexpr std::string_view run_dir_prefix = "run-";
-
 std::string env_or(const char* name, std::string fallback) {
     const char* value = std::getenv(name);
     return value != nullptr && *value != '\0' ? std::string(value) : std::move(fallback);
-}
-
-// run-<launcher pid>-<sequence>-<random>
-std::filesystem::path make_run_dir(const std::filesystem::path& root) {
-    static std::atomic<unsigned> sequence{0};
-    std::random_device rd;
-    const auto name = std::string(run_dir_prefix) + std::to_string(::getpid()) + "-" +
-                      std::to_string(sequence++) + "-" + std::to_string(rd() % 1000000);
-    auto dir = root / name;
-    std::filesystem::create_directories(dir / "profile");
-    return dir;
 }
 
 struct devtools_endpoint {
@@ -59,6 +46,16 @@ bool read_active_port(const std::filesystem::path& file, devtools_endpoint& out)
     out.port = static_cast<unsigned short>(port);
     out.path = path_line;
     return true;
+}
+
+// Closes every descriptor from `first` up in the forked child: async-signal-safe (no /proc
+// listing, no allocation). close_range (Linux 5.9) in one call, else one close() per possible
+// descriptor below `max_fd` (sysconf(_SC_OPEN_MAX), read before fork).
+void close_descriptors_from(int first, long max_fd) noexcept {
+#ifdef SYS_close_range
+    if (::syscall(SYS_close_range, static_cast<unsigned>(first), ~0U, 0U) == 0) return;
+#endif
+    for (long fd = first; fd < max_fd; ++fd) ::close(static_cast<int>(fd));
 }
 
 [[noreturn]] void fail(const std::string& what, chromium_process* process) {
@@ -114,22 +111,6 @@ std::vector<std::string> required_flags() {
             "--remote-debugging-port=0"};
 }
 
-std::size_t remove_stale_run_dirs(const std::filesystem::path& root) {
-    std::size_t removed = 0;
-    std::error_code ec;
-    for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
-        const std::string name = entry.path().filename().string();
-        if (name.rfind(run_dir_prefix, 0) != 0) continue;
-        const long pid = std::strtol(name.c_str() + run_dir_prefix.size(), nullptr, 10);
-        if (pid <= 0) continue;
-        if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) continue; // owner alive
-        std::error_code rm;
-        std::filesystem::remove_all(entry.path(), rm);
-        if (!rm) ++removed;
-    }
-    return removed;
-}
-
 launched_browser launch_chromium(const launch_options& options) {
     std::error_code ec;
     std::filesystem::create_directories(options.profile_root, ec);
@@ -149,7 +130,7 @@ launched_browser launch_chromium(const launch_options& options) {
     static std::once_flag subreaper;
     std::call_once(subreaper, [] { ::prctl(PR_SET_CHILD_SUBREAPER, 1); });
 
-    const auto run_dir = make_run_dir(options.profile_root);
+    const auto run_dir = detail::make_run_dir(options.profile_root);
     const auto profile = run_dir / "profile";
     const auto log = run_dir / "chromium.log";
     const std::string executable = resolve_chromium_executable(options.chromium_path);
@@ -166,15 +147,21 @@ launched_browser launch_chromium(const launch_options& options) {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     // Crashpad's database goes under the run directory (so its setsid'd handlers can be found
-    // and ended with the browser), caches too.
+    // and ended with the browser), caches too, and temp files (Chromium leaves an
+    // org.chromium.Chromium.* directory in $TMPDIR per launch): all removed with the run dir.
+    const std::string tmp = (run_dir / "tmp").string();
+    const std::vector<std::string> overridden = {"XDG_CONFIG_HOME=" + (run_dir / "config").string(),
+                                                 "XDG_CACHE_HOME=" + (run_dir / "cache").string(),
+                                                 "TMPDIR=" + tmp, "TMP=" + tmp, "TEMP=" + tmp};
     std::vector<std::string> env;
     for (char** e = environ; *e != nullptr; ++e) {
         const std::string_view kv(*e);
-        if (kv.rfind("XDG_CONFIG_HOME=", 0) == 0 || kv.rfind("XDG_CACHE_HOME=", 0) == 0) continue;
-        env.emplace_back(kv);
+        const bool replaced = std::any_of(overridden.begin(), overridden.end(), [&](const auto& o) {
+            return kv.substr(0, o.find('=') + 1) == std::string_view(o).substr(0, o.find('=') + 1);
+        });
+        if (!replaced) env.emplace_back(kv);
     }
-    env.push_back("XDG_CONFIG_HOME=" + (run_dir / "config").string());
-    env.push_back("XDG_CACHE_HOME=" + (run_dir / "cache").string());
+    env.insert(env.end(), overridden.begin(), overridden.end());
     std::vector<char*> envp;
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
@@ -190,6 +177,8 @@ launched_browser launch_chromium(const launch_options& options) {
     }
 
     const pid_t parent = ::getpid();
+    const long open_max = ::sysconf(_SC_OPEN_MAX);
+    const long max_fd = open_max > 0 ? open_max : 65536;
     const pid_t pid = detail::run_on_spawn_thread([&]() -> pid_t {
         const pid_t child = ::fork();
         if (child != 0) return child < 0 ? -errno : child;
@@ -207,6 +196,10 @@ launched_browser launch_chromium(const launch_options& options) {
             ::dup2(out, 2);
         }
         if (in >= 0) ::dup2(in, 0);
+        // Chromium inherits nothing else of the worker: its sockets (Asio's are not
+        // close-on-exec: other browsers' DevTools connections, Redis, listeners) and files
+        // would otherwise stay open in every browser, and outlive the worker's own use of them.
+        close_descriptors_from(3, max_fd);
         ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     });

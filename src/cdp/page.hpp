@@ -14,6 +14,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -103,6 +104,18 @@ class page : public std::enable_shared_from_this<page> {
     boost::asio::awaitable<json> call_function(std::string function_declaration) {
         return call_function(std::move(function_declaration), evaluate_options{});
     }
+    /// Calls a function declaration such as "(selector, limit) => ..." with `arguments`, a JSON
+    /// array whose elements are passed as data (Runtime.callFunctionOn arguments, never pasted
+    /// into script source); `this` is globalThis. Returns the value by value, awaiting a returned
+    /// promise when options.await_promise. Throws invalid_argument (arguments not an array, a
+    /// string not valid UTF-8), evaluation_failed with the exception text, timeout (the script
+    /// is terminated), and the session's end.
+    boost::asio::awaitable<json> call_function(std::string function_declaration, json arguments,
+                                               evaluate_options options);
+    boost::asio::awaitable<json> call_function(std::string function_declaration, json arguments) {
+        return call_function(std::move(function_declaration), std::move(arguments),
+                             evaluate_options{});
+    }
     /// Waits until `expression` is truthy, checked in the page on DOM mutations (and every
     /// 50 ms for state a mutation does not show); returns its value. Throws timeout.
     boost::asio::awaitable<json> wait_for_function(std::string expression, milliseconds timeout);
@@ -148,6 +161,8 @@ class page : public std::enable_shared_from_this<page> {
     page(std::shared_ptr<client> c, std::string target_id, std::string session_id,
          std::string context_id, milliseconds command_timeout);
     void terminate_script() const;
+    boost::asio::awaitable<std::string> global_object(milliseconds timeout);
+    void forget_global_object(const std::string& object_id) const;
 
     std::shared_ptr<client> client_;
     std::string target_id_;
@@ -161,6 +176,11 @@ class page : public std::enable_shared_from_this<page> {
         std::optional<error> why;
     };
     std::shared_ptr<end_state> end_ = std::make_shared<end_state>();
+    struct global_handle {
+        mutable std::mutex mutex;
+        std::string object_id; // globalThis of the current document ("" until fetched)
+    };
+    std::shared_ptr<global_handle> global_ = std::make_shared<global_handle>();
     std::shared_ptr<std::atomic<std::uint64_t>> blocked_ =
         std::make_shared<std::atomic<std::uint64_t>>(0);
     std::shared_ptr<page_profile_state> profile_;

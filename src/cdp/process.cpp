@@ -103,6 +103,23 @@ char process_state(pid_t pid) {
     return read_stat(pid, state, group) ? state : 0;
 }
 
+std::optional<std::uint64_t> process_start_time(pid_t pid) {
+    const auto text = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
+    if (!text) return std::nullopt;
+    const std::string line = text->substr(0, text->find('\n'));
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) return std::nullopt;
+    // After "pid (comm)" come fields 3 (state) .. 22 (starttime).
+    std::istringstream rest(line.substr(close + 1));
+    std::string field;
+    for (int i = 3; i < 22; ++i) {
+        if (!(rest >> field)) return std::nullopt;
+    }
+    std::uint64_t start = 0;
+    if (!(rest >> start)) return std::nullopt;
+    return start;
+}
+
 std::vector<pid_t> wait_for_exit(const std::vector<pid_t>& pids,
                                  std::chrono::milliseconds timeout) {
     struct watched {

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <optional>
@@ -28,6 +29,10 @@ std::vector<pid_t> processes_mentioning(const std::string& text);
 
 /// The state letter of /proc/<pid>/stat ('R', 'S', 'Z', ...), or 0 if the process is gone.
 char process_state(pid_t pid);
+
+/// When the process started, in clock ticks after boot (field 22 of /proc/<pid>/stat); with the
+/// pid it names one process for the life of the machine. nullopt if it cannot be read.
+std::optional<std::uint64_t> process_start_time(pid_t pid);
 
 /// Waits until every process of `pids` has exited (pidfd, no sleeps) or the deadline passes;
 /// returns the ones still alive.

@@ -94,6 +94,23 @@ TEST_F(BrowserTest, RendererCrashFailsPendingCommandsAtOnce) {
     await_for(*browser_, page->close());
 }
 
+// A page dropped while its renderer crashes: ~page reads why the page ended while the I/O
+// thread records it (the pending call fails just before). A data race before ~page took the
+// lock; only a ThreadSanitizer build (-DROTOR_SANITIZE=thread) sees it.
+TEST_F(BrowserTest, APageDroppedWhileItsRendererCrashesReadsItsEndUnderTheLock) {
+    for (int i = 0; i < 3; ++i) {
+        auto page = await_for(*browser_, browser_->new_page());
+        json params = {{"expression", "new Promise(() => {})"}, {"awaitPromise", true}};
+        auto pending = browser_->cdp()->async_call("Runtime.evaluate", params, page->session_id(),
+                                                   milliseconds(30000), asio::use_future);
+        browser_->cdp()->async_call("Page.crash", json::object(), page->session_id(),
+                                    milliseconds(5000), [](std::exception_ptr, json) {});
+        EXPECT_THROW(pending.get(), cdp::error);
+        page.reset();
+    }
+    EXPECT_EQ(await_for(*browser_, browser_->version()).value("product", "").empty(), false);
+}
+
 TEST(LauncherFaults, NoChromiumOutlivesAWorkerKilledWithSigkill) {
     temp_dir root("rotor-orphans");
     int out[2];

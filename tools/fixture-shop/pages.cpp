@@ -131,6 +131,24 @@ std::string error_page_html(std::uint64_t id, int status) {
            "</h1><p class=\"product-id\">" + std::to_string(id) + "</p></body></html>\n";
 }
 
+std::string many_resources_html(int n) {
+    std::string html = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>" +
+                       std::to_string(n) + " resources</title></head><body>\n";
+    for (int i = 1; i <= n; ++i) {
+        html += "<img width=\"1\" height=\"1\" src=\"/dot/" + std::to_string(i) + ".gif\">";
+    }
+    html += "\n</body></html>\n";
+    return html;
+}
+
+std::string dot_gif() {
+    static const unsigned char bytes[] = {
+        0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00,
+        0x00, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b};
+    return {reinterpret_cast<const char*>(bytes), sizeof bytes};
+}
+
 std::string stylesheet_css() {
     std::string css = "@font-face { font-family: 'ShopSans'; src: url('/static/shop-font.woff2') "
                       "format('woff2'); font-display: swap; }\n"

@@ -15,6 +15,11 @@ std::string product_page_html(const product& p);
 /// The body of a 404/410/500 page; it still names the id so a scraper can read it.
 std::string error_page_html(std::uint64_t id, int status);
 
+/// A page with `n` tiny images (`/dot/{1..n}.gif`): a busy page for event-volume tests.
+std::string many_resources_html(int n);
+/// A 1x1 transparent GIF (43 bytes).
+std::string dot_gif();
+
 std::string stylesheet_css();
 std::string image_svg(std::uint64_t id, int n);
 /// Bytes served as the web font (not a valid font: the browser requests it, then drops it).

@@ -27,6 +27,8 @@ using tcp = asio::ip::tcp;
 using request = http::request<http::string_body>;
 using response = http::response<http::string_body>;
 
+constexpr std::uint64_t max_many_resources = 5000;
+
 struct routed {
     std::string route; // stats bucket
     response res;
@@ -208,6 +210,15 @@ routed route(const request& req, shop_stats& stats) {
                                            image_svg(*id, static_cast<int>(n.value_or(0))),
                                            "image/svg+xml")};
         }
+    } else if (starts_with(path, "/many/")) {
+        // /many/{n}: n tiny images, at most max_many_resources.
+        if (auto n = parse_id(path.substr(6)); n && *n <= max_many_resources) {
+            return {"many",
+                    make_response(req, http::status::ok, many_resources_html(static_cast<int>(*n)),
+                                  "text/html; charset=utf-8")};
+        }
+    } else if (starts_with(path, "/dot/")) {
+        return {"dot", make_response(req, http::status::ok, dot_gif(), "image/gif")};
     } else if (starts_with(path, "/hang/")) {
         return {"hang", response{}, 0, true};
     } else if (path == "/echo/headers") {
