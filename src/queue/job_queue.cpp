@@ -1,5 +1,6 @@
 #include "queue/job_queue.hpp"
 
+#include "queue/detail/job_params.hpp"
 #include "queue/detail/lua_scripts.hpp"
 
 #include <random>
@@ -65,11 +66,13 @@ job_queue::job_queue(redis_options redis, queue_options options)
                                                                          detail::complete_lua,
                                                                          {}},
       complete_claim_{"complete_and_claim", detail::complete_and_claim_lua, {}},
-      fail_job_{"fail", detail::fail_job_lua, {}}, reap_{"reap_stalled",
-                                                         detail::reap_stalled_lua,
-                                                         {}},
-      requeue_{"requeue", detail::requeue_lua, {}}, heartbeat_{
-                                                        "heartbeat", detail::heartbeat_lua, {}} {
+      fail_job_{"fail", detail::fail_job_lua, {}},
+      reap_{"reap_stalled", detail::reap_stalled_lua, {}}, requeue_{"requeue",
+                                                                    detail::requeue_lua,
+                                                                    {}},
+      heartbeat_{"heartbeat", detail::heartbeat_lua, {}}, dead_letter_{"dead_letter",
+                                                                       detail::dead_letter_lua,
+                                                                       {}} {
     if (options_.retention.count() < 1) {
         throw error(errc::invalid_argument,
                     "queue options: retention must be at least 1 s (it is how long batch groups "
@@ -146,32 +149,49 @@ enqueue_result job_queue::enqueue(const enqueue_request& request) {
 
 std::optional<job_lease> job_queue::claim(const std::string& platform,
                                           const std::string& worker_id) {
-    const auto reply = run(claim_,
-                           {keys_.queue(platform), keys_.running(platform), keys_.delayed(platform),
-                            keys_.dead(platform), keys_.lock(platform)},
-                           {options_.prefix, std::to_string(options_.lease.count()), worker_id,
-                            std::string(to_string(options_.lock)), random_id(), "0"},
-                           "claim " + platform, 5);
-    return parse_claim(reply, worker_id);
+    // A job the script let through but nlohmann cannot read (or without items) is dead-lettered
+    // and the next one claimed: run, it would complete with no items.
+    for (;;) {
+        const auto reply =
+            run(claim_,
+                {keys_.queue(platform), keys_.running(platform), keys_.delayed(platform),
+                 keys_.dead(platform), keys_.lock(platform)},
+                {options_.prefix, std::to_string(options_.lease.count()), worker_id,
+                 std::string(to_string(options_.lock)), random_id(), "0"},
+                "claim " + platform, 5);
+        std::string malformed;
+        auto job = parse_claim(reply, worker_id, malformed);
+        if (!job || malformed.empty()) return job;
+        dead_letter(*job, "malformed_job: " + malformed);
+    }
 }
 
 std::optional<job_lease> job_queue::parse_claim(const redis_reply& reply,
-                                                const std::string& worker_id) {
+                                                const std::string& worker_id,
+                                                std::string& malformed) {
     if (reply.is_nil() || reply.elements.size() < 9) return std::nullopt;
     job_lease job;
     job.id = reply.elements[0].as_string();
     job.token = reply.elements[1].as_string();
     job.platform = reply.elements[2].as_string();
-    job.params = nlohmann::json::parse(reply.elements[3].as_string(), nullptr, false);
     job.workflow_id = reply.elements[4].as_string();
-    job.attempts = static_cast<int>(reply.elements[5].as_integer());
-    job.max_attempts = static_cast<int>(reply.elements[6].as_integer());
     job.group_id = reply.elements[7].as_string();
     job.lease_deadline_ms = reply.elements[8].as_integer();
     job.worker_id = worker_id;
+    // A lease whose fields cannot be read is dead-lettered, not thrown: thrown, the job would
+    // stay leased and unrun until its lease expired, again and again, and die "stalled".
+    try {
+        job.attempts = static_cast<int>(reply.elements[5].as_integer());
+        job.max_attempts = static_cast<int>(reply.elements[6].as_integer());
+    } catch (const error&) {
+        malformed = "attempts or max_attempts is not a number";
+        return job;
+    }
+    if (auto why = detail::read_job_params(reply.elements[3].as_string(), job.params)) {
+        malformed = std::move(*why);
+    }
     return job;
 }
-
 std::optional<job_lease> job_queue::complete_and_claim(const job_lease& job) {
     const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                  std::chrono::steady_clock::now().time_since_epoch())
@@ -186,7 +206,11 @@ std::optional<job_lease> job_queue::complete_and_claim(const job_lease& job) {
         {job.token, options_.prefix, std::string(to_string(options_.lock)), job.worker_id,
          std::to_string(options_.lease.count()), done_ttl(), promote ? "1" : "0", random_id(), "0"},
         "complete " + job.id + " and claim the next", 8);
-    return parse_claim(reply, job.worker_id);
+    std::string malformed;
+    auto next = parse_claim(reply, job.worker_id, malformed);
+    if (!next || malformed.empty()) return next;
+    dead_letter(*next, "malformed_job: " + malformed);
+    return claim(job.platform, job.worker_id);
 }
 
 void job_queue::renew(job_lease& job) {
@@ -262,6 +286,14 @@ retry_decision job_queue::fail(const job_lease& job, const std::string& error_te
         d.backoff = milliseconds(reply.elements[1].as_integer());
     }
     return d;
+}
+
+void job_queue::dead_letter(const job_lease& job, const std::string& reason) {
+    run(dead_letter_,
+        {keys_.job(job.id), keys_.running(job.platform), keys_.dead(job.platform),
+         keys_.lock(job.platform)},
+        {job.token, reason, options_.prefix, std::string(to_string(options_.lock)), job.worker_id},
+        "dead-letter " + job.id);
 }
 
 std::pair<std::int64_t, std::int64_t> job_queue::reap_stalled(const std::string& platform) {

@@ -150,6 +150,9 @@ class job_queue {
     std::optional<job_lease> complete_and_claim(const job_lease& job);
     /// A whole-job failure: retry after backoff with jitter, or dead-letter after max_attempts.
     retry_decision fail(const job_lease& job, const std::string& error);
+    /// Dead-letters the job at once, whatever its attempts (a malformed job: no retry can help),
+    /// with `reason` as its last_error. Fenced: throws errc::lease_lost when the lease is gone.
+    void dead_letter(const job_lease& job, const std::string& reason);
     /// Moves jobs whose lease expired back to their queue (or to dead-letter after max_stalled).
     /// Any worker may call it; returns {requeued, dead}.
     std::pair<std::int64_t, std::int64_t> reap_stalled(const std::string& platform);
@@ -193,9 +196,12 @@ class job_queue {
     std::atomic<std::int64_t> last_promote_ns_{0}; // steady clock, for delayed_poll
     redis_connection conn_;
     lua_script enqueue_, claim_, renew_, checkpoint_, fail_item_, complete_, complete_claim_,
-        fail_job_, reap_, requeue_, heartbeat_;
+        fail_job_, reap_, requeue_, heartbeat_, dead_letter_;
     std::string done_ttl() const; // seconds a done job's hash is kept; "0": deleted
-    std::optional<job_lease> parse_claim(const redis_reply& reply, const std::string& worker_id);
+    /// The lease a claim answered (nullopt: none); `malformed` says why it cannot be run ("": it
+    /// can). Throws only when the reply itself is not a claim's.
+    std::optional<job_lease> parse_claim(const redis_reply& reply, const std::string& worker_id,
+                                         std::string& malformed);
 };
 
 std::string_view to_string(lock_mode mode);

@@ -20,5 +20,6 @@ extern const std::string requeue_lua;
 extern const std::string heartbeat_lua;
 extern const std::string rate_limit_lua;
 extern const std::string enter_lua;
+extern const std::string dead_letter_lua;
 
 } // namespace rotor::queue::detail

@@ -2,9 +2,13 @@
 -- One round trip per job for a busy worker: complete this one, claim the next.
 -- KEYS: job, running, lock, queue, delayed, dead. ARGV: token, prefix, lock mode, worker,
 -- lease_ms, done ttl_s, promote ('1': move due retries into the queue first), request id, replay.
+-- Returns what claim.lua returns (nil: none ready), or a LEASE_LOST error (nothing changed).
 -- A replay completes nothing twice (complete is idempotent) and answers with the job it claimed.
 --! include now_ms
 --! include group_count
+--! include bury
+--! include job_problem
+--! include job_score
 --! include claim_next
 --! include complete_job
 local now = now_ms()

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -511,9 +512,113 @@ TEST_F(JobQueueTest, MalformedJobsGoToDeadLetterWithTheirReason) {
     ASSERT_TRUE(job);
     EXPECT_EQ(job->items(), std::vector<std::string>{"42"});
     EXPECT_EQ(q.counts("p").dead, 3);
-    EXPECT_EQ(q.job_fields("badjson").at("last_error"), "malformed job: params are not valid JSON");
-    EXPECT_EQ(q.job_fields("ghost").at("last_error"),
-              "malformed job: job hash missing or without platform/params");
+    EXPECT_EQ(q.job_fields("badjson").at("last_error"), "malformed_job: params are not valid JSON");
+    EXPECT_EQ(q.job_fields("noparams").at("last_error"), "malformed_job: no params field");
+    EXPECT_EQ(q.job_fields("ghost").at("last_error"), "malformed_job: no platform field");
+}
+
+// Params the claim script's cjson accepts but that give no items, or that nlohmann (the worker)
+// cannot read at all, used to be leased: the job then "completed" with 0 items. Each is now
+// dead-lettered with its reason, by the script or by the C++ side right after the claim.
+TEST_F(JobQueueTest, MalformedJobsAreDeadLetteredInsteadOfCompletingWithNoItems) {
+    job_queue q(redis(), options(1));
+    const auto& k = q.key_names();
+    struct bad_job {
+        std::string id, params, reason;
+    };
+    const std::vector<bad_job> bad = {
+        {"array", "[]", "params are not a JSON object"},
+        {"array-of-ids", R"(["1","2"])", "params are not a JSON object"},
+        {"empty", "{}", "params.product_ids is missing"},
+        {"no-items", R"({"batch_index":0})", "params.product_ids is missing"},
+        {"no-item", R"({"product_ids":[]})", "params.product_ids is empty"},
+        {"items-object", R"({"product_ids":{"a":"1"}})", "params.product_ids is not an array"},
+        {"items-string", R"({"product_ids":"1,2"})", "params.product_ids is not an array"},
+        {"item-null", R"({"product_ids":["1",null]})", "holds something other than strings"},
+        {"item-bool", R"({"product_ids":[true]})", "holds something other than strings"},
+        {"item-nan", R"({"product_ids":[NaN]})", "NaN or infinite"},
+        // cjson reads these; nlohmann does not: the worker's side catches them.
+        {"nan-elsewhere", R"({"product_ids":["1"],"x":NaN})", "parse error at byte"},
+        {"hex", R"({"product_ids":[0x10]})", "parse error at byte"},
+        {"utf8", "{\"product_ids\":[\"\xff\xfe\"]}", "parse error at byte"},
+    };
+    int score = 0;
+    auto add = [&](const std::string& id, const std::string& params, const std::string& attempts) {
+        q.command({"HSET", k.job(id), "id", id, "platform", "p", "params", params, "status",
+                   "queued", "attempts", attempts, "max_attempts", "3", "stalled", "0", "score",
+                   std::to_string(++score)});
+        q.command({"ZADD", k.queue("p"), std::to_string(score), id});
+    };
+    for (const auto& b : bad) add(b.id, b.params, "0");
+    // Thrown at the lease's parse, a bad count left the job leased and unrun until it died
+    // "stalled 3 times".
+    add("attempts", R"({"product_ids":["1"]})", "x");
+    enqueue_request r;
+    r.platform = "p";
+    r.items = {"42"};
+    q.enqueue(r);
+
+    auto job = q.claim("p", "w");
+    ASSERT_TRUE(job);
+    EXPECT_EQ(job->items(), std::vector<std::string>{"42"});
+    for (const auto& b : bad) {
+        const auto f = q.job_fields(b.id);
+        EXPECT_EQ(f.at("status"), "dead") << b.id;
+        EXPECT_EQ(f.at("last_error").rfind("malformed_job: ", 0), 0u)
+            << b.id << ": " << f.at("last_error");
+        EXPECT_NE(f.at("last_error").find(b.reason), std::string::npos)
+            << b.id << ": " << f.at("last_error");
+    }
+    EXPECT_EQ(q.job_fields("attempts").at("last_error"), "malformed_job: attempts is not a number");
+    EXPECT_EQ(q.counts("p").dead, static_cast<std::int64_t>(bad.size() + 1));
+
+    // The same on complete_and_claim's path: the next job is malformed, the one after it runs.
+    add("utf8-next", "{\"product_ids\":[\"\xc3\"]}", "0");
+    r.items = {"43"};
+    r.prio = priority::low;
+    q.enqueue(r);
+    auto next = q.complete_and_claim(*job);
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->items(), std::vector<std::string>{"43"});
+    EXPECT_EQ(q.job_fields("utf8-next").at("status"), "dead");
+    const auto c = q.counts("p");
+    EXPECT_EQ(c.running, 1);
+    EXPECT_EQ(c.queued, 0);
+    EXPECT_EQ(c.dead, static_cast<std::int64_t>(bad.size() + 2));
+}
+
+// A hash without a usable score used to be dropped from every set: promotion took it out of the
+// delayed set and put it nowhere; a reap's ZADD failed after its ZREM. It gets one (now, normal
+// tier) instead.
+TEST_F(JobQueueTest, AJobWithoutAUsableScoreIsQueuedAgainNotDropped) {
+    auto o = options(1);
+    o.retry_backoff = milliseconds(1);
+    o.lease = milliseconds(100);
+    job_queue q(redis(), o);
+    const auto& k = q.key_names();
+    auto r = request_for("p", 1);
+    const auto id = q.enqueue(r).job_ids.at(0);
+
+    auto job = q.claim("p", "w");
+    ASSERT_TRUE(job);
+    ASSERT_FALSE(q.fail(*job, "retry me").dead);
+    q.command({"HDEL", k.job(id), "score"});
+    std::optional<job_lease> again;
+    const auto deadline = clock_type::now() + std::chrono::seconds(10);
+    while (!again && clock_type::now() < deadline) again = q.claim("p", "w"); // once it is due
+    ASSERT_TRUE(again) << "the retry was dropped on its way back to the queue";
+    EXPECT_EQ(again->id, id);
+    const auto score = q.job_fields(id).at("score");
+    EXPECT_GE(std::stod(score), 1e13) << "normal tier, not ahead of every queued job";
+
+    q.command({"HSET", k.job(id), "score", "not-a-number"});
+    std::int64_t requeued = 0;
+    while (requeued == 0 && clock_type::now() < deadline) requeued = q.reap_stalled("p").first;
+    ASSERT_EQ(requeued, 1) << "the stalled job was not requeued";
+    auto third = q.claim("p", "w");
+    ASSERT_TRUE(third) << "the reaped job is in no set";
+    EXPECT_EQ(third->id, id);
+    EXPECT_TRUE(std::isfinite(std::stod(q.job_fields(id).at("score"))));
 }
 
 TEST_F(JobQueueTest, PlatformLockModeKeepsOneWorkerPerPlatform) {

@@ -1,8 +1,14 @@
+-- claim_next(queue, running, delayed, dead, lock, prefix, lease, worker, mode, now, now_s, promote,
+--            rid, replay): leases the best ready job of a platform to `worker`. Returns
+-- {id, token, platform, params, workflow_id, attempts, max_attempts, group, lease deadline}, or
+-- false when no job is ready. Needs group_count, bury, job_problem and job_score.
 -- promote: '1' when retries whose backoff is over should go back into the queue first (a busy
 -- worker asks every delayed_poll ms, not on every job).
 -- rid: the client's id for this claim, kept in the job hash. replay '1': this claim may have
 -- run already (its reply was lost, or Redis ran it after the client timed out), so the job it
 -- took, if any, is answered again instead of leasing a second one.
+-- A job that cannot be run (job_problem) is dead-lettered on the way with
+-- 'malformed_job: <reason>', so it never "completes" with no items.
 local function claim_next(queue, running, delayed, dead, lock, prefix, lease, worker, mode, now,
                           now_s, promote, rid, replay)
   if replay == '1' then
@@ -21,9 +27,8 @@ local function claim_next(queue, running, delayed, dead, lock, prefix, lease, wo
     for _, id in ipairs(due) do
       redis.call('ZREM', delayed, id)
       local key = prefix .. 'job:' .. id
-      local score = redis.call('HGET', key, 'score')
-      if score then
-        redis.call('ZADD', queue, score, id)
+      if redis.call('EXISTS', key) == 1 then -- a retry whose hash is gone is dropped
+        redis.call('ZADD', queue, job_score(key, now), id)
         redis.call('HSET', key, 'status', 'queued', 'updated_at', now_s)
       end
     end
@@ -39,22 +44,10 @@ local function claim_next(queue, running, delayed, dead, lock, prefix, lease, wo
     local key = prefix .. 'job:' .. id
     local f = redis.call('HMGET', key, 'platform', 'params', 'workflow_id', 'attempts',
                          'max_attempts', 'group', 'lease_token')
-    local reason = nil
-    if not f[1] or not f[2] then
-      reason = 'job hash missing or without platform/params'
-    else
-      local ok, decoded = pcall(cjson.decode, f[2])
-      if not ok then
-        reason = 'params are not valid JSON'
-      elseif type(decoded) ~= 'table' then
-        reason = 'params are not a JSON object'
-      end
-    end
+    local reason = job_problem(f)
     if reason then
-      redis.call('ZADD', dead, now_s, id)
-      redis.call('HSET', key, 'id', id, 'status', 'dead', 'last_error', 'malformed job: ' .. reason,
-                 'updated_at', now_s)
-      group_count(prefix, f[6], 'failed', now_s)
+      redis.call('HSET', key, 'id', id)
+      bury(prefix, key, dead, id, f[6], 'malformed_job: ' .. reason, now_s)
     else
       -- The fencing token counts this job's leases: every claim gets a new one, and a worker
       -- holding an older one can no longer write (the status check covers a reaped job).
