@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
             std::int64_t ok = 0;
             std::int64_t failed = 0;
             nlohmann::json examples = nlohmann::json::array();
-            for (std::int64_t i = 0; i < g.total; ++i) {
+            for (std::int64_t i = g.first; i < g.first + g.total; ++i) {
                 const std::string id = group_id + "-" + std::to_string(i);
                 ok += q.command({"HLEN", queue.prefix + "results:" + id}).as_integer();
                 for (const auto& f : q.failures(id)) {

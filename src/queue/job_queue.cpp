@@ -141,7 +141,8 @@ enqueue_result job_queue::enqueue(const enqueue_request& request) {
     args.push_back(std::to_string(options_.retention.count()));
     const auto reply = run(enqueue_,
                            {keys_.queue(request.platform), keys_.batch_group(result.group_id),
-                            keys_.enqueue_request(random_id() + random_id())},
+                            keys_.enqueue_request(random_id() + random_id()),
+                            keys_.batch_group_seq(result.group_id)},
                            args, "enqueue " + request.platform);
     for (const auto& e : reply.elements) result.job_ids.push_back(e.as_string());
     return result;
@@ -362,9 +363,9 @@ std::int64_t job_queue::failures_ttl_seconds(const std::string& job_id) {
 }
 
 group_progress job_queue::progress(const std::string& group_id) {
-    const auto reply =
-        command({"HMGET", keys_.batch_group(group_id), "total", "completed", "failed", "progress"});
-    if (reply.elements.size() != 4 || reply.elements[0].is_nil()) {
+    const auto reply = command({"HMGET", keys_.batch_group(group_id), "total", "completed",
+                                "failed", "progress", "first"});
+    if (reply.elements.size() != 5 || reply.elements[0].is_nil()) {
         throw error(errc::not_found, "batch group " + group_id + " does not exist");
     }
     group_progress g;
@@ -372,6 +373,7 @@ group_progress job_queue::progress(const std::string& group_id) {
     g.completed = reply.elements[1].is_nil() ? 0 : reply.elements[1].as_integer();
     g.failed = reply.elements[2].is_nil() ? 0 : reply.elements[2].as_integer();
     g.progress = reply.elements[3].is_nil() ? 0 : std::stod(reply.elements[3].as_string());
+    g.first = reply.elements[4].is_nil() ? 0 : reply.elements[4].as_integer();
     return g;
 }
 

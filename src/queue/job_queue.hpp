@@ -94,7 +94,8 @@ struct group_progress {
     std::int64_t total = 0;
     std::int64_t completed = 0;
     std::int64_t failed = 0;
-    double progress = 0; // percent of jobs finished (completed or failed)
+    double progress = 0;    // percent of jobs finished (completed or failed)
+    std::int64_t first = 0; // the group's jobs are {group}-{first} .. {group}-{first + total - 1}
 };
 
 struct retry_decision {

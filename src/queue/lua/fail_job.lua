@@ -1,6 +1,10 @@
 -- fail_job.lua
+-- A whole-job failure of the lease holder: retry after backoff (base x 2^(attempts-1), capped,
+-- with jitter) through the delayed set, or dead-letter once attempts reach max_attempts.
 -- KEYS: job, running, delayed, dead, lock.
 -- ARGV: token, error, base_ms, max_ms, jitter 0..1, prefix, lock mode, worker.
+-- Returns {'retry', backoff ms} or {'dead', '0'} (a replay: the same decision), or a
+-- LEASE_LOST error.
 --! include now_ms
 --! include group_count
 local s = redis.call('HMGET', KEYS[1], 'lease_token', 'status', 'retry_at')
@@ -21,7 +25,7 @@ if ARGV[7] == 'platform' and redis.call('GET', KEYS[5]) == ARGV[8] then redis.ca
 if attempts >= tonumber(f[1] or '1') then
   redis.call('HSET', KEYS[1], 'status', 'dead', 'last_error', ARGV[2], 'updated_at', now)
   redis.call('ZADD', KEYS[4], now, f[2])
-  group_count(ARGV[6], f[3], 'failed', now)
+  group_count(ARGV[6], f[3], 'failed', now, 1, f[2])
   return {'dead', '0'}
 end
 local backoff = tonumber(ARGV[3]) * 2 ^ (attempts - 1)

@@ -390,6 +390,62 @@ TEST_F(JobQueueTest, EnqueueingTwiceIntoOneGroupAddsJobsWithoutReplacingAny) {
     EXPECT_DOUBLE_EQ(q.progress("daily-run").progress, 100.0);
 }
 
+// Job ids used to come from the group hash's total: once that hash expired while a dead job or a
+// checkpoint of the group lived on, enqueueing into the same group id numbered from 0 again,
+// overwrote the dead job and resumed the new job from the old checkpoint.
+TEST_F(JobQueueTest, AGroupIdEnqueuedAgainAfterItsHashExpiredNeverReusesAJobId) {
+    auto o = options(2);
+    o.max_attempts = 1;
+    job_queue q(redis(), o);
+    const auto& k = q.key_names();
+    enqueue_request r;
+    r.platform = "p";
+    r.group_id = "daily";
+    r.items = {"1", "2"};
+    const auto old_id = q.enqueue(r).job_ids.at(0);
+    auto old = q.claim("p", "w");
+    ASSERT_TRUE(old);
+    q.checkpoint(*old, "scan", 0, 2); // item 0 done, then the job dies
+    ASSERT_TRUE(q.fail(*old, "platform changed its page").dead);
+    q.command({"DEL", k.batch_group("daily")}); // its retention passed
+
+    r.items = {"3", "4"};
+    const auto fresh_id = q.enqueue(r).job_ids.at(0);
+    EXPECT_NE(fresh_id, old_id) << "a job id was given twice";
+    const auto dead = q.job_fields(old_id);
+    EXPECT_EQ(dead.at("status"), "dead") << "the dead job was overwritten";
+    EXPECT_EQ(dead.at("last_error"), "platform changed its page");
+    EXPECT_EQ(q.load_checkpoint(fresh_id, "scan").processed_index, 0u)
+        << "the new job would resume from the old job's checkpoint";
+    const auto g = q.progress("daily");
+    EXPECT_EQ(g.total, 1);
+    EXPECT_EQ(g.failed, 0) << "the recreated group counts its own jobs only";
+    EXPECT_EQ(q.command({"TTL", k.batch_group("daily")}).as_integer() > 0, true);
+
+    // A job of the earlier group finishing late counts in neither group, and a group whose
+    // hash expired is not brought back without its total and TTL.
+    r.group_id = "short-lived";
+    r.items = {"5"};
+    r.prio = priority::high;
+    q.enqueue(r);
+    auto late = q.claim("p", "w");
+    ASSERT_TRUE(late);
+    ASSERT_EQ(late->group_id, "short-lived");
+    q.command({"DEL", k.batch_group("short-lived")});
+    q.complete(*late);
+    EXPECT_EQ(q.command({"EXISTS", k.batch_group("short-lived")}).as_integer(), 0)
+        << "a late completion recreated an expired group (no total, no TTL)";
+    auto fresh = q.claim("p", "w");
+    ASSERT_TRUE(fresh);
+    EXPECT_EQ(fresh->id, fresh_id);
+    q.complete(*fresh);
+    EXPECT_EQ(q.progress("daily").completed, 1);
+    EXPECT_DOUBLE_EQ(q.progress("daily").progress, 100.0);
+    q.requeue(old_id); // the earlier group's dead job: not pending in the new group
+    EXPECT_EQ(q.progress("daily").failed, 0);
+    EXPECT_DOUBLE_EQ(q.progress("daily").progress, 100.0);
+}
+
 TEST_F(JobQueueTest, ADeadJobCanBeInspectedAndRequeuedAndItsGroupCountsItAgain) {
     auto o = options(2);
     o.max_attempts = 1;

@@ -4,5 +4,5 @@
 local function bury(prefix, key, dead, id, group, reason, now)
   redis.call('HSET', key, 'status', 'dead', 'last_error', reason, 'updated_at', now)
   redis.call('ZADD', dead, now, id)
-  group_count(prefix, group, 'failed', now)
+  group_count(prefix, group, 'failed', now, 1, id)
 end
