@@ -28,27 +28,6 @@ std::string_view to_string(lock_mode mode) {
     return mode == lock_mode::job ? "job" : "platform";
 }
 
-std::string_view to_string(job_state state) {
-    switch (state) {
-    case job_state::queued:
-        return "queued";
-    case job_state::running:
-        return "running";
-    case job_state::delayed:
-        return "delayed";
-    case job_state::dead:
-        return "dead";
-    }
-    return "queued";
-}
-
-std::optional<job_state> parse_job_state(std::string_view name) {
-    for (auto s : {job_state::queued, job_state::running, job_state::delayed, job_state::dead}) {
-        if (to_string(s) == name) return s;
-    }
-    return std::nullopt;
-}
-
 std::vector<std::string> job_lease::items() const {
     std::vector<std::string> out;
     auto it = params.find("product_ids");
@@ -66,10 +45,9 @@ job_queue::job_queue(redis_options redis, queue_options options)
                                                                          detail::complete_lua,
                                                                          {}},
       complete_claim_{"complete_and_claim", detail::complete_and_claim_lua, {}},
-      fail_job_{"fail", detail::fail_job_lua, {}},
-      reap_{"reap_stalled", detail::reap_stalled_lua, {}}, requeue_{"requeue",
-                                                                    detail::requeue_lua,
-                                                                    {}},
+      fail_job_{"fail", detail::fail_job_lua, {}}, reap_{"reap_stalled",
+                                                         detail::reap_stalled_lua,
+                                                         {}},
       heartbeat_{"heartbeat", detail::heartbeat_lua, {}}, dead_letter_{"dead_letter",
                                                                        detail::dead_letter_lua,
                                                                        {}} {
@@ -79,6 +57,9 @@ job_queue::job_queue(redis_options redis, queue_options options)
                     "and kept done jobs live); to drop done jobs at once set keep_done_jobs = "
                     "false");
     }
+    if (options_.dead_retention.count() < 1) {
+        throw error(errc::invalid_argument, "queue options: dead_retention must be at least 1 s");
+    }
     if (options_.lease.count() < 1) {
         throw error(errc::invalid_argument, "queue options: lease must be positive");
     }
@@ -86,6 +67,10 @@ job_queue::job_queue(redis_options redis, queue_options options)
 
 std::string job_queue::done_ttl() const {
     return options_.keep_done_jobs ? std::to_string(options_.retention.count()) : "0";
+}
+
+std::string job_queue::dead_ttl() const {
+    return std::to_string(options_.dead_retention.count());
 }
 
 redis_reply job_queue::run(lua_script& script, const std::vector<std::string>& k,
@@ -158,7 +143,7 @@ std::optional<job_lease> job_queue::claim(const std::string& platform,
                 {keys_.queue(platform), keys_.running(platform), keys_.delayed(platform),
                  keys_.dead(platform), keys_.lock(platform)},
                 {options_.prefix, std::to_string(options_.lease.count()), worker_id,
-                 std::string(to_string(options_.lock)), random_id(), "0"},
+                 std::string(to_string(options_.lock)), random_id(), "0", dead_ttl()},
                 "claim " + platform, 5);
         std::string malformed;
         auto job = parse_claim(reply, worker_id, malformed);
@@ -200,13 +185,14 @@ std::optional<job_lease> job_queue::complete_and_claim(const job_lease& job) {
     std::int64_t last = last_promote_ns_.load();
     const bool promote = now - last >= std::chrono::nanoseconds(options_.delayed_poll).count() &&
                          last_promote_ns_.compare_exchange_strong(last, now);
-    const auto reply = run(
-        complete_claim_,
-        {keys_.job(job.id), keys_.running(job.platform), keys_.lock(job.platform),
-         keys_.queue(job.platform), keys_.delayed(job.platform), keys_.dead(job.platform)},
-        {job.token, options_.prefix, std::string(to_string(options_.lock)), job.worker_id,
-         std::to_string(options_.lease.count()), done_ttl(), promote ? "1" : "0", random_id(), "0"},
-        "complete " + job.id + " and claim the next", 8);
+    const auto reply =
+        run(complete_claim_,
+            {keys_.job(job.id), keys_.running(job.platform), keys_.lock(job.platform),
+             keys_.queue(job.platform), keys_.delayed(job.platform), keys_.dead(job.platform)},
+            {job.token, options_.prefix, std::string(to_string(options_.lock)), job.worker_id,
+             std::to_string(options_.lease.count()), done_ttl(), promote ? "1" : "0", random_id(),
+             "0", dead_ttl()},
+            "complete " + job.id + " and claim the next", 8);
     std::string malformed;
     auto next = parse_claim(reply, job.worker_id, malformed);
     if (!next || malformed.empty()) return next;
@@ -279,7 +265,7 @@ retry_decision job_queue::fail(const job_lease& job, const std::string& error_te
              keys_.dead(job.platform), keys_.lock(job.platform)},
             {job.token, error_text, std::to_string(options_.retry_backoff.count()),
              std::to_string(options_.retry_backoff_max.count()), std::to_string(jitter()),
-             options_.prefix, std::string(to_string(options_.lock)), job.worker_id},
+             options_.prefix, std::string(to_string(options_.lock)), job.worker_id, dead_ttl()},
             "fail " + job.id);
     retry_decision d;
     if (reply.elements.size() == 2) {
@@ -293,53 +279,18 @@ void job_queue::dead_letter(const job_lease& job, const std::string& reason) {
     run(dead_letter_,
         {keys_.job(job.id), keys_.running(job.platform), keys_.dead(job.platform),
          keys_.lock(job.platform)},
-        {job.token, reason, options_.prefix, std::string(to_string(options_.lock)), job.worker_id},
+        {job.token, reason, options_.prefix, std::string(to_string(options_.lock)), job.worker_id,
+         dead_ttl(), job.id},
         "dead-letter " + job.id);
 }
 
 std::pair<std::int64_t, std::int64_t> job_queue::reap_stalled(const std::string& platform) {
     const auto reply =
         run(reap_, {keys_.running(platform), keys_.queue(platform), keys_.dead(platform)},
-            {std::to_string(options_.max_stalled), options_.prefix, "1000"},
+            {std::to_string(options_.max_stalled), options_.prefix, "1000", dead_ttl()},
             "reap stalled jobs of " + platform);
     if (reply.elements.size() != 2) return {0, 0};
     return {reply.elements[0].as_integer(), reply.elements[1].as_integer()};
-}
-
-void job_queue::requeue(const std::string& job_id) {
-    const std::string platform = job_fields(job_id)["platform"];
-    if (platform.empty()) throw error(errc::not_found, "requeue " + job_id + ": no such job");
-    try {
-        run(requeue_, {keys_.job(job_id), keys_.dead(platform), keys_.queue(platform)},
-            {options_.prefix, job_id}, "requeue " + job_id);
-    } catch (const error& e) {
-        const std::string_view what = e.what();
-        const auto at = what.find("NOT_DEAD ");
-        if (at == std::string_view::npos) throw;
-        throw error(errc::not_found, "requeue " + job_id +
-                                         ": only dead jobs can be requeued; it is " +
-                                         std::string(what.substr(at + 9)));
-    }
-}
-
-std::vector<job_summary> job_queue::list(const std::string& platform, job_state state,
-                                         std::size_t limit) {
-    const std::string key = state == job_state::queued    ? keys_.queue(platform)
-                            : state == job_state::running ? keys_.running(platform)
-                            : state == job_state::delayed ? keys_.delayed(platform)
-                                                          : keys_.dead(platform);
-    if (limit == 0) return {};
-    const auto reply = command({"ZRANGE", key, "0", std::to_string(limit - 1), "WITHSCORES"});
-    std::vector<job_summary> out;
-    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-        job_summary j;
-        j.id = reply.elements[i].as_string();
-        j.state = state;
-        j.at_ms = static_cast<std::int64_t>(std::stod(reply.elements[i + 1].as_string()));
-        j.fields = job_fields(j.id);
-        out.push_back(std::move(j));
-    }
-    return out;
 }
 
 std::vector<failure_record> job_queue::failures(const std::string& job_id) {

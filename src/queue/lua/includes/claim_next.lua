@@ -1,5 +1,5 @@
 -- claim_next(queue, running, delayed, dead, lock, prefix, lease, worker, mode, now, now_s, promote,
---            rid, replay): leases the best ready job of a platform to `worker`. Returns
+--            rid, replay, dead_ttl): leases the best ready job of a platform to `worker`. Returns
 -- {id, token, platform, params, workflow_id, attempts, max_attempts, group, lease deadline}, or
 -- false when no job is ready. Needs group_count, bury, job_problem and job_score.
 -- promote: '1' when retries whose backoff is over should go back into the queue first (a busy
@@ -8,9 +8,10 @@
 -- run already (its reply was lost, or Redis ran it after the client timed out), so the job it
 -- took, if any, is answered again instead of leasing a second one.
 -- A job that cannot be run (job_problem) is dead-lettered on the way with
--- 'malformed_job: <reason>', so it never "completes" with no items.
+-- 'malformed_job: <reason>' (its hash expires after dead_ttl s), so it never "completes" with no
+-- items. An id whose hash is gone is dropped: nothing is created for it.
 local function claim_next(queue, running, delayed, dead, lock, prefix, lease, worker, mode, now,
-                          now_s, promote, rid, replay)
+                          now_s, promote, rid, replay, dead_ttl)
   if replay == '1' then
     for _, id in ipairs(redis.call('ZRANGE', running, 0, -1)) do
       local key = prefix .. 'job:' .. id
@@ -45,9 +46,10 @@ local function claim_next(queue, running, delayed, dead, lock, prefix, lease, wo
     local f = redis.call('HMGET', key, 'platform', 'params', 'workflow_id', 'attempts',
                          'max_attempts', 'group', 'lease_token')
     local reason = job_problem(f)
-    if reason then
-      redis.call('HSET', key, 'id', id)
-      bury(prefix, key, dead, id, f[6], 'malformed_job: ' .. reason, now_s)
+    if reason and not f[1] and not f[2] and redis.call('EXISTS', key) == 0 then
+      -- An id left in the queue by a hash that expired or was deleted: dropped.
+    elseif reason then
+      bury(prefix, key, dead, id, f[6], 'malformed_job: ' .. reason, now_s, dead_ttl)
     else
       -- The fencing token counts this job's leases: every claim gets a new one, and a worker
       -- holding an older one can no longer write (the status check covers a reaped job).
