@@ -22,5 +22,7 @@ extern const std::string rate_limit_lua;
 extern const std::string enter_lua;
 extern const std::string dead_letter_lua;
 extern const std::string clean_dead_lua;
+extern const std::string cooldown_lua;
+extern const std::string read_cooldown_lua;
 
 } // namespace rotor::queue::detail

@@ -694,57 +694,6 @@ TEST_F(JobQueueTest, PlatformLockModeKeepsOneWorkerPerPlatform) {
     EXPECT_TRUE(b.claim("hwahae", "b"));
 }
 
-TEST_F(JobQueueTest, RateLimiterHoldsWorkersTogetherToTheRate) {
-    constexpr double rate = 40;
-    const auto run_for = std::chrono::seconds(3);
-    std::atomic<int> admitted{0};
-    std::vector<std::thread> workers;
-    const auto start = clock_type::now();
-    for (int w = 0; w < 4; ++w) {
-        workers.emplace_back([&] {
-            rate_limiter limiter(redis());
-            while (clock_type::now() - start < run_for) {
-                const auto wait = limiter.try_acquire("musinsa", {rate, 1});
-                if (wait.count() == 0) {
-                    if (clock_type::now() - start < run_for) ++admitted;
-                } else {
-                    std::this_thread::sleep_for(wait);
-                }
-            }
-        });
-    }
-    for (auto& t : workers) t.join();
-    const double expected = rate * 3;
-    EXPECT_NEAR(admitted.load(), expected, expected * 0.05) << admitted.load() << " in 3 s";
-}
-
-TEST_F(JobQueueTest, CooldownSlowsEveryoneThenRecovers) {
-    rate_limiter a(redis());
-    rate_limiter b(redis());
-    const rate_limit limit{20, 1};
-    b.cooldown("zigzag", 0.25, milliseconds(1500)); // another worker saw a 429
-    EXPECT_DOUBLE_EQ(a.cooldown_factor("zigzag"), 0.25);
-    auto count_in = [&](milliseconds window) {
-        int n = 0;
-        const auto start = clock_type::now();
-        while (clock_type::now() - start < window) {
-            const auto wait = a.try_acquire("zigzag", limit);
-            if (wait.count() == 0) {
-                ++n;
-            } else {
-                std::this_thread::sleep_for(wait);
-            }
-        }
-        return n;
-    };
-    const int slow = count_in(milliseconds(1000));  // 5/s during the cooldown
-    std::this_thread::sleep_for(milliseconds(600)); // cooldown over
-    EXPECT_DOUBLE_EQ(a.cooldown_factor("zigzag"), 1.0);
-    const int fast = count_in(milliseconds(1000)); // 20/s again
-    EXPECT_LE(slow, 7);
-    EXPECT_GE(fast, 17);
-}
-
 TEST_F(JobQueueTest, ConcurrencyCapIsClusterWide) {
     rate_limiter a(redis());
     rate_limiter b(redis());
