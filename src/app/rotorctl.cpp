@@ -1,5 +1,6 @@
-// rotorctl: enqueue products as batch jobs, look at queues, jobs, groups and failures, and
-// requeue dead jobs.
+// rotorctl: enqueue products as batch jobs, look at queues, jobs, groups and failures, requeue
+// dead jobs and clean old ones away.
+#include "queue/job_admin.hpp"
 #include "queue/job_queue.hpp"
 
 #include <CLI/CLI.hpp>
@@ -92,11 +93,27 @@ int main(int argc, char** argv) {
 
     auto* workers = app.add_subcommand("workers", "Workers heard of, most recent first");
 
+    auto* dead = app.add_subcommand("dead", "Dead jobs: list them, clean old ones away");
+    dead->require_subcommand(1);
+    auto* dead_list = dead->add_subcommand("list", "Dead jobs with why they died, oldest first");
+    dead_list->add_option("--platform", platform, "Default: every platform with dead jobs");
+    dead_list->add_option("--limit", limit, "Per platform")->check(CLI::Range(1, 100000));
+    auto* dead_clean = dead->add_subcommand(
+        "clean", "Delete dead jobs (hash, failures, results) that died before --older-than");
+    std::string older_than;
+    dead_clean->add_option("--older-than", older_than, "Age: 7d, 12h, 30m, 45s")->required();
+    dead_clean->add_option("--platform", platform, "Default: every platform with dead jobs");
+
     CLI11_PARSE(app, argc, argv);
     try {
         if (!redis_url.empty()) rotor::queue::apply_redis_url(redis, redis_url);
         redis.retry_for = std::chrono::milliseconds(redis_wait_ms);
         rotor::queue::job_queue q(redis, queue);
+        rotor::queue::job_admin admin(redis, queue);
+        const auto platforms = [&] {
+            return platform.empty() ? admin.platforms_with_dead()
+                                    : std::vector<std::string>{platform};
+        };
         if (*enqueue) {
             request.items = parse_items(items, range);
             if (request.workflow_id.empty()) request.workflow_id = request.platform + "-update-v2";
@@ -110,20 +127,18 @@ int main(int argc, char** argv) {
                              .dump()
                       << std::endl;
         } else if (*status) {
-            const auto c = q.counts(platform);
-            std::cout << nlohmann::json{{"platform", platform},
-                                        {"queued", c.queued},
-                                        {"running", c.running},
-                                        {"delayed", c.delayed},
-                                        {"dead", c.dead}}
-                             .dump()
-                      << std::endl;
+            const auto s = admin.stats(platform);
+            nlohmann::json line = {{"platform", platform},        {"queued", s.counts.queued},
+                                   {"running", s.counts.running}, {"delayed", s.counts.delayed},
+                                   {"dead", s.counts.dead},       {"stalled", s.stalled}};
+            if (s.oldest_dead_ms > 0) line["oldest_dead_ms_ago"] = s.now_ms - s.oldest_dead_ms;
+            std::cout << line.dump() << std::endl;
         } else if (*group) {
             const auto g = q.progress(group_id);
             std::int64_t ok = 0;
             std::int64_t failed = 0;
             nlohmann::json examples = nlohmann::json::array();
-            for (std::int64_t i = 0; i < g.total; ++i) {
+            for (std::int64_t i = g.first; i < g.first + g.total; ++i) {
                 const std::string id = group_id + "-" + std::to_string(i);
                 ok += q.command({"HLEN", queue.prefix + "results:" + id}).as_integer();
                 for (const auto& f : q.failures(id)) {
@@ -144,26 +159,27 @@ int main(int argc, char** argv) {
                       << std::endl;
         } else if (*jobs) {
             for (const auto& j :
-                 q.list(platform, *rotor::queue::parse_job_state(state_name), limit)) {
+                 admin.list(platform, *rotor::queue::parse_job_state(state_name), limit)) {
                 nlohmann::json line = {{"id", j.id}, {"state", state_name}, {"at_ms", j.at_ms}};
                 for (const char* field :
                      {"worker", "attempts", "stalled", "group", "last_error", "updated_at"}) {
                     const auto it = j.fields.find(field);
                     if (it != j.fields.end()) line[field] = it->second;
                 }
-                std::cout << line.dump() << std::endl;
+                std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                          << std::endl;
             }
         } else if (*requeue) {
             if (all_dead) {
                 if (platform.empty()) throw std::invalid_argument("--all-dead needs --platform");
-                for (const auto& j : q.list(platform, rotor::queue::job_state::dead, 100000))
+                for (const auto& j : admin.list(platform, rotor::queue::job_state::dead, 100000))
                     requeue_ids.push_back(j.id);
             }
             if (requeue_ids.empty()) throw std::invalid_argument("requeue: no job ids given");
             int failed = 0;
             for (const auto& id : requeue_ids) {
                 try {
-                    q.requeue(id);
+                    admin.requeue(id);
                     std::cout << nlohmann::json{{"requeued", id}}.dump() << std::endl;
                 } catch (const rotor::queue::error& e) {
                     std::cerr << "rotorctl: " << e.what() << "\n";
@@ -181,6 +197,27 @@ int main(int argc, char** argv) {
                                             {"status", w.status}}
                                  .dump()
                           << std::endl;
+            }
+        } else if (*dead_list) {
+            for (const auto& p : platforms()) {
+                for (const auto& j : admin.list(p, rotor::queue::job_state::dead, limit)) {
+                    nlohmann::json line = {{"id", j.id}, {"platform", p}, {"died_at_ms", j.at_ms}};
+                    for (const char* field :
+                         {"last_error", "attempts", "stalled", "group", "worker"}) {
+                        const auto it = j.fields.find(field);
+                        if (it != j.fields.end()) line[field] = it->second;
+                    }
+                    // A reason may quote a page or Chromium: invalid UTF-8 is replaced, not thrown.
+                    std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+                              << std::endl;
+                }
+            }
+        } else if (*dead_clean) {
+            const auto age = rotor::queue::parse_age(older_than);
+            for (const auto& p : platforms()) {
+                std::cout
+                    << nlohmann::json{{"platform", p}, {"removed", admin.clean_dead(p, age)}}.dump()
+                    << std::endl;
             }
         } else if (*failures) {
             for (const auto& f : q.failures(job_id)) {

@@ -2,6 +2,7 @@
 // pool of Chromium processes. SIGTERM/SIGINT: finish the items in flight, then exit; the job's
 // lease then expires and another worker resumes it from its checkpoint.
 #include "nodes/batch_runner.hpp"
+#include "queue/redis_durability.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -40,6 +41,9 @@ int main(int argc, char** argv) {
     app.add_option("--rate", runner.scan.rate_per_second,
                    "Requests/s for the platform, all workers");
     app.add_flag("--drain", runner.drain, "Exit when the platform's queue is empty");
+    bool allow_eviction = false;
+    app.add_flag("--allow-eviction", allow_eviction,
+                 "Run on a Redis whose maxmemory-policy may evict keys (checkpoints, jobs)");
     CLI11_PARSE(app, argc, argv);
     if (!redis_url.empty()) {
         try {
@@ -55,6 +59,18 @@ int main(int argc, char** argv) {
         runner.worker_id = std::string(host) + "-" + std::to_string(::getpid());
     }
     pool.shm = rotor::pool::shm_mode_from_string(shm);
+    try {
+        // What this Redis can lose is said once at start; an evicting one is refused unless
+        // allowed (it could drop checkpoints and job hashes under memory pressure).
+        rotor::queue::redis_connection redis_check(redis);
+        const auto report = rotor::queue::check_durability(redis_check, allow_eviction);
+        spdlog::info("redis {}:{} durability: {}", redis.host, redis.port, report.summary);
+        for (const auto& w : report.warnings)
+            spdlog::warn("redis {}:{}: {}", redis.host, redis.port, w);
+    } catch (const std::exception& e) {
+        std::cerr << "worker: " << e.what() << "\n";
+        return 2;
+    }
 
     // Signals are taken by a thread of ours, never by a library thread.
     sigset_t signals;

@@ -20,6 +20,8 @@ class category final : public boost::system::error_category {
             return "not found";
         case errc::invalid_argument:
             return "invalid argument";
+        case errc::unsafe_config:
+            return "unsafe redis configuration";
         }
         return "unknown queue error";
     }

@@ -16,6 +16,7 @@ enum class errc {
     malformed_job,         // a job hash lacks fields or its params are not JSON
     not_found,             // no such job / group
     invalid_argument,      // a request that can never succeed (empty platform, bad batch size)
+    unsafe_config,         // Redis is set up so that it may drop the queue's keys (eviction)
 };
 
 const boost::system::error_category& queue_category() noexcept;

@@ -1,5 +1,6 @@
 #include "queue/job_queue.hpp"
 
+#include "queue/detail/job_params.hpp"
 #include "queue/detail/lua_scripts.hpp"
 
 #include <random>
@@ -27,27 +28,6 @@ std::string_view to_string(lock_mode mode) {
     return mode == lock_mode::job ? "job" : "platform";
 }
 
-std::string_view to_string(job_state state) {
-    switch (state) {
-    case job_state::queued:
-        return "queued";
-    case job_state::running:
-        return "running";
-    case job_state::delayed:
-        return "delayed";
-    case job_state::dead:
-        return "dead";
-    }
-    return "queued";
-}
-
-std::optional<job_state> parse_job_state(std::string_view name) {
-    for (auto s : {job_state::queued, job_state::running, job_state::delayed, job_state::dead}) {
-        if (to_string(s) == name) return s;
-    }
-    return std::nullopt;
-}
-
 std::vector<std::string> job_lease::items() const {
     std::vector<std::string> out;
     auto it = params.find("product_ids");
@@ -64,17 +44,21 @@ job_queue::job_queue(redis_options redis, queue_options options)
       store_outcome_{"store_outcome", detail::store_outcome_lua, {}},
       complete_{"complete", detail::complete_lua, {}},
       complete_claim_{"complete_and_claim", detail::complete_and_claim_lua, {}},
-      fail_job_{"fail", detail::fail_job_lua, {}},
-      reap_{"reap_stalled", detail::reap_stalled_lua, {}}, requeue_{"requeue",
-                                                                    detail::requeue_lua,
-                                                                    {}},
-      heartbeat_{"heartbeat", detail::heartbeat_lua, {}}, release_{
-                                                              "release", detail::release_lua, {}} {
+      fail_job_{"fail", detail::fail_job_lua, {}}, reap_{"reap_stalled",
+                                                         detail::reap_stalled_lua,
+                                                         {}},
+      heartbeat_{"heartbeat", detail::heartbeat_lua, {}},
+      dead_letter_{"dead_letter", detail::dead_letter_lua, {}}, release_{"release",
+                                                                         detail::release_lua,
+                                                                         {}} {
     if (options_.retention.count() < 1) {
         throw error(errc::invalid_argument,
                     "queue options: retention must be at least 1 s (it is how long batch groups "
                     "and kept done jobs live); to drop done jobs at once set keep_done_jobs = "
                     "false");
+    }
+    if (options_.dead_retention.count() < 1) {
+        throw error(errc::invalid_argument, "queue options: dead_retention must be at least 1 s");
     }
     if (options_.lease.count() < 1) {
         throw error(errc::invalid_argument, "queue options: lease must be positive");
@@ -83,6 +67,10 @@ job_queue::job_queue(redis_options redis, queue_options options)
 
 std::string job_queue::done_ttl() const {
     return options_.keep_done_jobs ? std::to_string(options_.retention.count()) : "0";
+}
+
+std::string job_queue::dead_ttl() const {
+    return std::to_string(options_.dead_retention.count());
 }
 
 redis_reply job_queue::run(lua_script& script, const std::vector<std::string>& k,
@@ -138,7 +126,8 @@ enqueue_result job_queue::enqueue(const enqueue_request& request) {
     args.push_back(std::to_string(options_.retention.count()));
     const auto reply = run(enqueue_,
                            {keys_.queue(request.platform), keys_.batch_group(result.group_id),
-                            keys_.enqueue_request(random_id() + random_id())},
+                            keys_.enqueue_request(random_id() + random_id()),
+                            keys_.batch_group_seq(result.group_id)},
                            args, "enqueue " + request.platform);
     for (const auto& e : reply.elements) result.job_ids.push_back(e.as_string());
     return result;
@@ -146,32 +135,49 @@ enqueue_result job_queue::enqueue(const enqueue_request& request) {
 
 std::optional<job_lease> job_queue::claim(const std::string& platform,
                                           const std::string& worker_id) {
-    const auto reply = run(claim_,
-                           {keys_.queue(platform), keys_.running(platform), keys_.delayed(platform),
-                            keys_.dead(platform), keys_.lock(platform)},
-                           {options_.prefix, std::to_string(options_.lease.count()), worker_id,
-                            std::string(to_string(options_.lock)), random_id(), "0"},
-                           "claim " + platform, 5);
-    return parse_claim(reply, worker_id);
+    // A job the script let through but nlohmann cannot read (or without items) is dead-lettered
+    // and the next one claimed: run, it would complete with no items.
+    for (;;) {
+        const auto reply =
+            run(claim_,
+                {keys_.queue(platform), keys_.running(platform), keys_.delayed(platform),
+                 keys_.dead(platform), keys_.lock(platform)},
+                {options_.prefix, std::to_string(options_.lease.count()), worker_id,
+                 std::string(to_string(options_.lock)), random_id(), "0", dead_ttl()},
+                "claim " + platform, 5);
+        std::string malformed;
+        auto job = parse_claim(reply, worker_id, malformed);
+        if (!job || malformed.empty()) return job;
+        dead_letter(*job, "malformed_job: " + malformed);
+    }
 }
 
 std::optional<job_lease> job_queue::parse_claim(const redis_reply& reply,
-                                                const std::string& worker_id) {
+                                                const std::string& worker_id,
+                                                std::string& malformed) {
     if (reply.is_nil() || reply.elements.size() < 9) return std::nullopt;
     job_lease job;
     job.id = reply.elements[0].as_string();
     job.token = reply.elements[1].as_string();
     job.platform = reply.elements[2].as_string();
-    job.params = nlohmann::json::parse(reply.elements[3].as_string(), nullptr, false);
     job.workflow_id = reply.elements[4].as_string();
-    job.attempts = static_cast<int>(reply.elements[5].as_integer());
-    job.max_attempts = static_cast<int>(reply.elements[6].as_integer());
     job.group_id = reply.elements[7].as_string();
     job.lease_deadline_ms = reply.elements[8].as_integer();
     job.worker_id = worker_id;
+    // A lease whose fields cannot be read is dead-lettered, not thrown: thrown, the job would
+    // stay leased and unrun until its lease expired, again and again, and die "stalled".
+    try {
+        job.attempts = static_cast<int>(reply.elements[5].as_integer());
+        job.max_attempts = static_cast<int>(reply.elements[6].as_integer());
+    } catch (const error&) {
+        malformed = "attempts or max_attempts is not a number";
+        return job;
+    }
+    if (auto why = detail::read_job_params(reply.elements[3].as_string(), job.params)) {
+        malformed = std::move(*why);
+    }
     return job;
 }
-
 std::optional<job_lease> job_queue::complete_and_claim(const job_lease& job) {
     const std::int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
                                  std::chrono::steady_clock::now().time_since_epoch())
@@ -179,14 +185,19 @@ std::optional<job_lease> job_queue::complete_and_claim(const job_lease& job) {
     std::int64_t last = last_promote_ns_.load();
     const bool promote = now - last >= std::chrono::nanoseconds(options_.delayed_poll).count() &&
                          last_promote_ns_.compare_exchange_strong(last, now);
-    const auto reply = run(
-        complete_claim_,
-        {keys_.job(job.id), keys_.running(job.platform), keys_.lock(job.platform),
-         keys_.queue(job.platform), keys_.delayed(job.platform), keys_.dead(job.platform)},
-        {job.token, options_.prefix, std::string(to_string(options_.lock)), job.worker_id,
-         std::to_string(options_.lease.count()), done_ttl(), promote ? "1" : "0", random_id(), "0"},
-        "complete " + job.id + " and claim the next", 8);
-    return parse_claim(reply, job.worker_id);
+    const auto reply =
+        run(complete_claim_,
+            {keys_.job(job.id), keys_.running(job.platform), keys_.lock(job.platform),
+             keys_.queue(job.platform), keys_.delayed(job.platform), keys_.dead(job.platform)},
+            {job.token, options_.prefix, std::string(to_string(options_.lock)), job.worker_id,
+             std::to_string(options_.lease.count()), done_ttl(), promote ? "1" : "0", random_id(),
+             "0", dead_ttl()},
+            "complete " + job.id + " and claim the next", 8);
+    std::string malformed;
+    auto next = parse_claim(reply, job.worker_id, malformed);
+    if (!next || malformed.empty()) return next;
+    dead_letter(*next, "malformed_job: " + malformed);
+    return claim(job.platform, job.worker_id);
 }
 
 void job_queue::renew(job_lease& job) {
@@ -286,7 +297,7 @@ retry_decision job_queue::fail(const job_lease& job, const std::string& error_te
              keys_.dead(job.platform), keys_.lock(job.platform)},
             {job.token, error_text, std::to_string(options_.retry_backoff.count()),
              std::to_string(options_.retry_backoff_max.count()), std::to_string(jitter()),
-             options_.prefix, std::string(to_string(options_.lock)), job.worker_id},
+             options_.prefix, std::string(to_string(options_.lock)), job.worker_id, dead_ttl()},
             "fail " + job.id);
     retry_decision d;
     if (reply.elements.size() == 2) {
@@ -296,50 +307,23 @@ retry_decision job_queue::fail(const job_lease& job, const std::string& error_te
     return d;
 }
 
+void job_queue::dead_letter(const job_lease& job, const std::string& reason) {
+    run(dead_letter_,
+        {keys_.job(job.id), keys_.running(job.platform), keys_.dead(job.platform),
+         keys_.lock(job.platform)},
+        {job.token, reason, options_.prefix, std::string(to_string(options_.lock)), job.worker_id,
+         dead_ttl(), job.id},
+        "dead-letter " + job.id);
+}
+
 std::pair<std::int64_t, std::int64_t> job_queue::reap_stalled(const std::string& platform) {
     const auto reply =
         run(reap_, {keys_.running(platform), keys_.queue(platform), keys_.dead(platform)},
-            {std::to_string(options_.max_stalled), options_.prefix, "1000", pulse_gap_ms(),
-             std::to_string(options_.lease.count())},
+            {std::to_string(options_.max_stalled), options_.prefix, "1000", dead_ttl(),
+             pulse_gap_ms(), std::to_string(options_.lease.count())},
             "reap stalled jobs of " + platform);
     if (reply.elements.size() < 2) return {0, 0};
     return {reply.elements[0].as_integer(), reply.elements[1].as_integer()};
-}
-
-void job_queue::requeue(const std::string& job_id) {
-    const std::string platform = job_fields(job_id)["platform"];
-    if (platform.empty()) throw error(errc::not_found, "requeue " + job_id + ": no such job");
-    try {
-        run(requeue_, {keys_.job(job_id), keys_.dead(platform), keys_.queue(platform)},
-            {options_.prefix, job_id}, "requeue " + job_id);
-    } catch (const error& e) {
-        const std::string_view what = e.what();
-        const auto at = what.find("NOT_DEAD ");
-        if (at == std::string_view::npos) throw;
-        throw error(errc::not_found, "requeue " + job_id +
-                                         ": only dead jobs can be requeued; it is " +
-                                         std::string(what.substr(at + 9)));
-    }
-}
-
-std::vector<job_summary> job_queue::list(const std::string& platform, job_state state,
-                                         std::size_t limit) {
-    const std::string key = state == job_state::queued    ? keys_.queue(platform)
-                            : state == job_state::running ? keys_.running(platform)
-                            : state == job_state::delayed ? keys_.delayed(platform)
-                                                          : keys_.dead(platform);
-    if (limit == 0) return {};
-    const auto reply = command({"ZRANGE", key, "0", std::to_string(limit - 1), "WITHSCORES"});
-    std::vector<job_summary> out;
-    for (std::size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-        job_summary j;
-        j.id = reply.elements[i].as_string();
-        j.state = state;
-        j.at_ms = static_cast<std::int64_t>(std::stod(reply.elements[i + 1].as_string()));
-        j.fields = job_fields(j.id);
-        out.push_back(std::move(j));
-    }
-    return out;
 }
 
 std::vector<failure_record> job_queue::failures(const std::string& job_id) {
@@ -363,9 +347,9 @@ std::int64_t job_queue::failures_ttl_seconds(const std::string& job_id) {
 }
 
 group_progress job_queue::progress(const std::string& group_id) {
-    const auto reply =
-        command({"HMGET", keys_.batch_group(group_id), "total", "completed", "failed", "progress"});
-    if (reply.elements.size() != 4 || reply.elements[0].is_nil()) {
+    const auto reply = command({"HMGET", keys_.batch_group(group_id), "total", "completed",
+                                "failed", "progress", "first"});
+    if (reply.elements.size() != 5 || reply.elements[0].is_nil()) {
         throw error(errc::not_found, "batch group " + group_id + " does not exist");
     }
     group_progress g;
@@ -373,6 +357,7 @@ group_progress job_queue::progress(const std::string& group_id) {
     g.completed = reply.elements[1].is_nil() ? 0 : reply.elements[1].as_integer();
     g.failed = reply.elements[2].is_nil() ? 0 : reply.elements[2].as_integer();
     g.progress = reply.elements[3].is_nil() ? 0 : std::stod(reply.elements[3].as_string());
+    g.first = reply.elements[4].is_nil() ? 0 : reply.elements[4].as_integer();
     return g;
 }
 

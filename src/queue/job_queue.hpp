@@ -42,6 +42,9 @@ struct queue_options {
     std::chrono::seconds results_ttl{7 * 24 * 3600};  // results:{job}, refreshed per item
     // How long a done job's hash and a batch group's hash are kept (then they expire).
     std::chrono::seconds retention{7 * 24 * 3600};
+    // How long a dead job's hash is kept (then it expires; requeue keeps it); the dead set drops
+    // entries older than this as jobs die. rotorctl dead clean removes them sooner.
+    std::chrono::seconds dead_retention{30 * 24 * 3600};
     // false: a done job's hash is deleted when it completes (BullMQ's removeOnComplete); its
     // group's counts, its failures list and checkpoints stay. Saves Redis memory and CPU.
     bool keep_done_jobs = true;
@@ -95,7 +98,8 @@ struct group_progress {
     std::int64_t total = 0;
     std::int64_t completed = 0;
     std::int64_t failed = 0;
-    double progress = 0; // percent of jobs finished (completed or failed)
+    double progress = 0;    // percent of jobs finished (completed or failed)
+    std::int64_t first = 0; // the group's jobs are {group}-{first} .. {group}-{first + total - 1}
 };
 
 struct retry_decision {
@@ -112,18 +116,6 @@ struct worker_entry {
 
 struct platform_counts {
     std::int64_t queued = 0, running = 0, delayed = 0, dead = 0;
-};
-
-enum class job_state { queued, running, delayed, dead };
-
-/// One job of a platform's queue, running, delayed or dead set, for the admin tools.
-struct job_summary {
-    std::string id;
-    job_state state = job_state::queued;
-    // running: lease deadline; delayed: when it retries; dead: when it died (ms since the epoch).
-    // queued: the queue score (priority tier x 1e13 + enqueue ms).
-    std::int64_t at_ms = 0;
-    std::map<std::string, std::string> fields; // the job hash (empty if it is gone)
 };
 
 class job_queue {
@@ -160,17 +152,14 @@ class job_queue {
     std::optional<job_lease> complete_and_claim(const job_lease& job);
     /// A whole-job failure: retry after backoff with jitter, or dead-letter after max_attempts.
     retry_decision fail(const job_lease& job, const std::string& error);
+    /// Dead-letters the job at once, whatever its attempts (a malformed job: no retry can help),
+    /// with `reason` as its last_error. Fenced: throws errc::lease_lost when the lease is gone.
+    void dead_letter(const job_lease& job, const std::string& reason);
     /// Moves jobs whose lease expired back to their queue (or to dead-letter after max_stalled).
     /// Any worker may call it; returns {requeued, dead}.
     std::pair<std::int64_t, std::int64_t> reap_stalled(const std::string& platform);
 
-    /// Puts a dead job back into its queue (original priority and age) with its attempts and
-    /// stalls reset; its batch group counts it as pending again. Throws errc::not_found when the
-    /// job is not dead (or does not exist).
-    void requeue(const std::string& job_id);
-    /// Up to `limit` jobs of a platform in one state, oldest (or soonest) first.
-    std::vector<job_summary> list(const std::string& platform, job_state state,
-                                  std::size_t limit = 100);
+    // list() and requeue() are job_admin's (queue/job_admin.hpp).
 
     std::vector<failure_record> failures(const std::string& job_id);
     std::int64_t failures_ttl_seconds(const std::string& job_id);
@@ -203,18 +192,19 @@ class job_queue {
     std::atomic<std::int64_t> last_promote_ns_{0}; // steady clock, for delayed_poll
     redis_connection conn_;
     lua_script enqueue_, claim_, renew_, checkpoint_, store_outcome_, complete_, complete_claim_,
-        fail_job_, reap_, requeue_, heartbeat_, release_;
+        fail_job_, reap_, heartbeat_, dead_letter_, release_;
     std::size_t store_outcome(const job_lease& job, const std::string& node_id, std::size_t index,
                               std::size_t total, const char* kind, const std::string& payload,
                               const std::string& what);
     std::string pulse_gap_ms() const;
     std::string done_ttl() const; // seconds a done job's hash is kept; "0": deleted
-    std::optional<job_lease> parse_claim(const redis_reply& reply, const std::string& worker_id);
+    std::string dead_ttl() const; // seconds a dead job's hash is kept
+    /// The lease a claim answered (nullopt: none); `malformed` says why it cannot be run ("": it
+    /// can). Throws only when the reply itself is not a claim's.
+    std::optional<job_lease> parse_claim(const redis_reply& reply, const std::string& worker_id,
+                                         std::string& malformed);
 };
 
 std::string_view to_string(lock_mode mode);
-std::string_view to_string(job_state state);
-/// "queued", "running", "delayed" or "dead"; nullopt otherwise.
-std::optional<job_state> parse_job_state(std::string_view name);
 
 } // namespace rotor::queue

@@ -39,6 +39,11 @@ class keys {
     std::string batch_group(const std::string& group_id) const {
         return prefix_ + "batch-group:" + group_id;
     }
+    /// A batch group's job counter: job ids are {group}-{n}; never expires, so no id is reused
+    /// after the group's hash expired.
+    std::string batch_group_seq(const std::string& group_id) const {
+        return prefix_ + "batch-group-seq:" + group_id;
+    }
     std::string workers() const { return prefix_ + "workers"; }
     std::string workers_seen() const { return prefix_ + "workers:seen"; }
     /// One enqueue call's record (its first job number), so a replayed enqueue adds nothing.

@@ -55,6 +55,18 @@ redis_reply convert(const redisReply* r) {
     return out;
 }
 
+// Error replies that mean "not now", not "no": retried like a lost connection. LOADING: a
+// restarted Redis reading its AOF/RDB; BUSY: a script runs; TRYAGAIN, MASTERDOWN: a cluster or a
+// replica between masters; READONLY: this node is a replica now (a failover demoted it, or a
+// proxy or DNS name still points at it). A script refused with READONLY wrote nothing (its first
+// write failed; a replica accepts none), so the retry is safe.
+bool is_transient(std::string_view text) {
+    for (std::string_view code : {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "READONLY"}) {
+        if (text.rfind(code, 0) == 0) return true;
+    }
+    return false;
+}
+
 } // namespace
 
 std::string redis_reply::as_string() const {
@@ -126,9 +138,7 @@ void redis_connection::connect() {
         if (refused) {
             impl_->reset();
             // A Redis still loading its data after a restart is down for now, not refusing.
-            const bool transient = text.rfind("LOADING", 0) == 0 || text.rfind("BUSY", 0) == 0 ||
-                                   text.rfind("TRYAGAIN", 0) == 0 ||
-                                   text.rfind("MASTERDOWN", 0) == 0;
+            const bool transient = is_transient(text);
             throw error(transient ? errc::redis_unavailable : errc::redis_error,
                         what + " on redis " + where + (transient ? ": " : " refused: ") + text);
         }
@@ -260,10 +270,11 @@ redis_connection::command(std::vector<std::string> argv,
             redis_reply reply = convert(raw);
             freeReplyObject(raw);
             if (reply.type == redis_reply::kind::error) {
-                // A restarted Redis answers LOADING until its AOF/RDB is in memory; these pass.
                 const std::string_view text(reply.str);
-                if (text.rfind("LOADING", 0) == 0 || text.rfind("BUSY", 0) == 0 ||
-                    text.rfind("TRYAGAIN", 0) == 0 || text.rfind("MASTERDOWN", 0) == 0) {
+                if (is_transient(text)) {
+                    // A replica stays one: reconnect, so a name that now points at the new
+                    // primary (DNS, a proxy, a sentinel-aware load balancer) is looked up again.
+                    if (text.rfind("READONLY", 0) == 0) impl_->reset();
                     throw error(errc::redis_unavailable, reply.str);
                 }
                 if (text.rfind("NOAUTH", 0) == 0) {

@@ -79,6 +79,7 @@ void redis_server::start_once() {
         args.emplace_back("--requirepass");
         args.push_back(options_.password);
     }
+    args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);

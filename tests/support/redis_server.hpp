@@ -8,12 +8,14 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 namespace rotor::test {
 
 struct redis_server_options {
-    bool aof = false;     // appendonly yes, appendfsync always
-    std::string password; // requirepass (empty: none)
+    bool aof = false;                    // appendonly yes, appendfsync always
+    std::string password;                // requirepass (empty: none)
+    std::vector<std::string> extra_args; // more redis-server arguments (--rename-command ...)
 };
 
 class redis_server {

@@ -21,5 +21,9 @@ extern const std::string heartbeat_lua;
 extern const std::string rate_limit_lua;
 extern const std::string enter_lua;
 extern const std::string release_lua;
+extern const std::string dead_letter_lua;
+extern const std::string clean_dead_lua;
+extern const std::string cooldown_lua;
+extern const std::string read_cooldown_lua;
 
 } // namespace rotor::queue::detail

@@ -1,7 +1,10 @@
 -- enqueue.lua
--- KEYS: queue, group, request (this enqueue's id: a replay answers with the jobs it made).
+-- Adds n jobs under one batch group, atomically.
+-- KEYS: queue, group, request (this enqueue's id: a replay answers with the jobs it made),
+-- seq (the group's job counter: never expires, so a job id is never given twice).
 -- ARGV: prefix, platform, workflow, tier, group, max_attempts, n, params..., retention_s (how
 -- long the batch-group hash outlives its last enqueue).
+-- Returns the job ids ({group}-{number}).
 --! include now_ms
 local prefix, platform, workflow = ARGV[1], ARGV[2], ARGV[3]
 local tier, group, max_attempts, n = tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
@@ -14,8 +17,17 @@ end
 local now = now_ms()
 local base = tier * 1e13 + now
 -- Job ids number on from the group's earlier jobs: enqueueing into an existing group adds jobs,
--- it never replaces one.
-local first = redis.call('HINCRBY', KEYS[2], 'total', n) - n
+-- it never replaces one. The numbers come from a counter that never expires: the group hash
+-- does, while its dead jobs, checkpoints and failures may live on, and numbering again from 0
+-- would overwrite them or resume a new job from an old checkpoint. A group of an older rotor
+-- (no counter yet) numbers on from its total.
+redis.call('SET', KEYS[4], tonumber(redis.call('HGET', KEYS[2], 'total') or '0'), 'NX')
+local first = redis.call('INCRBY', KEYS[4], n) - n
+-- A group (re)created here counts only its own jobs: 'first' tells group_count which they are
+-- (a group that expired may still have jobs running, and enqueued into again, it is new).
+if redis.call('HINCRBY', KEYS[2], 'total', n) == n then
+  redis.call('HSET', KEYS[2], 'first', first)
+end
 redis.call('SET', KEYS[3], first, 'EX', 86400)
 for i = 1, n do
   local id = group .. '-' .. (first + i - 1)

@@ -1,8 +1,14 @@
 -- fail_job.lua
+-- A whole-job failure of the lease holder: retry after backoff (base x 2^(attempts-1), capped,
+-- with jitter) through the delayed set, or dead-letter once attempts reach max_attempts.
 -- KEYS: job, running, delayed, dead, lock.
--- ARGV: token, error, base_ms, max_ms, jitter 0..1, prefix, lock mode, worker.
+-- ARGV: token, error, base_ms, max_ms, jitter 0..1, prefix, lock mode, worker, dead_ttl_s (how
+-- long a dead job's hash is kept).
+-- Returns {'retry', backoff ms} or {'dead', '0'} (a replay: the same decision), or a
+-- LEASE_LOST error.
 --! include now_ms
 --! include group_count
+--! include bury
 local s = redis.call('HMGET', KEYS[1], 'lease_token', 'status', 'retry_at')
 if s[1] == ARGV[1] and s[2] ~= 'running' then
   -- A replay of this call: answer with what it decided.
@@ -19,9 +25,7 @@ local f = redis.call('HMGET', KEYS[1], 'max_attempts', 'id', 'group')
 redis.call('ZREM', KEYS[2], f[2])
 if ARGV[7] == 'platform' and redis.call('GET', KEYS[5]) == ARGV[8] then redis.call('DEL', KEYS[5]) end
 if attempts >= tonumber(f[1] or '1') then
-  redis.call('HSET', KEYS[1], 'status', 'dead', 'last_error', ARGV[2], 'updated_at', now)
-  redis.call('ZADD', KEYS[4], now, f[2])
-  group_count(ARGV[6], f[3], 'failed', now)
+  bury(ARGV[6], KEYS[1], KEYS[4], f[2], f[3], ARGV[2], now, ARGV[9])
   return {'dead', '0'}
 end
 local backoff = tonumber(ARGV[3]) * 2 ^ (attempts - 1)

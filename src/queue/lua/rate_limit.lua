@@ -1,11 +1,13 @@
 -- rate_limit.lua
--- GCRA. KEYS: tat, cooldown. ARGV: interval_ms, burst. Returns ms to wait (0: admitted).
+-- GCRA shared by every worker of a platform, slowed by the platform's cooldown.
+-- KEYS: tat (string: the theoretical arrival time, ms), cooldown (hash, see cooldown.lua).
+-- ARGV: interval_ms (between requests at the full rate), burst (requests allowed back to back
+-- after a quiet spell, >= 1).
+-- Returns the ms to wait as a string: '0' when the request is admitted (and counted).
 --! include now_ms
+--! include cooldown_factor
 local now = now_ms()
-local interval = tonumber(ARGV[1])
-local factor = tonumber(redis.call('GET', KEYS[2]) or '1')
-if factor <= 0 then factor = 1 end
-interval = interval / factor
+local interval = tonumber(ARGV[1]) / cooldown_factor(KEYS[2], now)
 local tau = interval * (tonumber(ARGV[2]) - 1)
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end

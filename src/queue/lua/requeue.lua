@@ -1,6 +1,8 @@
 -- requeue.lua
 -- A dead job back into its queue (its original priority and age), attempts and stalls reset; its
--- group counts it as pending again. KEYS: job, dead, queue. ARGV: prefix, id.
+-- group counts it as pending again, and its hash no longer expires.
+-- KEYS: job, dead, queue. ARGV: prefix, id.
+-- Returns 1, or a NOT_DEAD <status> error when the job is not dead.
 --! include now_ms
 --! include group_count
 local f = redis.call('HMGET', KEYS[1], 'status', 'score', 'group')
@@ -9,8 +11,9 @@ if f[1] ~= 'dead' then
 end
 local now = string.format('%d', now_ms())
 redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('PERSIST', KEYS[1]) -- it died with an expiry (dead_retention)
 redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', 0, 'stalled', 0, 'updated_at', now,
            'requeued_at', now)
 redis.call('ZADD', KEYS[3], f[2] or string.format('%.0f', 1e13 + tonumber(now)), ARGV[2])
-group_count(ARGV[1], f[3], 'failed', now, -1)
+group_count(ARGV[1], f[3], 'failed', now, -1, ARGV[2])
 return 1

@@ -151,4 +151,58 @@ TEST_F(RotorctlTest, ListsDeadJobsWithTheirReasonAndRequeuesThem) {
     EXPECT_EQ(q.progress(enq.group_id).failed, 0);
 }
 
+TEST_F(RotorctlTest, ListsAndCleansOldDeadJobs) {
+    rotor::queue::queue_options o;
+    o.batch_size = 1;
+    o.max_attempts = 1;
+    rotor::queue::job_queue q(redis(), o);
+    const auto& k = q.key_names();
+    std::vector<std::string> ids;
+    for (const char* platform : {"kurly", "musinsa"}) {
+        rotor::queue::enqueue_request req;
+        req.platform = platform;
+        req.items = {"1", "2"};
+        for (const auto& id : q.enqueue(req).job_ids) ids.push_back(id);
+        for (int i = 0; i < 2; ++i) {
+            auto job = q.claim(platform, "w");
+            ASSERT_TRUE(job);
+            ASSERT_TRUE(q.fail(*job, std::string("blocked on ") + platform).dead);
+        }
+    }
+    // kurly's first and musinsa's first died ten days ago.
+    const auto t = q.command({"TIME"});
+    const auto ten_days_ago = std::to_string(t.elements.at(0).as_integer() * 1000 - 864000000);
+    q.command({"ZADD", k.dead("kurly"), "XX", ten_days_ago, ids[0]});
+    q.command({"ZADD", k.dead("musinsa"), "XX", ten_days_ago, ids[2]});
+
+    auto r = rotorctl("dead list");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(r.lines.size(), 4u);
+    EXPECT_EQ(r.lines[0]["platform"], "kurly");
+    EXPECT_EQ(r.lines[0]["id"], ids[0]);
+    EXPECT_EQ(r.lines[0]["last_error"], "blocked on kurly");
+    EXPECT_EQ(r.lines[3]["platform"], "musinsa");
+
+    r = rotorctl("dead clean --older-than 7d --platform kurly");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(r.lines.size(), 1u);
+    EXPECT_EQ(r.lines[0]["removed"], 1);
+    EXPECT_EQ(q.counts("kurly").dead, 1);
+    EXPECT_EQ(q.counts("musinsa").dead, 2) << "--platform kurly cleaned musinsa";
+    EXPECT_TRUE(q.job_fields(ids[0]).empty());
+
+    r = rotorctl("dead clean --older-than 7d"); // every platform
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(q.counts("musinsa").dead, 1);
+    EXPECT_EQ(rotorctl("dead list --platform musinsa").lines.size(), 1u);
+
+    r = rotorctl("dead clean --older-than 7weeks");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("'7weeks'"), std::string::npos) << r.err;
+    r = rotorctl("status --platform kurly");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.lines.at(0)["dead"], 1);
+    EXPECT_EQ(r.lines.at(0)["stalled"], 0);
+}
+
 } // namespace

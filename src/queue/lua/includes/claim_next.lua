@@ -1,10 +1,17 @@
+-- claim_next(queue, running, delayed, dead, lock, prefix, lease, worker, mode, now, now_s, promote,
+--            rid, replay, dead_ttl): leases the best ready job of a platform to `worker`. Returns
+-- {id, token, platform, params, workflow_id, attempts, max_attempts, group, lease deadline}, or
+-- false when no job is ready. Needs group_count, bury, job_problem and job_score.
 -- promote: '1' when retries whose backoff is over should go back into the queue first (a busy
 -- worker asks every delayed_poll ms, not on every job).
 -- rid: the client's id for this claim, kept in the job hash. replay '1': this claim may have
 -- run already (its reply was lost, or Redis ran it after the client timed out), so the job it
 -- took, if any, is answered again instead of leasing a second one.
+-- A job that cannot be run (job_problem) is dead-lettered on the way with
+-- 'malformed_job: <reason>' (its hash expires after dead_ttl s), so it never "completes" with no
+-- items. An id whose hash is gone is dropped: nothing is created for it.
 local function claim_next(queue, running, delayed, dead, lock, prefix, lease, worker, mode, now,
-                          now_s, promote, rid, replay)
+                          now_s, promote, rid, replay, dead_ttl)
   if replay == '1' then
     for _, id in ipairs(redis.call('ZRANGE', running, 0, -1)) do
       local key = prefix .. 'job:' .. id
@@ -21,9 +28,8 @@ local function claim_next(queue, running, delayed, dead, lock, prefix, lease, wo
     for _, id in ipairs(due) do
       redis.call('ZREM', delayed, id)
       local key = prefix .. 'job:' .. id
-      local score = redis.call('HGET', key, 'score')
-      if score then
-        redis.call('ZADD', queue, score, id)
+      if redis.call('EXISTS', key) == 1 then -- a retry whose hash is gone is dropped
+        redis.call('ZADD', queue, job_score(key, now), id)
         redis.call('HSET', key, 'status', 'queued', 'updated_at', now_s)
       end
     end
@@ -39,22 +45,11 @@ local function claim_next(queue, running, delayed, dead, lock, prefix, lease, wo
     local key = prefix .. 'job:' .. id
     local f = redis.call('HMGET', key, 'platform', 'params', 'workflow_id', 'attempts',
                          'max_attempts', 'group', 'lease_token')
-    local reason = nil
-    if not f[1] or not f[2] then
-      reason = 'job hash missing or without platform/params'
-    else
-      local ok, decoded = pcall(cjson.decode, f[2])
-      if not ok then
-        reason = 'params are not valid JSON'
-      elseif type(decoded) ~= 'table' then
-        reason = 'params are not a JSON object'
-      end
-    end
-    if reason then
-      redis.call('ZADD', dead, now_s, id)
-      redis.call('HSET', key, 'id', id, 'status', 'dead', 'last_error', 'malformed job: ' .. reason,
-                 'updated_at', now_s)
-      group_count(prefix, f[6], 'failed', now_s)
+    local reason = job_problem(f)
+    if reason and not f[1] and not f[2] and redis.call('EXISTS', key) == 0 then
+      -- An id left in the queue by a hash that expired or was deleted: dropped.
+    elseif reason then
+      bury(prefix, key, dead, id, f[6], 'malformed_job: ' .. reason, now_s, dead_ttl)
     else
       -- The fencing token counts this job's leases: every claim gets a new one, and a worker
       -- holding an older one can no longer write (the status check covers a reaped job).

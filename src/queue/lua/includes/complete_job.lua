@@ -1,3 +1,6 @@
+-- complete_job(job, running, lock, token, prefix, mode, worker, now_s, ttl): finishes the job
+-- of the lease holder `token`. Returns 'done', 'already' (a replay, or the hash is gone), or a
+-- LEASE_LOST error. Needs group_count.
 -- A done job's hash is kept for `ttl` seconds (status, timings, worker), then expires; with
 -- ttl '0' it is deleted at once (its group's counts, failures and checkpoints stay). A complete
 -- that finds the hash gone (deleted at its first complete) has nothing left to do.
@@ -12,7 +15,7 @@ local function complete_job(job, running, lock, token, prefix, mode, worker, now
     redis.call('EXPIRE', job, ttl)
   end
   redis.call('ZREM', running, f[3])
-  group_count(prefix, f[4], 'completed', now_s)
+  group_count(prefix, f[4], 'completed', now_s, 1, f[3])
   if mode == 'platform' and redis.call('GET', lock) == worker then redis.call('DEL', lock) end
   return 'done'
 end

@@ -1,0 +1,33 @@
+-- job_problem(f, params): why a queued job cannot be run, or nil when it can.
+-- f: HMGET of platform, params, workflow_id, attempts, max_attempts (claim_next's order).
+-- The same rule as the C++ side after a claim (detail/job_params.cpp, job_lease::items()):
+-- params a JSON object whose product_ids is a non-empty array of strings or finite numbers, and
+-- numeric attempts (fail's HINCRBY and the lease's parse need them). cjson accepts more than
+-- nlohmann (NaN, 0x10, invalid UTF-8): the C++ side dead-letters what slips through here.
+local function job_problem(f)
+  if not f[1] then return 'no platform field' end
+  if not f[2] then return 'no params field' end
+  if not string.find(f[2], '^%s*{') then return 'params are not a JSON object' end
+  local ok, p = pcall(cjson.decode, f[2])
+  if not ok then return 'params are not valid JSON' end
+  if type(p) ~= 'table' then return 'params are not a JSON object' end
+  local ids = p['product_ids']
+  if ids == nil then return 'params.product_ids is missing' end
+  if type(ids) ~= 'table' then return 'params.product_ids is not an array' end
+  local n = 0
+  for k, v in pairs(ids) do
+    n = n + 1
+    if type(k) ~= 'number' then return 'params.product_ids is not an array' end
+    if type(v) == 'number' then
+      if v ~= v or v == math.huge or v == -math.huge then
+        return 'params.product_ids holds a NaN or infinite number'
+      end
+    elseif type(v) ~= 'string' then
+      return 'params.product_ids holds something other than strings and numbers'
+    end
+  end
+  if n == 0 then return 'params.product_ids is empty' end
+  if f[4] and not tonumber(f[4]) then return 'attempts is not a number' end
+  if f[5] and not tonumber(f[5]) then return 'max_attempts is not a number' end
+  return nil
+end
