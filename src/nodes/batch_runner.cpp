@@ -57,6 +57,8 @@ batch_runner::batch_runner(pool::browser_pool& pool, queue::redis_options redis,
     : pool_(pool), redis_(redis), queue_options_(queue_options), options_(std::move(options)),
       queue_(redis_, queue_options_) {
     if (options_.scan.rate_per_second > 0) limiter_.emplace(redis_, queue_options_.prefix);
+    // The runner's results TTL is the one the outcome script applies.
+    queue_options_.results_ttl = options_.results_ttl;
 }
 
 queue::job_queue& batch_runner::connection(std::size_t i) {
@@ -108,10 +110,13 @@ void batch_runner::run() {
             }
             auto job = std::move(*next);
             next.reset();
-            if (run_job(job) && !stopping_)
-                next = finish(job, /*claim_next=*/true);
-            else if (!stopping_)
+            // A job whose items all ended completes, also when a stop came meanwhile (it is
+            // only the next claim that a stop skips).
+            if (run_job(job)) {
+                next = finish(job, /*claim_next=*/!stopping_);
+            } else if (!stopping_) {
                 last_chores = {};
+            }
         } catch (const queue::error& e) {
             // Redis gave up after its retries: wait and try again; nothing is lost, the job's
             // lease expires and it is reaped back into the queue.
@@ -178,7 +183,7 @@ bool batch_runner::run_one() {
     queue_.reap_stalled(options_.platform);
     auto job = queue_.claim(options_.platform, options_.worker_id);
     if (!job) return false;
-    if (run_job(*job) && !stopping_) finish(*job, /*claim_next=*/false);
+    if (run_job(*job)) finish(*job, /*claim_next=*/false);
     return true;
 }
 
@@ -263,7 +268,8 @@ bool batch_runner::run_job(const queue::job_lease& job) {
     // Items run concurrently up to the pool's concurrency; each is checkpointed when it ends.
     std::mutex next_mutex;
     std::size_t next = 0;
-    std::string job_error; // set when the job cannot run at all (the pool is unhealthy)
+    std::atomic<std::size_t> ended{0}; // items stored or recorded as failed in this run
+    std::string job_error;             // set when the job cannot run at all (the pool is unhealthy)
     auto worker = [&](std::size_t lane) {
         auto& q = connection(lane);
         for (;;) {
@@ -307,6 +313,7 @@ bool batch_runner::run_job(const queue::job_lease& job) {
                              job.id, e.what());
                 return;
             }
+            ++ended;
             std::lock_guard lock(stats_mutex_);
             (r.ok ? stats_.items_ok : stats_.items_failed)++;
             stats_.items_retried += static_cast<std::uint64_t>(r.retries);
@@ -338,7 +345,7 @@ bool batch_runner::run_job(const queue::job_lease& job) {
         ++stats_.jobs_failed;
         return false;
     }
-    if (stopping_) {
+    if (stopping_ && ended < pending.size()) {
         // A graceful stop: the items that ended are checkpointed; the job goes back to the front
         // of its queue at once, for another worker to resume (no stall counted, no lease to wait
         // out). Were Redis gone now, the lease would expire and the job be reaped instead.

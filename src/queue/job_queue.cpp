@@ -260,8 +260,8 @@ bool job_queue::release(const job_lease& job) {
 
 std::string job_queue::pulse_gap_ms() const {
     // Every busy worker renews every lease/3 and every idle one heartbeats each poll: a silence
-    // of 2/3 of a lease is an outage, not a quiet moment.
-    return std::to_string(options_.lease.count() * 2 / 3);
+    // of 2/3 of a lease (and at least outage_gap) is an outage, not a quiet moment.
+    return std::to_string(std::max(options_.lease.count() * 2 / 3, options_.outage_gap.count()));
 }
 
 checkpoint_state job_queue::load_checkpoint(const std::string& job_id, const std::string& node_id) {

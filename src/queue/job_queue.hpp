@@ -40,6 +40,10 @@ struct queue_options {
     milliseconds retry_backoff_max{300000};
     std::chrono::seconds failures_ttl{7 * 24 * 3600}; // failures list and checkpoint TTL
     std::chrono::seconds results_ttl{7 * 24 * 3600};  // results:{job}, refreshed per item
+    // No renewal, heartbeat or reap of any worker for max(2/3 of a lease, this) means an outage:
+    // reaping is held for one lease so live workers renew first. Must stay well above the idle
+    // workers' poll (1 s) and the busy ones' renewal (lease/3), or the hold re-arms every time.
+    milliseconds outage_gap{10000};
     // How long a done job's hash and a batch group's hash are kept (then they expire).
     std::chrono::seconds retention{7 * 24 * 3600};
     // How long a dead job's hash is kept (then it expires; requeue keeps it); the dead set drops

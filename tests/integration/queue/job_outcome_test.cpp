@@ -93,8 +93,10 @@ TEST_F(JobOutcomeTest, AReleasedJobGoesFirstWithItsCheckpointAndNoStall) {
 
 TEST_F(JobOutcomeTest, AnOutageLongerThanALeaseCountsNoStallAgainstAWorkerThatComesBack) {
     const milliseconds lease(900);
-    job_queue a(redis(), options(lease));
-    job_queue b(redis(), options(lease));
+    auto o = options(lease);
+    o.outage_gap = milliseconds(500);
+    job_queue a(redis(), o);
+    job_queue b(redis(), o);
     enqueue(a);
     auto job = a.claim("p", "worker-a");
     ASSERT_TRUE(job);
@@ -114,7 +116,9 @@ TEST_F(JobOutcomeTest, AnOutageLongerThanALeaseCountsNoStallAgainstAWorkerThatCo
     a.complete(*job);
 }
 
-TEST_F(JobOutcomeTest, ADeadWorkersJobIsStillReapedAfterTheHold) {
+// With the default outage_gap an idle worker polling every second never re-arms the hold, even
+// with a lease shorter than its poll: a dead worker's job is reaped.
+TEST_F(JobOutcomeTest, ADeadWorkersJobIsReapedWhileIdleWorkersPollSlowerThanALease) {
     const milliseconds lease(600);
     job_queue a(redis(), options(lease));
     job_queue b(redis(), options(lease));
@@ -127,7 +131,7 @@ TEST_F(JobOutcomeTest, ADeadWorkersJobIsStillReapedAfterTheHold) {
     while (requeued == 0 && std::chrono::steady_clock::now() < until) {
         b.heartbeat("worker-b", nlohmann::json::object());
         requeued = b.reap_stalled("p").first;
-        std::this_thread::sleep_for(milliseconds(100));
+        std::this_thread::sleep_for(milliseconds(1000)); // an idle worker's poll
     }
     EXPECT_EQ(requeued, 1);
     EXPECT_EQ(b.job_fields(job->id).at("stalled"), "1");
