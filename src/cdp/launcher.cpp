@@ -4,11 +4,14 @@
 #include "cdp/detail/spawn_thread.hpp"
 #include "cdp/errors.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -56,6 +59,14 @@ void close_descriptors_from(int first, long max_fd) noexcept {
     if (::syscall(SYS_close_range, static_cast<unsigned>(first), ~0U, 0U) == 0) return;
 #endif
     for (long fd = first; fd < max_fd; ++fd) ::close(static_cast<int>(fd));
+}
+
+// Chromium binds its process-singleton socket at $TMPDIR/org.chromium.Chromium.XXXXXX/
+// SingletonSocket and exits at start ("Socket path too long") when that path does not fit
+// sockaddr_un::sun_path with its terminating NUL.
+bool fits_singleton_socket(const std::string& tmpdir) {
+    constexpr std::string_view below = "/org.chromium.Chromium.XXXXXX/SingletonSocket";
+    return tmpdir.size() + below.size() < sizeof(sockaddr_un::sun_path);
 }
 
 [[noreturn]] void fail(const std::string& what, chromium_process* process) {
@@ -149,10 +160,20 @@ launched_browser launch_chromium(const launch_options& options) {
     // Crashpad's database goes under the run directory (so its setsid'd handlers can be found
     // and ended with the browser), caches too, and temp files (Chromium leaves an
     // org.chromium.Chromium.* directory in $TMPDIR per launch): all removed with the run dir.
+    std::vector<std::string> overridden = {"XDG_CONFIG_HOME=" + (run_dir / "config").string(),
+                                           "XDG_CACHE_HOME=" + (run_dir / "cache").string()};
     const std::string tmp = (run_dir / "tmp").string();
-    const std::vector<std::string> overridden = {"XDG_CONFIG_HOME=" + (run_dir / "config").string(),
-                                                 "XDG_CACHE_HOME=" + (run_dir / "cache").string(),
-                                                 "TMPDIR=" + tmp, "TMP=" + tmp, "TEMP=" + tmp};
+    if (fits_singleton_socket(tmp)) {
+        for (const char* name : {"TMPDIR=", "TMP=", "TEMP="}) overridden.push_back(name + tmp);
+    } else {
+        static std::once_flag warned;
+        std::call_once(warned, [&] {
+            spdlog::warn("launch chromium: the run directory {} is too deep for Chromium's "
+                         "singleton socket under it; Chromium's temp files go to the worker's "
+                         "temp directory (a shorter profile root avoids this)",
+                         run_dir.string());
+        });
+    }
     std::vector<std::string> env;
     for (char** e = environ; *e != nullptr; ++e) {
         const std::string_view kv(*e);

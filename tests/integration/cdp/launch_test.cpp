@@ -122,23 +122,37 @@ std::vector<std::string> chromium_temp_entries(const fs::path& dir) {
     return found;
 }
 
+// Launches a browser under `profile_root` with the worker's TMPDIR at `tmpdir`, navigates one
+// page and closes it; returns the page's status.
+int launch_navigate_close(const fs::path& profile_root, const fs::path& tmpdir) {
+    const scoped_env tmpdir_env("TMPDIR", tmpdir.string());
+    fixture::shop_server shop;
+    auto b = cdp::browser::launch(test_browser_options(profile_root));
+    const int status = b->run([](cdp::browser& br, std::string target) -> asio::awaitable<int> {
+        auto page = co_await br.new_page();
+        auto nav = co_await page->navigate(std::move(target));
+        co_await page->close();
+        co_return nav.status;
+    }(*b, shop.base_url() + "/product/17"));
+    b->close();
+    return status;
+}
+
 TEST(LaunchedChromium, LeavesNothingInTheWorkersTempDirectory) {
     temp_dir tmp("rotor-tmpdir");
-    temp_dir profiles("rotor-tmpdir-profiles");
-    const scoped_env tmpdir("TMPDIR", tmp.path().string());
-    fixture::shop_server shop;
-    {
-        auto b = cdp::browser::launch(test_browser_options(profiles.path()));
-        const int status = b->run([](cdp::browser& br, std::string target) -> asio::awaitable<int> {
-            auto page = co_await br.new_page();
-            auto nav = co_await page->navigate(std::move(target));
-            co_await page->close();
-            co_return nav.status;
-        }(*b, shop.base_url() + "/product/17"));
-        EXPECT_EQ(status, 200);
-        b->close();
-    }
+    temp_dir profiles("rp"); // short: see ALongProfileRootStillLaunches
+    EXPECT_EQ(launch_navigate_close(profiles.path(), tmp.path()), 200);
     EXPECT_EQ(chromium_temp_entries(tmp.path()), std::vector<std::string>{});
+}
+
+// Chromium's singleton socket lives in its temp directory and must fit a sockaddr_un (107
+// bytes): under a deep profile root the run directory is too deep for it, and Chromium exited
+// at start when its TMPDIR was put there anyway.
+TEST(LaunchedChromium, ALongProfileRootStillLaunches) {
+    temp_dir tmp("rotor-tmpdir");
+    temp_dir base("rotor-deep");
+    const fs::path deep = base.path() / std::string(60, 'd');
+    EXPECT_EQ(launch_navigate_close(deep, tmp.path()), 200);
 }
 
 } // namespace

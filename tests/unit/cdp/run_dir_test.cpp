@@ -57,14 +57,15 @@ TEST(StaleRunDirs, ASameNumberedProcessWithAnotherStartTimeIsNotTheOwner) {
     ASSERT_TRUE(started);
     const std::string dead = std::to_string(a_dead_pid());
     const std::vector<std::string> stale = {
-        "run-" + me + "-t" + std::to_string(*started + 1) + "-0-1", // our pid, earlier process
-        "run-" + me + "-t0-0-2", "run-" + dead + "-t" + std::to_string(*started) + "-0-3",
+        "run-" + me + "-t" + std::to_string(*started + 1) + "-0-1", // our pid, another process
+        "run-" + me + "-t0-0-2",                                    // our pid, another process
+        "run-" + dead + "-t" + std::to_string(*started) + "-0-3",   // nobody with that pid
         "run-" + dead + "-0-4", // the older name form, owner gone
     };
     const std::vector<std::string> live = {
-        "run-" + me + "-t" + std::to_string(*started) + "-0-5",
-        "run-" + me + "-0-6", // the older name form: the pid alone decides
-        "not-a-run-dir",
+        "run-" + me + "-t" + std::to_string(*started) + "-0-5", // us
+        "run-" + me + "-0-6",                                   // older form: the pid decides
+        "not-a-run-dir",                                        // not ours to judge
     };
     for (const auto& name : stale) fs::create_directories(root.path() / name / "profile");
     for (const auto& name : live) fs::create_directories(root.path() / name);
