@@ -67,11 +67,12 @@ page_slots::check_memory(std::shared_ptr<cdp::page> page) {
             ? memory_check::too_big
             : memory_check::fits;
     } catch (const cdp::error& e) {
-        // No answer: a busy or hung renderer, replaced all the same. Anything else (crash,
-        // closed, browser gone) says nothing about its memory: the page is simply gone.
-        co_return e.kind() == cdp::errc::timeout ? memory_check::unanswered : memory_check::gone;
+        // The page or its browser is gone (crash, closed): that says nothing about its memory.
+        // Anything else (no answer in time, an error reply) is a page that cannot be checked:
+        // replaced all the same, and counted as unanswered.
+        co_return browser_pool::is_retryable(e) ? memory_check::gone : memory_check::unanswered;
     } catch (const std::exception&) {
-        co_return memory_check::gone;
+        co_return memory_check::unanswered;
     }
 }
 
