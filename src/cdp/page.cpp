@@ -11,28 +11,6 @@ using asio::use_awaitable;
 
 namespace {
 
-std::string cdp_resource_type(resource_type t) {
-    switch (t) {
-    case resource_type::image:
-        return "Image";
-    case resource_type::font:
-        return "Font";
-    case resource_type::media:
-        return "Media";
-    case resource_type::stylesheet:
-        return "Stylesheet";
-    case resource_type::script:
-        return "Script";
-    case resource_type::xhr:
-        return "XHR";
-    case resource_type::fetch:
-        return "Fetch";
-    case resource_type::other:
-        return "Other";
-    }
-    return "Other";
-}
-
 // Standard base64 (RFC 4648) as Chromium sends screenshots.
 std::string decode_base64(const std::string& in) {
     static const auto table = [] {
@@ -62,6 +40,28 @@ std::string decode_base64(const std::string& in) {
 }
 
 } // namespace
+
+std::string_view protocol_name(resource_type t) {
+    switch (t) {
+    case resource_type::image:
+        return "Image";
+    case resource_type::font:
+        return "Font";
+    case resource_type::media:
+        return "Media";
+    case resource_type::stylesheet:
+        return "Stylesheet";
+    case resource_type::script:
+        return "Script";
+    case resource_type::xhr:
+        return "XHR";
+    case resource_type::fetch:
+        return "Fetch";
+    case resource_type::other:
+        return "Other";
+    }
+    return "Other";
+}
 
 std::string_view to_string(resource_type t) {
     switch (t) {
@@ -194,7 +194,7 @@ asio::awaitable<void> page::block(block_options options) {
         json patterns = json::array();
         for (auto t : options.types) {
             patterns.push_back({{"urlPattern", "*"},
-                                {"resourceType", cdp_resource_type(t)},
+                                {"resourceType", protocol_name(t)},
                                 {"requestStage", "Request"}});
         }
         json params = {{"patterns", std::move(patterns)}};

@@ -189,5 +189,7 @@ class page : public std::enable_shared_from_this<page> {
 
 std::string_view to_string(wait_until w);
 std::string_view to_string(resource_type t);
+/// The protocol's name of a resource type (Network.ResourceType: "Image", "Font", ...).
+std::string_view protocol_name(resource_type t);
 
 } // namespace rotor::cdp

@@ -16,28 +16,6 @@ namespace {
 
 constexpr std::size_t max_failed_remembered = 4096; // failed ids whose loadingFailed is pending
 
-std::string cdp_type_name(resource_type t) {
-    switch (t) {
-    case resource_type::image:
-        return "Image";
-    case resource_type::font:
-        return "Font";
-    case resource_type::media:
-        return "Media";
-    case resource_type::stylesheet:
-        return "Stylesheet";
-    case resource_type::script:
-        return "Script";
-    case resource_type::xhr:
-        return "XHR";
-    case resource_type::fetch:
-        return "Fetch";
-    case resource_type::other:
-        return "Other";
-    }
-    return "Other";
-}
-
 url_policy compile_policy(const page_profile& p) {
     try {
         return url_policy(p.allowed_hosts, p.policy_options());
@@ -62,8 +40,9 @@ page_profile_state::page_profile_state(const std::shared_ptr<client>& c, page_pr
         patterns.push_back({{"urlPattern", wildcard}, {"resourceType", "Document"}});
     }
     for (auto t : profile.block_types) {
-        if (blocked_type_names.insert(cdp_type_name(t)).second) {
-            patterns.push_back({{"urlPattern", "*"}, {"resourceType", cdp_type_name(t)}});
+        if (blocked_type_names.insert(std::string(protocol_name(t))).second) {
+            patterns.push_back(
+                {{"urlPattern", "*"}, {"resourceType", std::string(protocol_name(t))}});
         }
     }
     fetch_patterns = {{"patterns", std::move(patterns)}};
