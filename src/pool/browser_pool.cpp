@@ -72,8 +72,6 @@ browser_pool::browser_pool(pool_options options) : options_(std::move(options)) 
     flags_ = launch_flags(flags, shm_);
     core_ = std::make_shared<core>(options_, flags_, this);
     auto& c = *core_;
-    c.totals.shm = shm_.reason;
-    c.totals.flags = flags_;
 
     // First launches in parallel; the pool starts if at least one browser came up.
     cdp::browser_options launch = options_.browser;
@@ -255,6 +253,9 @@ pool_stats browser_pool::stats() const {
     pool_stats out = s ? *s : pool_stats{};
     out.acquire_wait = core_->acquire_wait.snapshot();
     out.navigation = core_->navigation.snapshot();
+    // Constant for the pool's life: added here, not copied into every published snapshot.
+    out.shm = shm_.reason;
+    out.flags = flags_;
     out.stopped = core_->stopping;
     const auto since = core_->no_browser_since.load();
     if (since != 0 && !out.stopped) {
