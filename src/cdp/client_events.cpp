@@ -2,6 +2,7 @@
 // subscriptions, sessions ended by crashes and detaches.
 #include "cdp/client.hpp"
 #include "cdp/detail/client_impl.hpp"
+#include "cdp/detail/incoming_message.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -15,6 +16,18 @@ void client::on_message(std::string_view text) {
     auto message = json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (message.is_discarded() || !message.is_object()) {
         ++im.malformed;
+        // A reply we cannot read (a lone UTF-16 surrogate in a page's string is enough: nlohmann
+        // rejects "\ud800") fails its own command now, instead of leaving it to time out.
+        if (const auto id = detail::leading_id(text.substr(0, 64))) {
+            if (auto call = detail::take_pending(im, *id)) {
+                call->timer->cancel();
+                call->done.fail(make_error(
+                    errc::malformed_response,
+                    call->method + ": the reply is not valid JSON (" + std::to_string(text.size()) +
+                        " bytes; e.g. a lone UTF-16 surrogate in a string)"));
+                return;
+            }
+        }
         spdlog::warn("cdp: dropped a message that is not a JSON object ({} bytes): {:.120}",
                      text.size(), text);
         return;

@@ -28,6 +28,33 @@ bool mentions(const failure& f, const std::string& text) {
     return f.what.find(text) != std::string::npos;
 }
 
+// A page string with a lone UTF-16 surrogate (half an emoji) comes back as "\ud800", which no
+// JSON reader accepts: that reply fails its own command at once, it does not wait out the
+// timeout, and the page keeps working.
+TEST_F(BrowserTest, AReplyThatIsNotValidJsonFailsItsCommandAtOnce) {
+    failure half;
+    std::chrono::steady_clock::duration took{};
+    const json after = await_for(*browser_, [&]() -> asio::awaitable<json> {
+        auto page = co_await browser_->new_page();
+        cdp::evaluate_options o;
+        o.timeout = milliseconds(8000);
+        const auto started = std::chrono::steady_clock::now();
+        try {
+            std::string expr = "'\\uD83D\\uDE00'.slice(0, 1)";
+            co_await page->evaluate(std::move(expr), o);
+        } catch (const cdp::error& e) {
+            half = {true, e.kind(), e.what()};
+        }
+        took = std::chrono::steady_clock::now() - started;
+        co_return co_await page->evaluate("1 + 1");
+    }());
+    ASSERT_TRUE(half.thrown);
+    EXPECT_EQ(half.kind, errc::malformed_response) << half.what;
+    EXPECT_TRUE(mentions(half, "Runtime.evaluate")) << half.what;
+    EXPECT_LT(took, milliseconds(4000));
+    EXPECT_EQ(after, 2);
+}
+
 TEST_F(BrowserTest, InvalidUtf8FailsOnlyThatCommand) {
     failure eval, nav, selector;
     std::size_t pending = 0;
