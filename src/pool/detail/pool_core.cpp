@@ -102,11 +102,20 @@ asio::awaitable<page_lease> browser_pool::core::acquire(cdp::page_profile profil
                          " opening a page, " + std::to_string(queue.waiting()) + " waiting; " +
                          fleet.describe() + ")");
     };
+    // A profile that cannot even be keyed (invalid UTF-8 in a field) is refused before it takes
+    // a lease: thrown after queue.take() it would keep that lease forever.
+    std::string profile_key;
+    try {
+        profile_key = profile.key();
+    } catch (const std::exception& e) {
+        throw cdp::error(cdp::errc::invalid_profile,
+                         "acquire: page profile cannot be used: " + std::string(e.what()));
+    }
     if (queue.in_use() == queue.capacity()) publish(); // one more waiter, for stats readers
     if (!co_await queue.take(deadline)) throw timed_out("waiting for a slot");
 
     // One of the leases is ours, so a slot is free.
-    const std::size_t i = *slots.pick_free(profile.key());
+    const std::size_t i = *slots.pick_free(profile_key);
     slots[i].busy = true;
     ++preparing;
     auto at = std::make_shared<attempt>(io);

@@ -444,6 +444,26 @@ TEST_F(PoolLifecycleTest, TwoPlatformsOnOnePoolKeepTheirOwnProfiles) {
     EXPECT_GE(other.stats().value("total_requests", 0), 1) << other.stats().dump();
 }
 
+// A profile with invalid UTF-8 is a clear error and costs no lease: after more bad acquires than
+// the pool has slots, a good one is still served at once.
+TEST_F(PoolLifecycleTest, AnUnusableProfileIsRefusedWithoutTakingALease) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 1;
+    pool::browser_pool p(o);
+    auto bad = pool::browser_pool::open_profile();
+    bad.headers = {{"X-Bad", std::string("\xff")}};
+    for (int i = 0; i < 3; ++i) {
+        try {
+            p.acquire_blocking(bad, seconds(5));
+            ADD_FAILURE() << "a lease for an unusable profile";
+        } catch (const cdp::error& e) {
+            EXPECT_EQ(e.kind(), cdp::errc::invalid_profile) << e.what();
+        }
+    }
+    auto lease = p.acquire_blocking(milliseconds(10000));
+    EXPECT_TRUE(static_cast<bool>(lease));
+}
+
 // stats() is a published snapshot: it counts acquire waits and navigations and answers while
 // the pool thread is busy and after the pool stopped.
 TEST_F(PoolLifecycleTest, StatsAreAPublishedSnapshotWithHistograms) {
