@@ -174,20 +174,24 @@ std::string pattern_host(const url_policy::rule& r) {
 // Where a URL's host starts, as prefixes of what follows "scheme://" in Chromium's canonical
 // form; a name is spelled out with what may follow it ('/' or ':', and its trailing-dot form).
 std::vector<std::string> host_prefixes(bool include_private, bool for_documents) {
-    std::vector<std::string> out = {
-        "169.254.",       "22?.", "23?.", "24?.", "25?.", "[::]", "[::ffff:",
-        "[64:ff9b::",     "[fe8", "[fe9", "[fea", "[feb", "[ff",  "[fd00:ec2::254]",
-        "100.100.100.200"};
+    // setBlockedURLs wildcards know only '*': every range is spelled out octet by octet.
+    std::vector<std::string> out = {"169.254.",       "[::]", "[::ffff:", "[64:ff9b::",      "[fe8",
+                                    "[fe9",           "[fea", "[feb",     "[fd00:ec2::254]", "[ff",
+                                    "100.100.100.200"};
+    for (int octet = 224; octet <= 255; ++octet) out.push_back(std::to_string(octet) + ".");
     // Documents are paused and then decided exactly, so a broader prefix only costs a round trip;
     // subresources are blocked outright, so "0." would also block 0.gravatar.com.
     out.emplace_back(for_documents ? "0." : "0.0.0.0");
     std::vector<std::string> names(metadata_names.begin(), metadata_names.end());
     if (include_private) {
-        for (const char* p : {"127.", "10.", "172.1?.", "172.2?.", "172.3?.", "192.168.", "100.6?.",
-                              "100.7?.", "100.8?.", "100.9?.", "100.1??.", "[::1]", "[fc", "[fd",
-                              "[fec", "[fed", "[fee", "[fef"}) {
+        for (const char* p :
+             {"127.", "10.", "192.168.", "[::1]", "[fc", "[fd", "[fec", "[fed", "[fee", "[fef"}) {
             out.emplace_back(p);
         }
+        for (int octet = 16; octet <= 31; ++octet)
+            out.push_back("172." + std::to_string(octet) + ".");
+        for (int octet = 64; octet <= 127; ++octet)
+            out.push_back("100." + std::to_string(octet) + ".");
         names.emplace_back("localhost");
         names.emplace_back("*.localhost");
     }
@@ -204,7 +208,21 @@ url_policy::url_policy(const std::vector<std::string>& allowed_hosts, url_policy
     for (const auto& text : allowed_hosts) {
         auto parsed = parse_rule(text);
         if (auto* why = std::get_if<std::string>(&parsed)) throw std::invalid_argument(*why);
-        rules_.push_back(std::get<rule>(std::move(parsed)));
+        auto r = std::get<rule>(std::move(parsed));
+        // A wildcard that covers a metadata name ("*.internal", "*.goog") would let subresources
+        // and WebSockets reach it through the allow rules and the proxy bypass list.
+        if (r.wildcard) {
+            for (std::string_view name : metadata_names) {
+                const std::string suffix = "." + r.host;
+                if (name.size() > suffix.size() &&
+                    name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+                    throw std::invalid_argument("allowed host " + text +
+                                                " covers the cloud metadata host " +
+                                                std::string(name));
+                }
+            }
+        }
+        rules_.push_back(std::move(r));
     }
 }
 
@@ -253,7 +271,10 @@ blocked_urls url_policy::blocked_url_rules(const std::vector<std::string>& block
     for (const auto& p : block_patterns) out.url_patterns.push_back({p, true});
     if (rules_.empty()) {
         for (const auto& p : host_prefixes(!options_.allow_private_addresses, false)) {
+            // With and without user info ("http://u@169.254.169.254/"): the wildcard is a
+            // substring match, so "://169.254." alone misses a URL with credentials.
             out.wildcards.push_back("*://" + p + "*");
+            out.wildcards.push_back("*://*@" + p + "*");
         }
         return out;
     }

@@ -181,23 +181,31 @@ TEST(UrlPolicy, BlockRulesAllowListedHostsThenBlockEverythingElse) {
               "<-loopback>;shop.example;*.cdn.example;127.0.0.1:8080;[::1]:443");
 }
 
-// Chromium's wildcard ('*' any run, '?' one character) over the whole URL, as setBlockedURLs'
-// urls and Fetch's urlPattern use it.
-bool wildcard_match(std::string_view pattern, std::string_view text) {
+// Chromium's wildcards over the whole URL: '*' is any run in both; '?' is one character in
+// Fetch's urlPattern but a plain '?' in setBlockedURLs' urls (Blink matches only '*' there).
+bool wildcard_match(std::string_view pattern, std::string_view text, bool question_mark) {
     if (pattern.empty()) return text.empty();
     if (pattern.front() == '*') {
         for (std::size_t i = 0; i <= text.size(); ++i) {
-            if (wildcard_match(pattern.substr(1), text.substr(i))) return true;
+            if (wildcard_match(pattern.substr(1), text.substr(i), question_mark)) return true;
         }
         return false;
     }
-    return !text.empty() && (pattern.front() == '?' || pattern.front() == text.front()) &&
-           wildcard_match(pattern.substr(1), text.substr(1));
+    return !text.empty() &&
+           ((question_mark && pattern.front() == '?') || pattern.front() == text.front()) &&
+           wildcard_match(pattern.substr(1), text.substr(1), question_mark);
 }
 
+// Fetch.enable patterns.
 bool any_match(const std::vector<std::string>& patterns, std::string_view url) {
     return std::any_of(patterns.begin(), patterns.end(),
-                       [&](const std::string& p) { return wildcard_match(p, url); });
+                       [&](const std::string& p) { return wildcard_match(p, url, true); });
+}
+
+// setBlockedURLs urls.
+bool any_blocked(const std::vector<std::string>& wildcards, std::string_view url) {
+    return std::any_of(wildcards.begin(), wildcards.end(),
+                       [&](const std::string& p) { return wildcard_match(p, url, false); });
 }
 
 TEST(UrlPolicy, WithNoHostsListedOnlyRefusedRangesAreBlockedAndPaused) {
@@ -213,27 +221,40 @@ TEST(UrlPolicy, WithNoHostsListedOnlyRefusedRangesAreBlockedAndPaused) {
           "http://metadata.google.internal/x", "http://metadata.google.internal.:80/",
           "http://metadata/", "http://100.100.100.200/", "http://[fe80::1]/",
           "http://[fd00:ec2::254]/", "http://[::ffff:a9fe:a9fe]/", "http://224.0.0.1/",
-          "https://[::]:443/"}) {
-        EXPECT_TRUE(any_match(open_rules.wildcards, url)) << url;
+          "http://239.1.2.3/", "http://255.255.255.255/", "https://[::]:443/",
+          "http://u@169.254.169.254/latest", "http://u:p@metadata.google.internal/"}) {
+        EXPECT_TRUE(any_blocked(open_rules.wildcards, url)) << url;
         EXPECT_TRUE(any_match(open.document_pause_patterns(), url)) << url;
     }
-    for (const char* url : {"http://10.1.2.3/", "http://127.0.0.2:99/", "http://localhost/",
-                            "http://a.localhost:8080/", "http://172.20.1.1/", "http://192.168.0.1/",
-                            "http://100.64.1.1/", "http://[::1]/", "http://[fd12:3456::1]/"}) {
-        EXPECT_TRUE(any_match(strict_rules.wildcards, url)) << url;
-        EXPECT_FALSE(any_match(open_rules.wildcards, url)) << url;
+    for (const char* url :
+         {"http://10.1.2.3/", "http://127.0.0.2:99/", "http://localhost/",
+          "http://a.localhost:8080/", "http://172.20.1.1/", "http://172.17.0.1:2375/",
+          "http://172.31.255.1/", "http://192.168.0.1/", "http://100.64.1.1/",
+          "http://100.127.0.1/", "http://u@10.0.0.1/", "http://[::1]/", "http://[fd12:3456::1]/"}) {
+        EXPECT_TRUE(any_blocked(strict_rules.wildcards, url)) << url;
+        EXPECT_FALSE(any_blocked(open_rules.wildcards, url)) << url;
         EXPECT_TRUE(any_match(strict.document_pause_patterns(), url)) << url;
     }
     for (const char* url :
          {"https://shop.example/", "https://0.gravatar.com/avatar/1",
           "https://metadata.example.com/", "https://metadatafoo/", "https://localhost.example/",
-          "http://203.0.113.7/", "http://[2001:db8::1]/"}) {
-        EXPECT_FALSE(any_match(strict_rules.wildcards, url)) << url;
+          "http://203.0.113.7/", "http://[2001:db8::1]/", "http://172.15.0.1/",
+          "http://172.32.0.1/", "http://100.63.0.1/", "http://100.128.0.1/", "http://223.1.2.3/"}) {
+        EXPECT_FALSE(any_blocked(strict_rules.wildcards, url)) << url;
     }
     // Documents with user info are paused too (and decided by check()).
     EXPECT_TRUE(any_match(open.document_pause_patterns(), "http://u:p@169.254.169.254/"));
     EXPECT_FALSE(any_match(open.document_pause_patterns(), "https://shop.example/goods/1"));
     EXPECT_TRUE(strict.proxy_bypass_list().empty());
+}
+
+// A wildcard that covers a metadata name would open it to subresources, WebSockets and the proxy
+// bypass list.
+TEST(UrlPolicy, WildcardHostsCoveringAMetadataNameAreRefused) {
+    for (const char* rule : {"*.internal", "*.google.internal", "*.goog", "*.ec2.internal"}) {
+        EXPECT_THROW(url_policy({rule}), std::invalid_argument) << rule;
+    }
+    EXPECT_NO_THROW(url_policy({"*.shop.example", "*.cdn.example.com"}));
 }
 
 TEST(UrlParts, CanonicalizesLikeTheUrlStandard) {
