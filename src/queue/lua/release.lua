@@ -14,7 +14,8 @@ redis.call('HSET', KEYS[1], 'status', 'queued', 'updated_at', now, 'released_at'
            'released_token', ARGV[1])
 redis.call('HDEL', KEYS[1], 'worker')
 -- The front of its tier: scores are tier x 1e13 + enqueue ms, so the tier's base comes first.
-local score = tonumber(f[4] or '') or (1e13 + now)
+local score = tonumber(f[4] or '')
+if not score or score ~= score or score == math.huge or score == -math.huge then score = 1e13 + now end
 local front = math.floor(score / 1e13) * 1e13
 redis.call('ZADD', KEYS[3], string.format('%.0f', front), f[3])
 if ARGV[2] == 'platform' and redis.call('GET', KEYS[4]) == ARGV[3] then

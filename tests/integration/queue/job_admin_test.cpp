@@ -53,6 +53,24 @@ bool within(std::int64_t ttl, std::int64_t retention) {
     return ttl > retention - 10 && ttl <= retention;
 }
 
+// A dead job whose score is not a number (garbage, "nan") is requeued at the normal tier: it
+// used to leave the dead set before ZADD failed, and then was in no set at all.
+TEST_F(JobAdminTest, ADeadJobWithABadScoreIsRequeuedNotLost) {
+    job_queue q(redis(), options());
+    job_admin admin(redis(), options());
+    const auto& k = q.key_names();
+    const auto ids = kill_jobs(q, "p", 2);
+    q.command({"HSET", k.job(ids[0]), "score", "not-a-number"});
+    q.command({"HSET", k.job(ids[1]), "score", "nan"});
+    for (const auto& id : ids) {
+        EXPECT_NO_THROW(admin.requeue(id)) << id;
+        EXPECT_FALSE(q.command({"ZSCORE", k.queue("p"), id}).is_nil()) << id << " is in no queue";
+        EXPECT_TRUE(q.command({"ZSCORE", k.dead("p"), id}).is_nil()) << id;
+    }
+    EXPECT_TRUE(q.claim("p", "w").has_value());
+    EXPECT_TRUE(q.claim("p", "w").has_value());
+}
+
 TEST_F(JobAdminTest, DeadJobsExpireAfterTheRetentionAndTheDeadSetIsTrimmed) {
     auto o = options();
     o.max_stalled = 0;

@@ -4,7 +4,9 @@
 -- Returns the score as a string.
 local function job_score(key, now)
   local s = redis.call('HGET', key, 'score')
-  if s and tonumber(s) then return s end
+  local n = tonumber(s or '')
+  -- NaN is a number to Lua (and not equal to itself) but not a score to ZADD.
+  if n and n == n and n > -math.huge and n < math.huge then return s end
   s = string.format('%.0f', 1e13 + tonumber(now))
   redis.call('HSET', key, 'score', s)
   return s
