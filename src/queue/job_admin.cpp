@@ -43,7 +43,9 @@ std::chrono::seconds parse_age(std::string_view text) {
     if (unit == "m") scale = 60;
     if (unit == "h") scale = 3600;
     if (unit == "d") scale = 86400;
-    if (scale == 0 || n > std::int64_t{1} << 40) throw bad();
+    // At most 100 years: it is later turned into milliseconds, which must not overflow.
+    constexpr std::int64_t max_seconds = 100LL * 365 * 86400;
+    if (scale == 0 || n > max_seconds / scale) throw bad();
     return std::chrono::seconds(n * scale);
 }
 
