@@ -64,7 +64,10 @@ bool is_transient(std::string_view text) {
     for (std::string_view code : {"LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "READONLY"}) {
         if (text.rfind(code, 0) == 0) return true;
     }
-    return false;
+    // Redis 6.2 and older wrap a script's failed write: "ERR Error running script (call to
+    // f_...): @user_script:9: ... -READONLY You can't write against a read only replica."
+    return text.find("Error running script") != std::string_view::npos &&
+           text.find("-READONLY") != std::string_view::npos;
 }
 
 } // namespace
