@@ -40,6 +40,9 @@ int main(int argc, char** argv) {
         ->check(CLI::IsMember({"auto", "use", "avoid"}));
     app.add_option("--rate", runner.scan.rate_per_second,
                    "Requests/s for the platform, all workers");
+    app.add_option("--rate-burst", runner.scan.rate_burst,
+                   "requests that may go back to back before the rate holds")
+        ->check(CLI::Range(1, 1000));
     app.add_flag("--drain", runner.drain, "Exit when the platform's queue is empty");
     bool allow_eviction = false;
     app.add_flag("--allow-eviction", allow_eviction,

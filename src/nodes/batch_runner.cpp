@@ -192,7 +192,10 @@ batch_runner::item_result batch_runner::scan(const std::string& item) {
     const std::string url = replace_all(
         replace_all(options_.scan.url_template, "{base}", options_.scan.base_url), "{id}", item);
     for (int attempt = 0;; ++attempt) {
-        if (limiter_) limiter_->acquire(options_.platform, {options_.scan.rate_per_second, 1});
+        if (limiter_)
+            limiter_->acquire(options_.platform,
+                              {options_.scan.rate_per_second,
+                               static_cast<double>(std::max(1, options_.scan.rate_burst))});
         auto lease = pool_.acquire_blocking(std::chrono::minutes(2)); // pool::error goes up
         std::string error;
         try {

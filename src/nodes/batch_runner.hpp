@@ -41,6 +41,7 @@ struct scan_options {
     milliseconds ready_timeout{10000};
     int retries = 3;            // retryable failures (browser or page died) before giving up
     double rate_per_second = 0; // platform-wide request rate (0: none)
+    int rate_burst = 1;         // requests that may go back to back before the rate holds
 };
 
 struct runner_options {
