@@ -13,7 +13,9 @@ boost::asio::awaitable<scrape_result> scrape_product(pool::browser_pool& pool, s
     r.id = id;
     const std::string url = base_url + "/product/" + std::to_string(id);
     for (int attempt = 0;; ++attempt) {
-        auto lease = co_await pool.acquire(profile, std::chrono::seconds(60));
+        // Tests start every item at once and wait in line: 120 items on one slot in a sanitizer
+        // build take over a minute, all of it queueing, none of it a stuck pool.
+        auto lease = co_await pool.acquire(profile, std::chrono::seconds(300));
         r.target_id = lease.page().target_id();
         r.context_id = lease.page().context_id();
         r.browser_id = lease.browser_id();
