@@ -1,5 +1,6 @@
 // rotorctl: enqueue products as batch jobs, look at queues, jobs, groups and failures, requeue
 // dead jobs and clean old ones away.
+#include "app/enqueue_command.hpp"
 #include "queue/job_admin.hpp"
 #include "queue/job_queue.hpp"
 
@@ -8,28 +9,6 @@
 #include <chrono>
 #include <iostream>
 #include <sstream>
-
-namespace {
-
-std::vector<std::string> parse_items(const std::string& list, const std::string& range) {
-    std::vector<std::string> items;
-    std::stringstream ss(list);
-    for (std::string item; std::getline(ss, item, ',');) {
-        if (!item.empty()) items.push_back(item);
-    }
-    if (!range.empty()) {
-        const auto dash = range.find('-');
-        if (dash == std::string::npos)
-            throw std::invalid_argument("--range must be FROM-TO, not " + range);
-        const long from = std::stol(range.substr(0, dash));
-        const long to = std::stol(range.substr(dash + 1));
-        if (to < from) throw std::invalid_argument("--range " + range + " is empty");
-        for (long i = from; i <= to; ++i) items.push_back(std::to_string(i));
-    }
-    return items;
-}
-
-} // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"rotorctl: rotor's admin command line"};
@@ -52,14 +31,23 @@ int main(int argc, char** argv) {
     app.add_option("--prefix", queue.prefix, "Redis key prefix");
 
     auto* enqueue = app.add_subcommand("enqueue", "Split products into batch jobs");
-    rotor::queue::enqueue_request request;
-    std::string items;
-    std::string range;
+    rotor::queue::enqueue_target request;
+    rotor::app::enqueue_source source;
     std::string prio = "normal";
     enqueue->add_option("--platform", request.platform)->required();
     enqueue->add_option("--workflow", request.workflow_id);
-    enqueue->add_option("--items", items, "Comma-separated product ids");
-    enqueue->add_option("--range", range, "FROM-TO product ids");
+    enqueue->add_option("--items", source.items, "Comma-separated product ids");
+    enqueue->add_option("--range", source.range, "FROM-TO product ids");
+    enqueue->add_option("--file", source.file,
+                        "Items from a file (.csv: one id per row, or a header naming the id "
+                        "column; .jsonl: an id or an object with \"id\" per line), - for stdin");
+    enqueue->add_option("--format", source.format, "Format of --file (default: by its name)")
+        ->check(CLI::IsMember({"auto", "csv", "jsonl"}));
+    enqueue->add_flag("--skip-bad-lines", source.skip_bad_lines,
+                      "Enqueue the good lines and report the bad ones (default: refuse all)");
+    enqueue->add_option("--idempotency-key", request.idempotency_key,
+                        "Running again with the same key adds nothing twice (default: one is "
+                        "made up and printed)");
     enqueue->add_option("--batch-size", queue.batch_size)->check(CLI::Range(1, 100000));
     enqueue->add_option("--priority", prio)->check(CLI::IsMember({"high", "normal", "low"}));
     enqueue->add_option("--group", request.group_id);
@@ -115,17 +103,11 @@ int main(int argc, char** argv) {
                                     : std::vector<std::string>{platform};
         };
         if (*enqueue) {
-            request.items = parse_items(items, range);
             if (request.workflow_id.empty()) request.workflow_id = request.platform + "-update-v2";
             request.prio = prio == "high"  ? rotor::queue::priority::high
                            : prio == "low" ? rotor::queue::priority::low
                                            : rotor::queue::priority::normal;
-            const auto r = q.enqueue(request);
-            std::cout << nlohmann::json{{"group", r.group_id},
-                                        {"jobs", r.job_ids.size()},
-                                        {"items", request.items.size()}}
-                             .dump()
-                      << std::endl;
+            return rotor::app::run_enqueue(q, request, source, std::cout, std::cerr);
         } else if (*status) {
             const auto s = admin.stats(platform);
             nlohmann::json line = {{"platform", platform},        {"queued", s.counts.queued},
@@ -152,6 +134,7 @@ int main(int argc, char** argv) {
                                         {"jobs_completed", g.completed},
                                         {"jobs_failed", g.failed},
                                         {"progress", g.progress},
+                                        {"enqueuing", g.enqueuing},
                                         {"items_ok", ok},
                                         {"items_failed", failed},
                                         {"failed_examples", examples}}

@@ -22,6 +22,8 @@ class category final : public boost::system::error_category {
             return "invalid argument";
         case errc::unsafe_config:
             return "unsafe redis configuration";
+        case errc::idempotency_mismatch:
+            return "idempotency key used for other items";
         }
         return "unknown queue error";
     }

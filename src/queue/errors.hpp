@@ -17,6 +17,7 @@ enum class errc {
     not_found,             // no such job / group
     invalid_argument,      // a request that can never succeed (empty platform, bad batch size)
     unsafe_config,         // Redis is set up so that it may drop the queue's keys (eviction)
+    idempotency_mismatch,  // an enqueue's idempotency key was used before for other items
 };
 
 const boost::system::error_category& queue_category() noexcept;

@@ -2,6 +2,8 @@
 
 #include "queue/detail/job_params.hpp"
 #include "queue/detail/lua_scripts.hpp"
+#include "queue/enqueue_writer.hpp"
+#include "queue/item_id.hpp"
 
 #include <random>
 
@@ -26,6 +28,13 @@ double jitter() {
 
 std::string_view to_string(lock_mode mode) {
     return mode == lock_mode::job ? "job" : "platform";
+}
+
+const nlohmann::json* job_lease::item_data(std::size_t index) const {
+    const auto it = params.find("item_data");
+    if (it == params.end() || !it->is_array() || index >= it->size()) return nullptr;
+    const auto& v = (*it)[index];
+    return v.is_object() ? &v : nullptr;
 }
 
 std::vector<std::string> job_lease::items() const {
@@ -97,40 +106,98 @@ redis_reply job_queue::command(const std::vector<std::string>& argv) {
 
 enqueue_result job_queue::enqueue(const enqueue_request& request) {
     if (request.platform.empty()) throw error(errc::invalid_argument, "enqueue: platform is empty");
-    if (options_.batch_size == 0) throw error(errc::invalid_argument, "enqueue: batch_size is 0");
     if (request.items.empty()) {
         throw error(errc::invalid_argument, "enqueue " + request.platform + ": no items");
     }
-    enqueue_result result;
-    result.group_id =
-        request.group_id.empty() ? request.platform + "-" + random_id() : request.group_id;
-    const std::size_t n = (request.items.size() + options_.batch_size - 1) / options_.batch_size;
-    std::vector<std::string> args = {
-        options_.prefix,     request.platform,
-        request.workflow_id, std::to_string(static_cast<int>(request.prio)),
-        result.group_id,     std::to_string(options_.max_attempts),
-        std::to_string(n)};
-    for (std::size_t b = 0; b < n; ++b) {
-        nlohmann::json params =
-            request.extra_params.is_object() ? request.extra_params : nlohmann::json::object();
-        params["batch_index"] = b;
-        params["batch_total"] = n;
-        params["batch_group"] = result.group_id;
-        auto first = request.items.begin() + static_cast<std::ptrdiff_t>(b * options_.batch_size);
-        auto last = request.items.begin() +
-                    static_cast<std::ptrdiff_t>(
-                        std::min(request.items.size(), (b + 1) * options_.batch_size));
-        params["product_ids"] = std::vector<std::string>(first, last);
-        args.push_back(params.dump());
+    // Every id is checked before anything is written: a bad one fails the whole call.
+    std::vector<enqueue_item> items;
+    items.reserve(request.items.size());
+    for (std::size_t i = 0; i < request.items.size(); ++i) {
+        std::string id = request.items[i];
+        if (auto why = normalize_item_id(id)) {
+            throw error(errc::invalid_argument, "enqueue " + request.platform + ": item " +
+                                                    std::to_string(i) + ": " + *why);
+        }
+        items.push_back({std::move(id), nullptr});
     }
-    args.push_back(std::to_string(options_.retention.count()));
-    const auto reply = run(enqueue_,
-                           {keys_.queue(request.platform), keys_.batch_group(result.group_id),
-                            keys_.enqueue_request(random_id() + random_id()),
-                            keys_.batch_group_seq(result.group_id)},
-                           args, "enqueue " + request.platform);
-    for (const auto& e : reply.elements) result.job_ids.push_back(e.as_string());
-    return result;
+    enqueue_writer writer(*this, request);
+    writer.expect(items.size());
+    for (auto& item : items) writer.add(std::move(item));
+    auto summary = writer.finish();
+    return {std::move(summary.group_id), std::move(summary.job_ids)};
+}
+
+std::string job_queue::new_group_id(const std::string& platform) {
+    return platform + "-" + random_id();
+}
+
+std::string job_queue::bind_enqueue_key(const std::string& key, const std::string& platform,
+                                        const std::string& wanted) {
+    const std::string record = keys_.enqueue_key(key);
+    const std::string ttl = std::to_string(options_.idempotency_window.count());
+    const std::string group = wanted.empty() ? new_group_id(platform) : wanted;
+    // The first use of the key binds it; every later one reads the binding.
+    command({"SET", record, platform + " " + group, "NX", "EX", ttl});
+    const auto bound = command({"GET", record});
+    if (bound.is_nil()) {
+        throw error(errc::redis_error, "enqueue " + platform + ": the record of idempotency key " +
+                                           key + " vanished as it was written");
+    }
+    const std::string& text = bound.str;
+    const auto space = text.find(' ');
+    const std::string bound_platform = text.substr(0, space);
+    const std::string bound_group = space == std::string::npos ? "" : text.substr(space + 1);
+    if (bound_platform != platform || (!wanted.empty() && bound_group != wanted)) {
+        throw error(errc::idempotency_mismatch,
+                    "enqueue " + platform + (wanted.empty() ? "" : " group " + wanted) +
+                        ": idempotency key " + key + " was used for platform " + bound_platform +
+                        ", group " + bound_group + " (pick another key)");
+    }
+    return bound_group;
+}
+
+enqueue_chunk_result job_queue::write_enqueue_chunk(const enqueue_chunk& chunk) {
+    const enqueue_target& t = *chunk.target;
+    std::vector<std::string> args = {options_.prefix,
+                                     t.platform,
+                                     t.workflow_id,
+                                     std::to_string(static_cast<int>(t.prio)),
+                                     chunk.group_id,
+                                     std::to_string(options_.max_attempts),
+                                     std::to_string(chunk.params.size()),
+                                     std::to_string(options_.retention.count()),
+                                     chunk.digest,
+                                     chunk.last ? "0" : "1",
+                                     std::to_string(options_.idempotency_window.count()),
+                                     chunk.min_score};
+    args.insert(args.end(), chunk.params.begin(), chunk.params.end());
+    const std::string record =
+        chunk.record.empty() ? keys_.enqueue_request(random_id() + random_id()) : chunk.record;
+    redis_reply reply;
+    try {
+        reply = run(enqueue_,
+                    {keys_.queue(t.platform), keys_.batch_group(chunk.group_id), record,
+                     keys_.batch_group_seq(chunk.group_id)},
+                    args, "enqueue " + t.platform + " into group " + chunk.group_id);
+    } catch (const error& e) {
+        if (std::string_view(e.what()).find("IDEMPOTENCY_MISMATCH") != std::string_view::npos) {
+            throw error(errc::idempotency_mismatch,
+                        std::string(e.what()) +
+                            " (the idempotency key was used for other items: pick another key, "
+                            "or give the same input again)");
+        }
+        throw;
+    }
+    if (reply.elements.size() < 2) {
+        throw error(errc::redis_error, "enqueue " + t.platform + ": unexpected reply");
+    }
+    enqueue_chunk_result r;
+    r.replayed = reply.elements[0].as_string() == "replay";
+    r.next_min_score = reply.elements[1].as_string();
+    for (std::size_t i = 2; i < reply.elements.size(); ++i) {
+        r.job_ids.push_back(reply.elements[i].as_string());
+    }
+    return r;
 }
 
 std::optional<job_lease> job_queue::claim(const std::string& platform,
@@ -348,8 +415,8 @@ std::int64_t job_queue::failures_ttl_seconds(const std::string& job_id) {
 
 group_progress job_queue::progress(const std::string& group_id) {
     const auto reply = command({"HMGET", keys_.batch_group(group_id), "total", "completed",
-                                "failed", "progress", "first"});
-    if (reply.elements.size() != 5 || reply.elements[0].is_nil()) {
+                                "failed", "progress", "first", "enqueuing"});
+    if (reply.elements.size() != 6 || reply.elements[0].is_nil()) {
         throw error(errc::not_found, "batch group " + group_id + " does not exist");
     }
     group_progress g;
@@ -358,6 +425,7 @@ group_progress job_queue::progress(const std::string& group_id) {
     g.failed = reply.elements[2].is_nil() ? 0 : reply.elements[2].as_integer();
     g.progress = reply.elements[3].is_nil() ? 0 : std::stod(reply.elements[3].as_string());
     g.first = reply.elements[4].is_nil() ? 0 : reply.elements[4].as_integer();
+    g.enqueuing = !reply.elements[5].is_nil();
     return g;
 }
 

@@ -49,6 +49,9 @@ struct queue_options {
     // How long a dead job's hash is kept (then it expires; requeue keeps it); the dead set drops
     // entries older than this as jobs die. rotorctl dead clean removes them sooner.
     std::chrono::seconds dead_retention{30 * 24 * 3600};
+    // How long an enqueue's idempotency key (and each chunk's record) is remembered: a retry
+    // within it adds nothing twice.
+    std::chrono::seconds idempotency_window{24 * 3600};
     // false: a done job's hash is deleted when it completes (BullMQ's removeOnComplete); its
     // group's counts, its failures list and checkpoints stay. Saves Redis memory and CPU.
     bool keep_done_jobs = true;
@@ -60,13 +63,38 @@ struct queue_options {
     milliseconds worker_ttl{10 * 60 * 1000};
 };
 
-struct enqueue_request {
+/// Where an enqueue's jobs go (enqueue_request adds the items; enqueue_writer streams them).
+struct enqueue_target {
     std::string platform;
     std::string workflow_id;
-    std::vector<std::string> items; // product ids (or item keys)
     priority prio = priority::normal;
     std::string group_id;                                   // empty: generated
     nlohmann::json extra_params = nlohmann::json::object(); // merged into every job's params
+    // Non-empty: a retried enqueue with the same key (within idempotency_window) adds nothing
+    // twice: the chunks written before are recognised and skipped. 1-200 of [A-Za-z0-9._:-].
+    std::string idempotency_key;
+};
+
+struct enqueue_request : enqueue_target {
+    std::vector<std::string> items; // product ids (trimmed; see item_id.hpp for the rules)
+};
+
+/// One bounded step of an enqueue (enqueue_writer makes them): `params` are the jobs' params
+/// texts, written atomically as jobs {group}-{n}.
+struct enqueue_chunk {
+    const enqueue_target* target = nullptr;
+    std::string group_id;
+    std::string record; // enqueue_request key id or keys::enqueue_chunk's
+    std::string digest; // of the params: a replay with other params is refused
+    bool last = true;   // false: more chunks of this enqueue follow (group 'enqueuing')
+    std::string min_score = "0";
+    std::vector<std::string> params;
+};
+
+struct enqueue_chunk_result {
+    bool replayed = false; // written before (same record and digest): nothing was added
+    std::vector<std::string> job_ids;
+    std::string next_min_score; // the next chunk's min_score
 };
 
 struct enqueue_result {
@@ -89,6 +117,8 @@ struct job_lease {
 
     /// params.product_ids (strings or numbers) as strings; [] when absent.
     std::vector<std::string> items() const;
+    /// The values item `index` was enqueued with besides its id (an object), or nullptr.
+    const nlohmann::json* item_data(std::size_t index) const;
 };
 
 struct failure_record {
@@ -104,6 +134,7 @@ struct group_progress {
     std::int64_t failed = 0;
     double progress = 0;    // percent of jobs finished (completed or failed)
     std::int64_t first = 0; // the group's jobs are {group}-{first} .. {group}-{first + total - 1}
+    bool enqueuing = false; // an enqueue into it has not finished: total may still grow
 };
 
 struct retry_decision {
@@ -126,8 +157,18 @@ class job_queue {
   public:
     job_queue(redis_options redis, queue_options options = {});
 
-    /// Splits the items into jobs of batch_size under one batch group, atomically.
+    /// Splits the items into jobs of batch_size under one batch group, in chunks of at most
+    /// enqueue_limits (atomically when they fit in one). Throws errc::invalid_argument for a bad
+    /// id (item_id.hpp) before anything is written, errc::idempotency_mismatch when the request's
+    /// idempotency key was used for other items.
     enqueue_result enqueue(const enqueue_request& request);
+    /// enqueue_writer's steps: the group an idempotency key enqueues into (bound at its first
+    /// use: `wanted`, or a new id when empty), and one chunk.
+    std::string bind_enqueue_key(const std::string& key, const std::string& platform,
+                                 const std::string& wanted);
+    enqueue_chunk_result write_enqueue_chunk(const enqueue_chunk& chunk);
+    /// A new batch group id: {platform}-{random}.
+    static std::string new_group_id(const std::string& platform);
     /// The best ready job of `platform` (priority, then age), leased to `worker_id`; nullopt when
     /// none is ready. Malformed jobs met on the way are dead-lettered with the reason.
     std::optional<job_lease> claim(const std::string& platform, const std::string& worker_id);

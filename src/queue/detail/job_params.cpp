@@ -22,6 +22,21 @@ std::optional<std::string> read_job_params(const std::string& text, nlohmann::js
             return "params.product_ids holds something other than strings and numbers";
         }
     }
+    // item_data (optional): the values an item was enqueued with besides its id (a JSONL object
+    // or a CSV row), one entry per product id, null for an item without any.
+    const auto data = params.find("item_data");
+    if (data != params.end()) {
+        if (!data->is_array()) return "params.item_data is not an array";
+        if (data->size() != it->size()) {
+            return "params.item_data has " + std::to_string(data->size()) + " entries for " +
+                   std::to_string(it->size()) + " product ids";
+        }
+        for (const auto& v : *data) {
+            if (!v.is_object() && !v.is_null()) {
+                return "params.item_data holds something other than objects and null";
+            }
+        }
+    }
     return std::nullopt;
 }
 

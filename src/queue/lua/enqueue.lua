@@ -1,21 +1,51 @@
 -- enqueue.lua
--- Adds n jobs under one batch group, atomically.
--- KEYS: queue, group, request (this enqueue's id: a replay answers with the jobs it made),
--- seq (the group's job counter: never expires, so a job id is never given twice).
--- ARGV: prefix, platform, workflow, tier, group, max_attempts, n, params..., retention_s (how
--- long the batch-group hash outlives its last enqueue).
--- Returns the job ids ({group}-{number}).
+-- Adds one chunk of an enqueue (n jobs of one batch group), atomically. A large enqueue is many
+-- chunks (enqueue_writer), each bounded, so no single script carries a million ids.
+-- KEYS: queue, group, request (this chunk's record: the idempotency key and chunk number, or a
+-- one-off id), seq (the group's job counter: never expires, so a job id is never given twice).
+-- ARGV: prefix, platform, workflow, tier, group, max_attempts, n, retention_s (how long the
+-- batch-group hash outlives its last enqueue), digest (of this chunk's params), open ('1': more
+-- chunks of this enqueue follow; '0': this is its last), record_ttl_s (how long the request
+-- record answers replays), min_score (the previous chunk's last score + 1, or 0), params...
+-- (n of them, one per job).
+-- Returns {'new' or 'replay', the next chunk's min_score (its jobs then queue after this
+-- one's), the job ids ({group}-{number})...}, or an IDEMPOTENCY_MISMATCH error when this chunk was
+-- written before with other params (the same key was used for other items): nothing changes.
+-- A replay (same record, same digest) adds nothing and answers with the ids it made.
 --! include now_ms
 local prefix, platform, workflow = ARGV[1], ARGV[2], ARGV[3]
 local tier, group, max_attempts, n = tonumber(ARGV[4]), ARGV[5], ARGV[6], tonumber(ARGV[7])
-local ids = {}
+local retention, digest, open, record_ttl = ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local min_score = tonumber(ARGV[12])
+local out = {'new', '0'} -- then the ids from out[3]
+local function mark_open()
+  -- 'enqueuing' says the group may still grow: its progress is not final yet.
+  if redis.call('EXISTS', KEYS[2]) == 0 then return end
+  if open == '1' then
+    redis.call('HSET', KEYS[2], 'enqueuing', 1)
+  else
+    redis.call('HDEL', KEYS[2], 'enqueuing')
+  end
+end
 local done = redis.call('GET', KEYS[3])
 if done then
-  for i = 1, n do ids[i] = group .. '-' .. (tonumber(done) + i - 1) end
-  return ids
+  local first, was = string.match(done, '^(%d+) ?(%x*)$')
+  if not first then return redis.error_reply('ERR enqueue: unreadable request record ' .. KEYS[3]) end
+  if was ~= '' and was ~= digest then
+    return redis.error_reply('IDEMPOTENCY_MISMATCH ' .. KEYS[3] ..
+                             ' was written with other items')
+  end
+  for i = 1, n do out[2 + i] = group .. '-' .. (tonumber(first) + i - 1) end
+  mark_open()
+  -- The next chunk queues after this one's last job (if its hash, and score, is still there).
+  local last = n > 0 and redis.call('HGET', prefix .. 'job:' .. out[2 + n], 'score')
+  local s = tonumber(last or '')
+  if not s or s ~= s or s == math.huge or s == -math.huge then s = -1 end
+  out[1], out[2] = 'replay', string.format('%.0f', s + 1)
+  return out
 end
 local now = now_ms()
-local base = tier * 1e13 + now
+local base = math.max(tier * 1e13 + now, min_score)
 -- Job ids number on from the group's earlier jobs: enqueueing into an existing group adds jobs,
 -- it never replaces one. The numbers come from a counter that never expires: the group hash
 -- does, while its dead jobs, checkpoints and failures may live on, and numbering again from 0
@@ -28,16 +58,16 @@ local first = redis.call('INCRBY', KEYS[4], n) - n
 if redis.call('HINCRBY', KEYS[2], 'total', n) == n then
   redis.call('HSET', KEYS[2], 'first', first)
 end
-redis.call('SET', KEYS[3], first, 'EX', 86400)
+redis.call('SET', KEYS[3], first .. ' ' .. digest, 'EX', record_ttl)
 for i = 1, n do
   local id = group .. '-' .. (first + i - 1)
   local score = base + (i - 1)
   redis.call('HSET', prefix .. 'job:' .. id, 'id', id, 'workflow_id', workflow,
-             'platform', platform, 'params', ARGV[7 + i], 'status', 'queued', 'attempts', 0,
+             'platform', platform, 'params', ARGV[12 + i], 'status', 'queued', 'attempts', 0,
              'max_attempts', max_attempts, 'stalled', 0, 'created_at', now, 'updated_at', now,
              'group', group, 'score', string.format('%.0f', score))
   redis.call('ZADD', KEYS[1], score, id)
-  ids[i] = id
+  out[2 + i] = id
 end
 redis.call('HSETNX', KEYS[2], 'completed', 0)
 redis.call('HSETNX', KEYS[2], 'failed', 0)
@@ -46,5 +76,7 @@ redis.call('HSET', KEYS[2], 'platform', platform, 'workflow_id', workflow, 'upda
 local v = redis.call('HMGET', KEYS[2], 'total', 'completed', 'failed')
 local p = (tonumber(v[2]) + tonumber(v[3])) * 100 / tonumber(v[1])
 redis.call('HSET', KEYS[2], 'progress', string.format('%.2f', p))
-redis.call('EXPIRE', KEYS[2], ARGV[8 + n])
-return ids
+mark_open()
+redis.call('EXPIRE', KEYS[2], retention)
+out[2] = string.format('%.0f', base + n)
+return out

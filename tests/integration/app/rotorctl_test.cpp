@@ -1,6 +1,7 @@
 // rotorctl, the admin command line, run as a process against a real redis-server.
 #include "queue/job_queue.hpp"
 #include "redis_server.hpp"
+#include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -203,6 +205,72 @@ TEST_F(RotorctlTest, ListsAndCleansOldDeadJobs) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.lines.at(0)["dead"], 1);
     EXPECT_EQ(r.lines.at(0)["stalled"], 0);
+}
+
+// A file is read whole before anything is written: a bad line stops the enqueue with nothing
+// enqueued and the line named; --skip-bad-lines enqueues the rest; running it again with the key
+// it printed adds nothing twice.
+TEST_F(RotorctlTest, EnqueuesAFileCheckedWholeFirstAndResumableByItsKey) {
+    rotor::test::temp_dir dir;
+    const auto csv = (dir.path() / "products.csv").string();
+    {
+        std::ofstream f(csv);
+        f << "product_id,name\n1001,\"Cream, 50ml\"\n1002,Toner\n\"\",Nothing\n1004,Serum\n";
+    }
+    auto r = rotorctl("enqueue --platform kurly --batch-size 2 --file " + csv);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("line 4: the id is empty"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("nothing was enqueued"), std::string::npos) << r.err;
+    r = rotorctl("status --platform kurly");
+    EXPECT_EQ(r.lines.at(0)["queued"], 0);
+
+    r = rotorctl("enqueue --platform kurly --batch-size 2 --skip-bad-lines --file " + csv);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(r.lines.size(), 1u);
+    EXPECT_EQ(r.lines[0]["items"], 3);
+    EXPECT_EQ(r.lines[0]["jobs"], 2);
+    EXPECT_EQ(r.lines[0]["skipped"], 1);
+    const std::string key = r.lines[0]["idempotency_key"];
+    const std::string group = r.lines[0]["group"];
+    ASSERT_FALSE(key.empty());
+
+    r = rotorctl("enqueue --platform kurly --batch-size 2 --skip-bad-lines --idempotency-key " +
+                 key + " --file " + csv);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.lines.at(0)["replayed_chunks"], 1);
+    EXPECT_EQ(r.lines.at(0)["group"], group);
+    r = rotorctl("status --platform kurly");
+    EXPECT_EQ(r.lines.at(0)["queued"], 2) << "the second run added nothing";
+    rotor::queue::job_queue q(redis(), {});
+    auto job = q.claim("kurly", "w");
+    ASSERT_TRUE(job);
+    EXPECT_EQ(job->items(), (std::vector<std::string>{"1001", "1002"}));
+    ASSERT_NE(job->item_data(0), nullptr);
+    EXPECT_EQ((*job->item_data(0))["name"], "Cream, 50ml");
+    EXPECT_EQ(job->params["batch_total"], 2);
+}
+
+// Standard input is read once, as it comes: JSON lines told from their first line.
+TEST_F(RotorctlTest, EnqueuesFromStandardInput) {
+    rotor::test::temp_dir dir;
+    const auto jsonl = (dir.path() / "items").string();
+    {
+        std::ofstream f(jsonl);
+        for (int i = 0; i < 250; ++i) f << "{\"id\":\"" << i << "\",\"rank\":" << i << "}\n";
+    }
+    auto r = rotorctl("enqueue --platform ably --batch-size 100 --file - < " + jsonl);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.lines.at(0)["items"], 250);
+    EXPECT_EQ(r.lines.at(0)["jobs"], 3);
+    {
+        std::ofstream f(jsonl, std::ios::app);
+        f << "{\"no\":\"id\"}\n";
+    }
+    r = rotorctl("enqueue --platform ably --batch-size 100 --file - < " + jsonl);
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("line 251"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--idempotency-key rotorctl-"), std::string::npos)
+        << "says how to finish the run: " << r.err;
 }
 
 } // namespace

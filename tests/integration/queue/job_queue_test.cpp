@@ -596,6 +596,11 @@ TEST_F(JobQueueTest, MalformedJobsAreDeadLetteredInsteadOfCompletingWithNoItems)
         {"item-null", R"({"product_ids":["1",null]})", "holds something other than strings"},
         {"item-bool", R"({"product_ids":[true]})", "holds something other than strings"},
         {"item-nan", R"({"product_ids":[NaN]})", "NaN or infinite"},
+        {"data-string", R"({"product_ids":["1"],"item_data":"x"})", "item_data is not an array"},
+        {"data-short", R"({"product_ids":["1","2"],"item_data":[{}]})", "1 entries for 2"},
+        {"data-number", R"({"product_ids":["1"],"item_data":[7]})", "other than objects and null"},
+        // cjson reads [] and {} alike; nlohmann tells an array from an object.
+        {"data-array", R"({"product_ids":["1"],"item_data":[["a"]]})", "other than objects"},
         // cjson reads these; nlohmann does not: the worker's side catches them.
         {"nan-elsewhere", R"({"product_ids":["1"],"x":NaN})", "parse error at byte"},
         {"hex", R"({"product_ids":[0x10]})", "parse error at byte"},

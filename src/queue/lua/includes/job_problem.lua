@@ -1,7 +1,8 @@
 -- job_problem(f, params): why a queued job cannot be run, or nil when it can.
 -- f: HMGET of platform, params, workflow_id, attempts, max_attempts (claim_next's order).
 -- The same rule as the C++ side after a claim (detail/job_params.cpp, job_lease::items()):
--- params a JSON object whose product_ids is a non-empty array of strings or finite numbers, and
+-- params a JSON object whose product_ids is a non-empty array of strings or finite numbers (and
+-- item_data, when present, an array of as many objects or nulls), and
 -- numeric attempts (fail's HINCRBY and the lease's parse need them). cjson accepts more than
 -- nlohmann (NaN, 0x10, invalid UTF-8): the C++ side dead-letters what slips through here.
 local function job_problem(f)
@@ -27,6 +28,22 @@ local function job_problem(f)
     end
   end
   if n == 0 then return 'params.product_ids is empty' end
+  local data = p['item_data']
+  if data ~= nil then
+    -- One object (or null) per product id: the values it was enqueued with besides its id.
+    if type(data) ~= 'table' then return 'params.item_data is not an array' end
+    local m = 0
+    for k, v in pairs(data) do
+      m = m + 1
+      if type(k) ~= 'number' then return 'params.item_data is not an array' end
+      if type(v) ~= 'table' and v ~= cjson.null then
+        return 'params.item_data holds something other than objects and null'
+      end
+    end
+    if m ~= n then
+      return 'params.item_data has ' .. m .. ' entries for ' .. n .. ' product ids'
+    end
+  end
   if f[4] and not tonumber(f[4]) then return 'attempts is not a number' end
   if f[5] and not tonumber(f[5]) then return 'max_attempts is not a number' end
   return nil

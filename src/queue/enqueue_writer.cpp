@@ -1,0 +1,190 @@
+#include "queue/enqueue_writer.hpp"
+
+#include "queue/item_id.hpp"
+
+#include <cstdint>
+#include <cstdio>
+
+namespace rotor::queue {
+namespace {
+
+// FNV-1a, 64 bits: a chunk's fingerprint (not a security boundary: it tells a replay of the
+// same chunk from a key reused for other items).
+class fnv1a {
+  public:
+    void add(std::string_view s) {
+        for (const char c : s) {
+            h_ ^= static_cast<unsigned char>(c);
+            h_ *= 1099511628211ull;
+        }
+        h_ ^= 0xFF; // a separator no UTF-8 text holds
+        h_ *= 1099511628211ull;
+    }
+    std::string hex() const {
+        char out[17];
+        std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h_));
+        return out;
+    }
+
+  private:
+    std::uint64_t h_ = 14695981039346656037ull;
+};
+
+} // namespace
+
+std::optional<std::string> idempotency_key_problem(const std::string& key) {
+    if (key.empty() || key.size() > 200) return "an idempotency key is 1 to 200 characters";
+    for (const char c : key) {
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-';
+        if (!ok) return "an idempotency key holds only A-Z a-z 0-9 . _ : -";
+    }
+    return std::nullopt;
+}
+
+enqueue_writer::enqueue_writer(job_queue& queue, enqueue_target target, enqueue_limits limits)
+    : queue_(queue), target_(std::move(target)), limits_(limits) {
+    if (target_.platform.empty()) throw error(errc::invalid_argument, "enqueue: platform is empty");
+    if (queue_.options().batch_size == 0) {
+        throw error(errc::invalid_argument, "enqueue: batch_size is 0");
+    }
+    if (limits_.chunk_items == 0 || limits_.chunk_bytes == 0 || limits_.chunk_jobs == 0) {
+        throw error(errc::invalid_argument, "enqueue: chunk limits must be positive");
+    }
+    if (!target_.extra_params.is_object()) target_.extra_params = nlohmann::json::object();
+    summary_.idempotency_key = target_.idempotency_key;
+    if (!target_.idempotency_key.empty()) {
+        if (auto why = idempotency_key_problem(target_.idempotency_key)) {
+            throw error(errc::invalid_argument, "enqueue " + target_.platform + ": " + *why);
+        }
+        summary_.group_id =
+            queue_.bind_enqueue_key(target_.idempotency_key, target_.platform, target_.group_id);
+    } else {
+        summary_.group_id = target_.group_id;
+    }
+    if (summary_.group_id.empty()) summary_.group_id = job_queue::new_group_id(target_.platform);
+}
+
+void enqueue_writer::expect(std::size_t items) {
+    if (summary_.items > 0 || !job_items_.empty()) {
+        throw error(errc::invalid_argument, "enqueue: expect() after items were added");
+    }
+    expected_ = items;
+}
+
+void enqueue_writer::add(enqueue_item item) {
+    if (finished_) throw error(errc::invalid_argument, "enqueue: add() after finish()");
+    if (auto why = normalize_item_id(item.id)) {
+        throw error(errc::invalid_argument, "enqueue " + target_.platform + ": " + *why);
+    }
+    if (!item.data.is_null() && !item.data.is_object()) {
+        throw error(errc::invalid_argument, "enqueue " + target_.platform + " item " + item.id +
+                                                ": its values must be an object (or none)");
+    }
+    if (expected_ && summary_.items >= *expected_) {
+        throw error(errc::invalid_argument, "enqueue " + target_.platform + ": more than the " +
+                                                std::to_string(*expected_) +
+                                                " items expected (did the input change?)");
+    }
+    if (!item.data.is_null()) job_has_data_ = true;
+    job_items_.push_back(std::move(item));
+    ++summary_.items;
+    if (job_items_.size() == queue_.options().batch_size) close_job();
+}
+
+void enqueue_writer::close_job() {
+    if (job_items_.empty()) return;
+    const std::size_t batch = queue_.options().batch_size;
+    nlohmann::json params = target_.extra_params;
+    params["batch_index"] = summary_.jobs;
+    if (expected_) params["batch_total"] = (*expected_ + batch - 1) / batch;
+    params["batch_group"] = summary_.group_id;
+    nlohmann::json ids = nlohmann::json::array();
+    nlohmann::json data = nlohmann::json::array();
+    for (auto& item : job_items_) {
+        ids.push_back(std::move(item.id));
+        data.push_back(std::move(item.data));
+    }
+    params["product_ids"] = std::move(ids);
+    if (job_has_data_) params["item_data"] = std::move(data);
+    std::string text;
+    try {
+        text = params.dump();
+    } catch (const nlohmann::json::exception& e) {
+        // A value (in item data or extra params) that is not valid UTF-8.
+        throw error(errc::invalid_argument,
+                    "enqueue " + target_.platform + " job " + std::to_string(summary_.jobs) +
+                        ": its params cannot be written as JSON: " + e.what());
+    }
+    const std::size_t n = job_items_.size();
+    job_items_.clear();
+    job_has_data_ = false;
+    // The chunk written so far is full: it goes now, with more to follow (this job).
+    if (!chunk_params_.empty() && (chunk_items_ + n > limits_.chunk_items ||
+                                   chunk_bytes_ + text.size() > limits_.chunk_bytes ||
+                                   chunk_params_.size() >= limits_.chunk_jobs)) {
+        write_chunk(false);
+    }
+    chunk_items_ += n;
+    chunk_bytes_ += text.size();
+    chunk_params_.push_back(std::move(text));
+    ++summary_.jobs;
+}
+
+void enqueue_writer::write_chunk(bool last) {
+    enqueue_chunk chunk;
+    chunk.target = &target_;
+    chunk.group_id = summary_.group_id;
+    chunk.last = last;
+    chunk.min_score = min_score_;
+    fnv1a digest;
+    for (const auto& p : chunk_params_) digest.add(p);
+    chunk.digest = digest.hex();
+    chunk.record = target_.idempotency_key.empty()
+                       ? std::string()
+                       : queue_.key_names().enqueue_chunk(target_.idempotency_key, summary_.chunks);
+    chunk.params = std::move(chunk_params_);
+    chunk_params_.clear();
+    chunk_items_ = 0;
+    chunk_bytes_ = 0;
+    enqueue_chunk_result r;
+    try {
+        r = queue_.write_enqueue_chunk(chunk);
+    } catch (const error& e) {
+        if (e.kind() == errc::idempotency_mismatch) throw;
+        // Say what is in Redis already, and how to add the rest without doubling it.
+        std::string done = std::to_string(summary_.chunks) + " chunk(s) of group " +
+                           summary_.group_id + " were written before this one";
+        if (!target_.idempotency_key.empty()) {
+            done += "; run the same enqueue again with idempotency key " + target_.idempotency_key +
+                    " to add the rest, nothing twice";
+        }
+        throw error(e.kind(), std::string(e.what()) + " (" + done + ")");
+    }
+    ++summary_.chunks;
+    if (r.replayed) ++summary_.replayed_chunks;
+    min_score_ = r.next_min_score;
+    for (auto& id : r.job_ids) summary_.job_ids.push_back(std::move(id));
+}
+
+enqueue_summary enqueue_writer::finish() {
+    if (finished_) return summary_;
+    if (expected_ && summary_.items != *expected_) {
+        throw error(errc::invalid_argument, "enqueue " + target_.platform + ": " +
+                                                std::to_string(summary_.items) + " items read, " +
+                                                std::to_string(*expected_) +
+                                                " expected (did the input change?)");
+    }
+    close_job();
+    if (chunk_params_.empty()) {
+        if (summary_.items == 0) {
+            throw error(errc::invalid_argument, "enqueue " + target_.platform + ": no items");
+        }
+    } else {
+        write_chunk(true);
+    }
+    finished_ = true;
+    return summary_;
+}
+
+} // namespace rotor::queue
