@@ -174,8 +174,15 @@ int run_enqueue(queue::job_queue& queue, queue::enqueue_target target, const enq
         return 1;
     }
 
-    queue::enqueue_writer writer(queue, target);
+    queue::enqueue_limits limits;
+    if (source.chunk_items > 0) limits.chunk_items = source.chunk_items;
+    queue::enqueue_writer writer(queue, target, limits);
     if (good_items) writer.expect(*good_items);
+    // Said before anything is written: a run killed halfway can still be finished.
+    err << "rotorctl enqueue: group " << writer.group_id() << ", idempotency key "
+        << target.idempotency_key
+        << " (if this run is cut short, run it again with --idempotency-key "
+        << target.idempotency_key << ": nothing is added twice)" << std::endl;
     bool stopped = false;
     const bool checked = good_items.has_value();
     auto take = [&](const queue::read_item& r) {
@@ -214,10 +221,12 @@ int run_enqueue(queue::job_queue& queue, queue::enqueue_target target, const enq
                                {"idempotency_key", target.idempotency_key}};
         out << line.dump() << std::endl;
         return 0;
-    } catch (const queue::error& e) {
+    } catch (const std::exception& e) {
         err << "rotorctl enqueue: " << e.what() << "\n";
-        if (e.kind() == queue::errc::redis_unavailable || e.kind() == queue::errc::redis_error) {
-            err << "rotorctl enqueue: run it again with --idempotency-key "
+        const auto* qe = dynamic_cast<const queue::error*>(&e);
+        if (qe == nullptr || qe->kind() != queue::errc::idempotency_mismatch) {
+            err << "rotorctl enqueue: " << writer.summary().chunks
+                << " chunk(s) were written; run it again with --idempotency-key "
                 << target.idempotency_key << (made_up ? " (made up for this run)" : "")
                 << " to add what is missing, nothing twice\n";
         }

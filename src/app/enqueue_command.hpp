@@ -17,6 +17,7 @@ struct enqueue_source {
     std::string file;   // a path, or - for standard input
     std::string format; // auto | csv | jsonl
     bool skip_bad_lines = false;
+    std::size_t chunk_items = 0; // ids per script at most (0: enqueue_limits' default)
 };
 
 /// Runs the enqueue and prints a JSON summary line to `out`; problems (bad lines, the key to

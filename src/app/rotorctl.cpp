@@ -49,6 +49,10 @@ int main(int argc, char** argv) {
                         "Running again with the same key adds nothing twice (default: one is "
                         "made up and printed)");
     enqueue->add_option("--batch-size", queue.batch_size)->check(CLI::Range(1, 100000));
+    enqueue
+        ->add_option("--chunk-items", source.chunk_items,
+                     "Ids written per Redis script at most (default 10000; whole jobs)")
+        ->check(CLI::Range(1, 1000000));
     enqueue->add_option("--priority", prio)->check(CLI::IsMember({"high", "normal", "low"}));
     enqueue->add_option("--group", request.group_id);
 

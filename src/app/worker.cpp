@@ -1,6 +1,7 @@
 // worker --platform P: claims the platform's batch jobs from Redis and scans their items with a
-// pool of Chromium processes. SIGTERM/SIGINT: finish the items in flight, then exit; the job's
-// lease then expires and another worker resumes it from its checkpoint.
+// pool of Chromium processes. SIGTERM/SIGINT: finish the items in flight, release the job (back
+// to the front of its queue with its checkpoint, no stall counted), then exit; another worker
+// resumes it at once.
 #include "nodes/batch_runner.hpp"
 #include "queue/redis_durability.hpp"
 

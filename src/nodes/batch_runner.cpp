@@ -292,14 +292,33 @@ bool batch_runner::run_job(const queue::job_lease& job) {
                 return;
             }
             try {
-                if (r.ok) {
-                    json stored = r.value;
-                    stored["item"] = items[index];
-                    // Result and checkpoint in one fenced step: once the lease is lost nothing
-                    // is written, and the item is never both a result and a failure.
-                    q.store_result(job, options_.node_id, index, total, stored);
-                } else {
-                    q.record_failure(job, options_.node_id, index, total, items[index], r.error);
+                // Redis gone for longer than the connection's retry window is waited out while
+                // the lease may still be ours (the renewer has not heard LEASE_LOST): failing
+                // the job instead would count an attempt, or a stall once its lease ran out,
+                // against a worker that is alive (the outage hold keeps its lease when Redis
+                // is back). A stop gives up waiting: the item is redone after the release.
+                for (;;) {
+                    try {
+                        if (r.ok) {
+                            json stored = r.value;
+                            stored["item"] = items[index];
+                            // Result and checkpoint in one fenced step: once the lease is lost
+                            // nothing is written, and the item is never both a result and a
+                            // failure.
+                            q.store_result(job, options_.node_id, index, total, stored);
+                        } else {
+                            q.record_failure(job, options_.node_id, index, total, items[index],
+                                             r.error);
+                        }
+                        break;
+                    } catch (const queue::error& e) {
+                        if (e.kind() != queue::errc::redis_unavailable || lease_lost || stopping_) {
+                            throw;
+                        }
+                        spdlog::warn("worker {}: item {} of {}: {}; waiting for Redis",
+                                     options_.worker_id, items[index], job.id, e.what());
+                        std::this_thread::sleep_for(options_.idle_wait);
+                    }
                 }
             } catch (const std::exception& e) {
                 // The item is neither checkpointed nor recorded as failed, so the job must not
@@ -307,6 +326,10 @@ bool batch_runner::run_job(const queue::job_lease& job) {
                 const auto* qe = dynamic_cast<const queue::error*>(&e);
                 if (qe != nullptr && qe->kind() == queue::errc::lease_lost) {
                     lease_lost = true;
+                } else if (qe != nullptr && qe->kind() == queue::errc::redis_unavailable &&
+                           stopping_) {
+                    // Stopping while Redis is away: the job is released (or, Redis still
+                    // gone, reaped), and this item redone; it is not the job's failure.
                 } else {
                     std::lock_guard lock(next_mutex);
                     if (job_error.empty())

@@ -57,8 +57,7 @@ enqueue_writer::enqueue_writer(job_queue& queue, enqueue_target target, enqueue_
         if (auto why = idempotency_key_problem(target_.idempotency_key)) {
             throw error(errc::invalid_argument, "enqueue " + target_.platform + ": " + *why);
         }
-        summary_.group_id =
-            queue_.bind_enqueue_key(target_.idempotency_key, target_.platform, target_.group_id);
+        summary_.group_id = queue_.bind_enqueue_key(target_);
     } else {
         summary_.group_id = target_.group_id;
     }
@@ -73,7 +72,7 @@ void enqueue_writer::expect(std::size_t items) {
 }
 
 void enqueue_writer::add(enqueue_item item) {
-    if (finished_) throw error(errc::invalid_argument, "enqueue: add() after finish()");
+    check_usable("add");
     if (auto why = normalize_item_id(item.id)) {
         throw error(errc::invalid_argument, "enqueue " + target_.platform + ": " + *why);
     }
@@ -82,14 +81,46 @@ void enqueue_writer::add(enqueue_item item) {
                                                 ": its values must be an object (or none)");
     }
     if (expected_ && summary_.items >= *expected_) {
-        throw error(errc::invalid_argument, "enqueue " + target_.platform + ": more than the " +
-                                                std::to_string(*expected_) +
-                                                " items expected (did the input change?)");
+        fail_with(error(errc::invalid_argument, "enqueue " + target_.platform + ": more than the " +
+                                                    std::to_string(*expected_) +
+                                                    " items expected (did the input change?)"));
     }
     if (!item.data.is_null()) job_has_data_ = true;
     job_items_.push_back(std::move(item));
     ++summary_.items;
-    if (job_items_.size() == queue_.options().batch_size) close_job();
+    if (job_items_.size() == queue_.options().batch_size) {
+        try {
+            close_job();
+        } catch (const error& e) {
+            fail_with(e);
+        }
+    }
+}
+
+void enqueue_writer::check_usable(const char* what) const {
+    if (finished_) {
+        throw error(errc::invalid_argument, std::string("enqueue: ") + what + "() after finish()");
+    }
+    if (failed_) {
+        throw error(errc::invalid_argument, std::string("enqueue: ") + what +
+                                                "() after the enqueue failed (" + failure_ + ")");
+    }
+}
+
+void enqueue_writer::fail_with(const error& e) {
+    // Once anything may have been written, every error says what is in Redis and how to add
+    // the rest without doubling it, and the writer takes nothing more: a later chunk would
+    // carry the number of the one that failed, and its jobs would be missing unnoticed.
+    failed_ = true;
+    failure_ = e.what();
+    if (e.kind() == errc::idempotency_mismatch || summary_.chunks == 0) throw e;
+    std::string done = std::to_string(summary_.chunks) + " chunk(s) of group " + summary_.group_id +
+                       " were written before this";
+    if (!target_.idempotency_key.empty()) {
+        done += "; run the same enqueue again with idempotency key " + target_.idempotency_key +
+                " to add the rest, nothing twice";
+    }
+    throw error(e.kind(), std::string(e.what()) + " (" + done + ")");
 }
 
 void enqueue_writer::close_job() {
@@ -101,20 +132,33 @@ void enqueue_writer::close_job() {
     params["batch_group"] = summary_.group_id;
     nlohmann::json ids = nlohmann::json::array();
     nlohmann::json data = nlohmann::json::array();
-    for (auto& item : job_items_) {
-        ids.push_back(std::move(item.id));
-        data.push_back(std::move(item.data));
-    }
-    params["product_ids"] = std::move(ids);
-    if (job_has_data_) params["item_data"] = std::move(data);
+    // The chunk's digest covers what the items are (ids and values), not how the params were
+    // written: a retry from a file (batch_total known) of an enqueue first read from stdin (not
+    // known) is the same enqueue. The settings are checked by the key's binding.
+    fnv1a job_digest;
     std::string text;
     try {
+        for (auto& item : job_items_) {
+            job_digest.add(item.id);
+            job_digest.add(item.data.is_null() ? std::string() : item.data.dump());
+            ids.push_back(std::move(item.id));
+            data.push_back(std::move(item.data));
+        }
+        params["product_ids"] = std::move(ids);
+        if (job_has_data_) params["item_data"] = std::move(data);
         text = params.dump();
     } catch (const nlohmann::json::exception& e) {
         // A value (in item data or extra params) that is not valid UTF-8.
         throw error(errc::invalid_argument,
                     "enqueue " + target_.platform + " job " + std::to_string(summary_.jobs) +
                         ": its params cannot be written as JSON: " + e.what());
+    }
+    if (text.size() > limits_.chunk_bytes) {
+        throw error(errc::invalid_argument,
+                    "enqueue " + target_.platform + " job " + std::to_string(summary_.jobs) +
+                        ": its params are " + std::to_string(text.size()) + " bytes (at most " +
+                        std::to_string(limits_.chunk_bytes) +
+                        "): lower the batch size or the items' values");
     }
     const std::size_t n = job_items_.size();
     job_items_.clear();
@@ -128,6 +172,7 @@ void enqueue_writer::close_job() {
     chunk_items_ += n;
     chunk_bytes_ += text.size();
     chunk_params_.push_back(std::move(text));
+    chunk_digests_.push_back(job_digest.hex());
     ++summary_.jobs;
 }
 
@@ -138,13 +183,12 @@ void enqueue_writer::write_chunk(bool last) {
     chunk.last = last;
     chunk.min_score = min_score_;
     fnv1a digest;
-    for (const auto& p : chunk_params_) digest.add(p);
+    for (const auto& d : chunk_digests_) digest.add(d);
     chunk.digest = digest.hex();
-    chunk.record = target_.idempotency_key.empty()
-                       ? std::string()
-                       : queue_.key_names().enqueue_chunk(target_.idempotency_key, summary_.chunks);
+    chunk.index = summary_.chunks;
     chunk.params = std::move(chunk_params_);
     chunk_params_.clear();
+    chunk_digests_.clear();
     chunk_items_ = 0;
     chunk_bytes_ = 0;
     enqueue_chunk_result r;
@@ -164,24 +208,26 @@ void enqueue_writer::write_chunk(bool last) {
     ++summary_.chunks;
     if (r.replayed) ++summary_.replayed_chunks;
     min_score_ = r.next_min_score;
-    for (auto& id : r.job_ids) summary_.job_ids.push_back(std::move(id));
+    summary_.job_ids.insert(summary_.job_ids.end(), r.job_ids.begin(), r.job_ids.end());
 }
 
 enqueue_summary enqueue_writer::finish() {
     if (finished_) return summary_;
-    if (expected_ && summary_.items != *expected_) {
-        throw error(errc::invalid_argument, "enqueue " + target_.platform + ": " +
-                                                std::to_string(summary_.items) + " items read, " +
-                                                std::to_string(*expected_) +
-                                                " expected (did the input change?)");
-    }
-    close_job();
-    if (chunk_params_.empty()) {
-        if (summary_.items == 0) {
+    check_usable("finish");
+    try {
+        if (expected_ && summary_.items != *expected_) {
+            throw error(errc::invalid_argument, "enqueue " + target_.platform + ": " +
+                                                    std::to_string(summary_.items) +
+                                                    " items read, " + std::to_string(*expected_) +
+                                                    " expected (did the input change?)");
+        }
+        close_job();
+        if (chunk_params_.empty()) {
             throw error(errc::invalid_argument, "enqueue " + target_.platform + ": no items");
         }
-    } else {
         write_chunk(true);
+    } catch (const error& e) {
+        fail_with(e);
     }
     finished_ = true;
     return summary_;

@@ -51,7 +51,9 @@ class enqueue_writer {
     /// the count. Call before the first add().
     void expect(std::size_t items);
     /// Adds one item (its id is trimmed). Throws errc::invalid_argument for a bad id or data,
-    /// with nothing written for it; a full chunk may be written here.
+    /// with nothing written for it (the writer stays usable); a full chunk may be written here,
+    /// and an error then (Redis, a refused chunk) leaves the writer failed: every later call
+    /// throws, and the message says what was written and how to finish.
     void add(enqueue_item item);
     /// Writes what is left and closes the enqueue (the group's 'enqueuing' flag goes).
     enqueue_summary finish();
@@ -62,6 +64,8 @@ class enqueue_writer {
   private:
     void close_job();
     void write_chunk(bool last);
+    void check_usable(const char* what) const;
+    [[noreturn]] void fail_with(const error& e);
 
     job_queue& queue_;
     enqueue_target target_;
@@ -69,11 +73,14 @@ class enqueue_writer {
     std::optional<std::size_t> expected_;
     std::vector<enqueue_item> job_items_; // the job being filled
     bool job_has_data_ = false;
-    std::vector<std::string> chunk_params_; // whole jobs not written yet
-    std::size_t chunk_items_ = 0;           // ids in chunk_params_
+    std::vector<std::string> chunk_params_;  // whole jobs not written yet
+    std::vector<std::string> chunk_digests_; // of their items, one per job
+    std::size_t chunk_items_ = 0;            // ids in chunk_params_
     std::size_t chunk_bytes_ = 0;
     std::string min_score_ = "0";
     bool finished_ = false;
+    bool failed_ = false; // a write or check failed: nothing more is taken
+    std::string failure_;
     enqueue_summary summary_;
 };
 

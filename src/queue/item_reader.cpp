@@ -10,6 +10,7 @@ namespace rotor::queue {
 namespace {
 
 constexpr std::size_t max_line_bytes = 1 << 20;
+constexpr int max_json_depth = 32;
 constexpr char too_long[] = "\x01too long"; // get_line's marker (no text line holds \x01)
 
 std::string lower(std::string s) {
@@ -44,10 +45,11 @@ std::optional<item_format> format_of_path(const std::string& path) {
 
 item_format format_of_line(const std::string& line) {
     const auto at = line.find_first_not_of(" \t\xEF\xBB\xBF");
-    if (at != std::string::npos && (line[at] == '{' || line[at] == '"')) {
-        // A quoted CSV id ("A1") also opens with a quote; as JSON it is the same id.
-        return item_format::jsonl;
-    }
+    if (at == std::string::npos) return item_format::csv;
+    if (line[at] == '{') return item_format::jsonl;
+    // A quoted CSV id ("A1") is the same id read as JSON; a quoted CSV row ("id","name", as
+    // QUOTE_ALL exports write it) is not JSON at all.
+    if (line[at] == '"' && nlohmann::json::accept(line.substr(at))) return item_format::jsonl;
     return item_format::csv;
 }
 
@@ -107,8 +109,19 @@ bool item_reader::next_jsonl(read_item& out) {
         return true;
     }
     nlohmann::json v;
+    struct too_deep {};
     try {
-        v = nlohmann::json::parse(line);
+        // Nesting is bounded: a value nested thousands deep would crash the writer's dump
+        // (recursion) or be refused by Redis's cjson at the claim, dead-lettering its whole job.
+        v = nlohmann::json::parse(line,
+                                  [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+                                      if (depth > max_json_depth) throw too_deep{};
+                                      return true;
+                                  });
+    } catch (const too_deep&) {
+        out.problem =
+            "the value is nested more than " + std::to_string(max_json_depth) + " levels deep";
+        return true;
     } catch (const nlohmann::json::exception& e) {
         out.problem = std::string("not JSON: ") + e.what();
         return true;
@@ -226,10 +239,13 @@ bool item_reader::next_csv(read_item& out) {
             }
             if (id_column_) {
                 for (auto& f : fields) {
-                    normalize_item_id(f);
+                    normalize_item_id(f); // trims
+                    if (!valid_utf8(f)) header_problem_ = "the header is not valid UTF-8";
                     header_.push_back(f);
                 }
-                continue; // the header is not an item
+                if (header_problem_.empty()) continue; // the header is not an item
+                out.problem = header_problem_;
+                return true;
             }
         }
         if (!id_column_) {
@@ -241,6 +257,10 @@ bool item_reader::next_csv(read_item& out) {
             }
             out.item.id = std::move(fields[0]);
         } else {
+            if (!header_problem_.empty()) {
+                out.problem = header_problem_ + " (line 1): no row can be read";
+                return true;
+            }
             if (fields.size() != header_.size()) {
                 out.problem = "a row has " + std::to_string(fields.size()) +
                               " columns, the header " + std::to_string(header_.size());

@@ -5,7 +5,8 @@
 //   and the other named columns become the item's values (strings). Without a header a row is
 //   one id; a row with more columns is refused (which one would be the id?).
 // - jsonl: one JSON value per line: a string or an integer is an id; an object has its id under
-//   "id" (or "product_id"), and its other members are the item's values.
+//   "id" (or "product_id"), and its other members are the item's values (nested at most 32
+//   levels deep).
 // Empty lines are skipped. A line that cannot be an item is reported with its line number and
 // the reason; reading goes on with the next line (the caller decides whether to stop).
 
@@ -57,6 +58,7 @@ class item_reader {
     bool first_ = true;
     std::optional<std::size_t> id_column_; // set by a header
     std::vector<std::string> header_;
+    std::string header_problem_; // the header cannot be used: every row is refused
 };
 
 } // namespace rotor::queue

@@ -68,7 +68,7 @@ void job_admin::requeue(const std::string& job_id) {
     if (platform.empty()) throw error(errc::not_found, "requeue " + job_id + ": no such job");
     try {
         conn_.eval(requeue_, {keys_.job(job_id), keys_.dead(platform), keys_.queue(platform)},
-                   {options_.prefix, job_id});
+                   {options_.prefix, job_id, std::to_string(group_counter_ttl(options_).count())});
     } catch (const error& e) {
         const std::string_view what = e.what();
         const auto at = what.find("NOT_DEAD ");

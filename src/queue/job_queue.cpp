@@ -5,6 +5,7 @@
 #include "queue/enqueue_writer.hpp"
 #include "queue/item_id.hpp"
 
+#include <algorithm>
 #include <random>
 
 namespace rotor::queue {
@@ -48,8 +49,10 @@ std::vector<std::string> job_lease::items() const {
 job_queue::job_queue(redis_options redis, queue_options options)
     : options_(std::move(options)), keys_(options_.prefix),
       conn_(std::move(redis)), enqueue_{"enqueue", detail::enqueue_lua, {}},
-      claim_{"claim", detail::claim_lua, {}}, renew_{"renew", detail::renew_lua, {}},
-      checkpoint_{"checkpoint", detail::checkpoint_lua, {}},
+      bind_enqueue_{"bind_enqueue", detail::bind_enqueue_lua, {}}, claim_{"claim",
+                                                                          detail::claim_lua,
+                                                                          {}},
+      renew_{"renew", detail::renew_lua, {}}, checkpoint_{"checkpoint", detail::checkpoint_lua, {}},
       store_outcome_{"store_outcome", detail::store_outcome_lua, {}},
       complete_{"complete", detail::complete_lua, {}},
       complete_claim_{"complete_and_claim", detail::complete_and_claim_lua, {}},
@@ -71,6 +74,10 @@ job_queue::job_queue(redis_options redis, queue_options options)
     }
     if (options_.lease.count() < 1) {
         throw error(errc::invalid_argument, "queue options: lease must be positive");
+    }
+    if (options_.idempotency_window.count() < 1) {
+        throw error(errc::invalid_argument,
+                    "queue options: idempotency_window must be at least 1 s");
     }
 }
 
@@ -131,33 +138,51 @@ std::string job_queue::new_group_id(const std::string& platform) {
     return platform + "-" + random_id();
 }
 
-std::string job_queue::bind_enqueue_key(const std::string& key, const std::string& platform,
-                                        const std::string& wanted) {
-    const std::string record = keys_.enqueue_key(key);
-    const std::string ttl = std::to_string(options_.idempotency_window.count());
-    const std::string group = wanted.empty() ? new_group_id(platform) : wanted;
-    // The first use of the key binds it; every later one reads the binding.
-    command({"SET", record, platform + " " + group, "NX", "EX", ttl});
-    const auto bound = command({"GET", record});
-    if (bound.is_nil()) {
-        throw error(errc::redis_error, "enqueue " + platform + ": the record of idempotency key " +
-                                           key + " vanished as it was written");
+std::chrono::seconds group_counter_ttl(const queue_options& o) {
+    return 2 * std::max({o.retention, o.dead_retention, o.failures_ttl, o.results_ttl,
+                         std::chrono::seconds(1)});
+}
+
+std::string job_queue::bind_enqueue_key(const enqueue_target& t) {
+    const std::string& key = t.idempotency_key;
+    const std::string tier = std::to_string(static_cast<int>(t.prio));
+    const std::string attempts = std::to_string(options_.max_attempts);
+    const auto bound =
+        run(bind_enqueue_, {keys_.enqueue_key(key)},
+            {t.platform, t.group_id.empty() ? new_group_id(t.platform) : t.group_id, t.workflow_id,
+             tier, attempts, std::to_string(options_.idempotency_window.count())},
+            "enqueue " + t.platform + ": idempotency key " + key);
+    if (bound.elements.size() != 5) {
+        throw error(errc::redis_error,
+                    "enqueue " + t.platform + ": idempotency key " + key + ": unexpected reply");
     }
-    const std::string& text = bound.str;
-    const auto space = text.find(' ');
-    const std::string bound_platform = text.substr(0, space);
-    const std::string bound_group = space == std::string::npos ? "" : text.substr(space + 1);
-    if (bound_platform != platform || (!wanted.empty() && bound_group != wanted)) {
+    const auto field = [&](std::size_t i) {
+        return bound.elements[i].is_nil() ? std::string() : bound.elements[i].as_string();
+    };
+    const std::string group = field(1);
+    std::string differs;
+    if (field(0) != t.platform)
+        differs = "platform " + field(0);
+    else if (!t.group_id.empty() && group != t.group_id)
+        differs = "group " + group;
+    else if (field(2) != t.workflow_id)
+        differs = "workflow '" + field(2) + "'";
+    else if (field(3) != tier)
+        differs = "priority tier " + field(3);
+    else if (field(4) != attempts)
+        differs = "max attempts " + field(4);
+    if (!differs.empty()) {
         throw error(errc::idempotency_mismatch,
-                    "enqueue " + platform + (wanted.empty() ? "" : " group " + wanted) +
-                        ": idempotency key " + key + " was used for platform " + bound_platform +
-                        ", group " + bound_group + " (pick another key)");
+                    "enqueue " + t.platform + ": idempotency key " + key + " was used with " +
+                        differs + " (group " + group +
+                        "): give the same settings to finish that enqueue, or pick another key");
     }
-    return bound_group;
+    return group;
 }
 
 enqueue_chunk_result job_queue::write_enqueue_chunk(const enqueue_chunk& chunk) {
     const enqueue_target& t = *chunk.target;
+    const bool keyed = !t.idempotency_key.empty();
     std::vector<std::string> args = {options_.prefix,
                                      t.platform,
                                      t.workflow_id,
@@ -169,10 +194,13 @@ enqueue_chunk_result job_queue::write_enqueue_chunk(const enqueue_chunk& chunk) 
                                      chunk.digest,
                                      chunk.last ? "0" : "1",
                                      std::to_string(options_.idempotency_window.count()),
-                                     chunk.min_score};
+                                     chunk.min_score,
+                                     "chunk:" + std::to_string(chunk.index),
+                                     keyed ? "1" : "0",
+                                     std::to_string(group_counter_ttl(options_).count())};
     args.insert(args.end(), chunk.params.begin(), chunk.params.end());
-    const std::string record =
-        chunk.record.empty() ? keys_.enqueue_request(random_id() + random_id()) : chunk.record;
+    const std::string record = keyed ? keys_.enqueue_key(t.idempotency_key)
+                                     : keys_.enqueue_request(random_id() + random_id());
     redis_reply reply;
     try {
         reply = run(enqueue_,
@@ -180,11 +208,17 @@ enqueue_chunk_result job_queue::write_enqueue_chunk(const enqueue_chunk& chunk) 
                      keys_.batch_group_seq(chunk.group_id)},
                     args, "enqueue " + t.platform + " into group " + chunk.group_id);
     } catch (const error& e) {
-        if (std::string_view(e.what()).find("IDEMPOTENCY_MISMATCH") != std::string_view::npos) {
+        const std::string_view what = e.what();
+        if (what.find("IDEMPOTENCY_MISMATCH") != std::string_view::npos) {
             throw error(errc::idempotency_mismatch,
-                        std::string(e.what()) +
+                        std::string(what) +
                             " (the idempotency key was used for other items: pick another key, "
                             "or give the same input again)");
+        }
+        if (what.find("IDEMPOTENCY_EXPIRED") != std::string_view::npos ||
+            what.find("JOB_EXISTS") != std::string_view::npos ||
+            what.find("WRONGTYPE_KEY") != std::string_view::npos) {
+            throw error(errc::invalid_argument, std::string(what));
         }
         throw;
     }

@@ -49,9 +49,9 @@ struct queue_options {
     // How long a dead job's hash is kept (then it expires; requeue keeps it); the dead set drops
     // entries older than this as jobs die. rotorctl dead clean removes them sooner.
     std::chrono::seconds dead_retention{30 * 24 * 3600};
-    // How long an enqueue's idempotency key (and each chunk's record) is remembered: a retry
-    // within it adds nothing twice.
-    std::chrono::seconds idempotency_window{24 * 3600};
+    // How long an enqueue's idempotency key (with its chunks' records) is remembered after its
+    // last use: a retry within it adds nothing twice.
+    std::chrono::seconds idempotency_window{7 * 24 * 3600};
     // false: a done job's hash is deleted when it completes (BullMQ's removeOnComplete); its
     // group's counts, its failures list and checkpoints stay. Saves Redis memory and CPU.
     bool keep_done_jobs = true;
@@ -84,9 +84,9 @@ struct enqueue_request : enqueue_target {
 struct enqueue_chunk {
     const enqueue_target* target = nullptr;
     std::string group_id;
-    std::string record; // enqueue_request key id or keys::enqueue_chunk's
-    std::string digest; // of the params: a replay with other params is refused
-    bool last = true;   // false: more chunks of this enqueue follow (group 'enqueuing')
+    std::size_t index = 0; // the chunk's number in its enqueue
+    std::string digest;    // of its items: a replay with other items is refused
+    bool last = true;      // false: more chunks of this enqueue follow (group 'enqueuing')
     std::string min_score = "0";
     std::vector<std::string> params;
 };
@@ -162,10 +162,10 @@ class job_queue {
     /// id (item_id.hpp) before anything is written, errc::idempotency_mismatch when the request's
     /// idempotency key was used for other items.
     enqueue_result enqueue(const enqueue_request& request);
-    /// enqueue_writer's steps: the group an idempotency key enqueues into (bound at its first
-    /// use: `wanted`, or a new id when empty), and one chunk.
-    std::string bind_enqueue_key(const std::string& key, const std::string& platform,
-                                 const std::string& wanted);
+    /// enqueue_writer's steps: the group `target.idempotency_key` enqueues into (bound at its
+    /// first use with the target's platform, group (a new one when empty), workflow and
+    /// priority; errc::idempotency_mismatch when a later use differs), and one chunk.
+    std::string bind_enqueue_key(const enqueue_target& target);
     enqueue_chunk_result write_enqueue_chunk(const enqueue_chunk& chunk);
     /// A new batch group id: {platform}-{random}.
     static std::string new_group_id(const std::string& platform);
@@ -236,8 +236,8 @@ class job_queue {
     std::mutex mutex_;
     std::atomic<std::int64_t> last_promote_ns_{0}; // steady clock, for delayed_poll
     redis_connection conn_;
-    lua_script enqueue_, claim_, renew_, checkpoint_, store_outcome_, complete_, complete_claim_,
-        fail_job_, reap_, heartbeat_, dead_letter_, release_;
+    lua_script enqueue_, bind_enqueue_, claim_, renew_, checkpoint_, store_outcome_, complete_,
+        complete_claim_, fail_job_, reap_, heartbeat_, dead_letter_, release_;
     std::size_t store_outcome(const job_lease& job, const std::string& node_id, std::size_t index,
                               std::size_t total, const char* kind, const std::string& payload,
                               const std::string& what);
@@ -251,5 +251,10 @@ class job_queue {
 };
 
 std::string_view to_string(lock_mode mode);
+
+/// How long a batch group's job counter (batch-group-seq) lives after the group's last enqueue
+/// or requeue: twice the longest TTL of anything the group's jobs leave behind, so no job id is
+/// given twice while the old job's data lives.
+std::chrono::seconds group_counter_ttl(const queue_options& options);
 
 } // namespace rotor::queue

@@ -46,16 +46,14 @@ class keys {
     }
     std::string workers() const { return prefix_ + "workers"; }
     std::string workers_seen() const { return prefix_ + "workers:seen"; }
-    /// One enqueue chunk's record (its first job number and digest), so a replayed chunk adds
-    /// nothing: a one-off id, or enqueue_chunk() for an enqueue with an idempotency key.
+    /// A one-off enqueue chunk's record (a hash: chunk:0 -> first job number and digest), so a
+    /// replayed chunk adds nothing.
     std::string enqueue_request(const std::string& request_id) const {
         return prefix_ + "enqueue:" + request_id;
     }
-    /// The platform and batch group an idempotency key enqueues into.
+    /// An idempotency key's record (a hash): what it is bound to (platform, group, workflow,
+    /// tier, max_attempts) and chunk:<n> -> first job number and digest, one expiry for all.
     std::string enqueue_key(const std::string& key) const { return prefix_ + "enqueue:key:" + key; }
-    std::string enqueue_chunk(const std::string& key, std::size_t chunk) const {
-        return enqueue_key(key) + ":chunk:" + std::to_string(chunk);
-    }
     std::string rate(const std::string& platform) const {
         return prefix_ + "ratelimit:platform:" + platform;
     }

@@ -63,12 +63,21 @@ durability_report check_durability(redis_connection& redis, bool allow_eviction)
     }
     r.config_readable = true;
     r.summary = describe_persistence(r.aof, r.appendfsync, r.save);
-    if (r.maxmemory_policy != "noeviction") {
-        const std::string why =
-            "redis maxmemory-policy is '" + r.maxmemory_policy + "' (maxmemory " + r.maxmemory +
-            "): under memory pressure Redis evicts keys, and the queue's checkpoints, job hashes "
-            "and batch groups are keys (volatile-* policies take exactly the ones with a TTL: "
-            "checkpoints, failures, done jobs); set maxmemory-policy noeviction";
+    const std::string what_goes =
+        "under memory pressure Redis evicts keys, and the queue's checkpoints, job hashes and "
+        "batch groups are keys (volatile-* policies take exactly the ones with a TTL: "
+        "checkpoints, failures, results, done and dead jobs, batch groups and the enqueue "
+        "idempotency records, whose loss lets a retried enqueue add its items twice)";
+    if (r.maxmemory_policy != "noeviction" && (r.maxmemory == "0" || r.maxmemory.empty())) {
+        // No memory limit: nothing is evicted today. Said, not refused.
+        r.warnings.push_back("redis maxmemory-policy is '" + r.maxmemory_policy +
+                             "' but maxmemory is 0 (no limit), so nothing is evicted now; if a "
+                             "limit is ever set, " +
+                             what_goes + ": set maxmemory-policy noeviction");
+    } else if (r.maxmemory_policy != "noeviction") {
+        const std::string why = "redis maxmemory-policy is '" + r.maxmemory_policy +
+                                "' (maxmemory " + r.maxmemory + "): " + what_goes +
+                                "; set maxmemory-policy noeviction";
         if (!allow_eviction) {
             throw error(errc::unsafe_config, why + ", or allow it explicitly (--allow-eviction)");
         }

@@ -8,6 +8,7 @@
 namespace rotor::queue::detail {
 
 extern const std::string enqueue_lua;
+extern const std::string bind_enqueue_lua;
 extern const std::string claim_lua;
 extern const std::string renew_lua;
 extern const std::string checkpoint_lua;

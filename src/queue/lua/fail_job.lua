@@ -9,9 +9,10 @@
 --! include now_ms
 --! include group_count
 --! include bury
-local s = redis.call('HMGET', KEYS[1], 'lease_token', 'status', 'retry_at')
-if s[1] == ARGV[1] and s[2] ~= 'running' then
-  -- A replay of this call: answer with what it decided.
+local s = redis.call('HMGET', KEYS[1], 'lease_token', 'status', 'retry_at', 'failed_token')
+if s[1] == ARGV[1] and s[2] ~= 'running' and s[4] == ARGV[1] then
+  -- A replay of this call: answer with what it decided. (A job reaped from under this lease
+  -- has the same token but no failed_token of it: that is a lost lease, not a replay.)
   if s[2] == 'dead' then return {'dead', '0'} end
   if s[2] == 'delayed' or s[2] == 'queued' then
     local left = math.max(0, tonumber(s[3] or '0') - now_ms())
@@ -21,6 +22,7 @@ end
 if s[1] ~= ARGV[1] or s[2] ~= 'running' then return redis.error_reply('LEASE_LOST fail') end
 local now = now_ms()
 local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+redis.call('HSET', KEYS[1], 'failed_token', ARGV[1])
 local f = redis.call('HMGET', KEYS[1], 'max_attempts', 'id', 'group')
 redis.call('ZREM', KEYS[2], f[2])
 if ARGV[7] == 'platform' and redis.call('GET', KEYS[5]) == ARGV[8] then redis.call('DEL', KEYS[5]) end

@@ -1,7 +1,8 @@
 -- requeue.lua
 -- A dead job back into its queue (its original priority and age), attempts and stalls reset; its
 -- group counts it as pending again, and its hash no longer expires.
--- KEYS: job, dead, queue. ARGV: prefix, id.
+-- KEYS: job, dead, queue. ARGV: prefix, id, seq_ttl_s (the group's job counter lives on at
+-- least this long: the job does).
 -- Returns 1, or a NOT_DEAD <status> error when the job is not dead.
 --! include now_ms
 --! include group_count
@@ -19,4 +20,5 @@ redis.call('HSET', KEYS[1], 'status', 'queued', 'attempts', 0, 'stalled', 0, 'up
            'requeued_at', now)
 redis.call('ZADD', KEYS[3], score, ARGV[2])
 group_count(ARGV[1], f[3], 'failed', now, -1, ARGV[2])
+if f[3] and f[3] ~= '' then redis.call('EXPIRE', ARGV[1] .. 'batch-group-seq:' .. f[3], ARGV[3]) end
 return 1

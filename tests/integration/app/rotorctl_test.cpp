@@ -266,11 +266,34 @@ TEST_F(RotorctlTest, EnqueuesFromStandardInput) {
         std::ofstream f(jsonl, std::ios::app);
         f << "{\"no\":\"id\"}\n";
     }
-    r = rotorctl("enqueue --platform ably --batch-size 100 --file - < " + jsonl);
+    r = rotorctl("enqueue --platform ably --batch-size 50 --chunk-items 100 --file - < " + jsonl);
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("line 251"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("--idempotency-key rotorctl-"), std::string::npos)
-        << "says how to finish the run: " << r.err;
+    const auto at = r.err.find("--idempotency-key rotorctl-");
+    ASSERT_NE(at, std::string::npos) << "says how to finish the run: " << r.err;
+    const std::string key = r.err.substr(at + 18, 29);
+    r = rotorctl("status --platform ably");
+    EXPECT_EQ(r.lines.at(0)["queued"], 3 + 4) << "two chunks of two jobs went in before line 251";
+
+    // The line fixed, the same key finishes the run: the chunks written are recognised.
+    std::string fixed;
+    {
+        std::ifstream in(jsonl);
+        for (std::string line; std::getline(in, line);) {
+            fixed += (line == "{\"no\":\"id\"}" ? std::string("{\"id\":\"250\"}") : line) + "\n";
+        }
+    }
+    {
+        std::ofstream f(jsonl);
+        f << fixed;
+    }
+    r = rotorctl("enqueue --platform ably --batch-size 50 --chunk-items 100 --idempotency-key " +
+                 key + " --file - < " + jsonl);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.lines.at(0)["replayed_chunks"], 2);
+    EXPECT_EQ(r.lines.at(0)["items"], 251);
+    r = rotorctl("status --platform ably");
+    EXPECT_EQ(r.lines.at(0)["queued"], 3 + 6) << "251 items in jobs of 50, none twice";
 }
 
 } // namespace

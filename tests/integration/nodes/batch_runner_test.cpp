@@ -200,5 +200,40 @@ TEST_F(BatchRunnerTest, AStoppedWorkersJobIsReleasedAndResumedAtOnceFromItsCheck
     EXPECT_EQ(q.progress(group).completed, 1);
 }
 
+// Redis away for longer than the connection's retry window while items end: they wait for
+// Redis instead of failing the job. Before, the first item to end in the outage failed the job
+// (an attempt), and with Redis still away the failure itself failed, the job was dropped and
+// reaped as a stall once the outage hold ran out.
+TEST_F(BatchRunnerTest, AnOutageLongerThanTheRetryWindowMidJobCostsNoAttemptAndNoStall) {
+    queue::queue_options qo;
+    qo.batch_size = 12;
+    qo.lease = milliseconds(2000);
+    qo.outage_gap = milliseconds(500);
+    queue::job_queue q(redis(), qo);
+    queue::enqueue_request req;
+    req.platform = "fixture";
+    for (int i = 0; i < 12; ++i) req.items.push_back(std::to_string(8000 + i));
+    const auto enq = q.enqueue(req);
+
+    pool::browser_pool p(pool_options());
+    auto r = redis();
+    r.retry_for = milliseconds(300); // the connection gives up long before Redis is back
+    batch_runner run(p, r, qo, runner("w"));
+    std::thread outage([&] {
+        while (run.stats().items_ok < 2) std::this_thread::sleep_for(milliseconds(10));
+        redis_.pause();
+        std::this_thread::sleep_for(milliseconds(3000)); // longer than a lease
+        redis_.resume();
+    });
+    run.run();
+    outage.join();
+    const auto fields = q.job_fields(enq.job_ids[0]);
+    EXPECT_EQ(fields.at("status"), "done");
+    EXPECT_EQ(fields.at("attempts"), "0");
+    EXPECT_EQ(fields.at("stalled"), "0");
+    EXPECT_EQ(run.stats().jobs_failed, 0u);
+    EXPECT_EQ(q.command({"HLEN", qo.prefix + "results:" + enq.job_ids[0]}).as_integer(), 12);
+}
+
 } // namespace
 } // namespace rotor::nodes

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <thread>
 
 namespace rotor::queue {
 namespace {
@@ -209,6 +210,131 @@ TEST_F(EnqueueStreamTest, ValuesThatAreNotUtf8AreAClearError) {
             << e.what();
     }
     EXPECT_EQ(queued(q), 0);
+}
+
+// The key's binding and its chunks' records live in one hash with one expiry, refreshed by every
+// use: a retry late in the window used to find some chunk records gone and others not, and
+// added the expired chunks' items again.
+TEST_F(EnqueueStreamTest, EveryUseOfAKeyKeepsAllItsRecordsAlive) {
+    auto o = options(10);
+    o.idempotency_window = std::chrono::seconds(2);
+    job_queue q(redis(), o);
+    auto t = target("late-retry");
+    t.group_id = "fixed-group";
+    auto run = [&] {
+        enqueue_writer w(q, t);
+        add_numbered(w, 0, 20);
+        return w.finish();
+    };
+    EXPECT_EQ(run().replayed_chunks, 0u);
+    const auto record = q.key_names().enqueue_key("late-retry");
+    EXPECT_EQ(q.command({"HGET", record, "group"}).as_string(), "fixed-group");
+    EXPECT_FALSE(q.command({"HGET", record, "chunk:0"}).is_nil());
+    std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+    EXPECT_EQ(run().replayed_chunks, 1u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1300)); // 2.6 s after the first write
+    EXPECT_EQ(run().replayed_chunks, 1u) << "the replay refreshed the record";
+    EXPECT_EQ(queued(q), 2);
+    EXPECT_THROW(
+        {
+            auto bad = o;
+            bad.idempotency_window = std::chrono::seconds(0);
+            job_queue zero(redis(), bad);
+        },
+        error)
+        << "a zero window would fail the script halfway";
+}
+
+// A retry is the same enqueue whether the jobs knew their batch_total or not (a stdin run
+// finished from a file), and a key used with other settings is refused before anything is
+// written.
+TEST_F(EnqueueStreamTest, TheSettingsAreBoundToTheKeyAndTheDigestToTheItems) {
+    job_queue q(redis(), options(10));
+    enqueue_limits limits;
+    limits.chunk_items = 10;
+    {
+        enqueue_writer w(q, target("from-stdin"), limits);
+        add_numbered(w, 0, 35); // two chunks written, the third pending: the run dies
+        EXPECT_EQ(queued(q), 2);
+    }
+    enqueue_writer file(q, target("from-stdin"), limits);
+    file.expect(40);
+    add_numbered(file, 0, 40);
+    const auto s = file.finish();
+    EXPECT_EQ(s.replayed_chunks, 2u);
+    EXPECT_EQ(queued(q), 4);
+    for (auto change : {0, 1, 2}) {
+        auto t = target("from-stdin");
+        if (change == 0) t.workflow_id = "other-workflow";
+        if (change == 1) t.prio = priority::high;
+        if (change == 2) t.platform = "other";
+        try {
+            enqueue_writer w(q, t, limits);
+            FAIL() << "changed setting " << change << " was taken";
+        } catch (const error& e) {
+            EXPECT_EQ(e.kind(), errc::idempotency_mismatch) << e.what();
+        }
+    }
+    EXPECT_EQ(queued(q), 4);
+}
+
+// Every check of the enqueue script runs before its first write (Redis keeps a script's writes
+// made before a failing command): a refused chunk leaves nothing, and the writer then refuses
+// everything, so no later chunk can take the failed one's number unnoticed.
+TEST_F(EnqueueStreamTest, ARefusedChunkWritesNothingAndStopsTheWriter) {
+    job_queue q(redis(), options(2));
+    const auto& k = q.key_names();
+    // A job id the counter would give is taken (a group id reused while its old jobs live).
+    q.command({"HSET", k.job("reused-0"), "id", "reused-0", "status", "dead"});
+    auto t = target();
+    t.group_id = "reused";
+    enqueue_writer w(q, t);
+    w.add({"a", nullptr});
+    w.add({"b", nullptr});
+    try {
+        w.finish();
+        FAIL() << "an existing job was overwritten";
+    } catch (const error& e) {
+        EXPECT_NE(std::string(e.what()).find("JOB_EXISTS"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(q.command({"HGET", k.job("reused-0"), "status"}).as_string(), "dead");
+    EXPECT_EQ(q.command({"EXISTS", k.batch_group("reused")}).as_integer(), 0);
+    EXPECT_EQ(q.command({"EXISTS", k.batch_group_seq("reused")}).as_integer(), 0);
+    EXPECT_THROW(w.add({"c", nullptr}), error);
+    EXPECT_THROW(w.finish(), error);
+
+    // A queue key of another type: refused before anything is written.
+    q.command({"SET", k.queue("p"), "not a zset"});
+    enqueue_writer v(q, target());
+    v.add({"a", nullptr});
+    EXPECT_THROW(v.finish(), error);
+    EXPECT_EQ(q.command({"EXISTS", k.batch_group(v.group_id())}).as_integer(), 0);
+    q.command({"DEL", k.queue("p")});
+
+    // A job too big for one script is refused with the reason, nothing written.
+    job_queue big_q(redis(), options(100));
+    enqueue_limits limits;
+    limits.chunk_bytes = 1000;
+    enqueue_writer big(big_q, target(), limits);
+    for (int i = 0; i < 99; ++i) big.add({"item-with-a-long-id-" + std::to_string(i), nullptr});
+    try {
+        big.add({"the-hundredth", nullptr});
+        FAIL() << "a job over chunk_bytes was taken";
+    } catch (const error& e) {
+        EXPECT_NE(std::string(e.what()).find("lower the batch size"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(queued(q), 0);
+}
+
+TEST_F(EnqueueStreamTest, TheGroupCounterExpiresLongAfterTheGroupsData) {
+    job_queue q(redis(), options(10));
+    enqueue_writer w(q, target());
+    add_numbered(w, 0, 5);
+    const auto s = w.finish();
+    const auto ttl = q.command({"TTL", q.key_names().batch_group_seq(s.group_id)}).as_integer();
+    EXPECT_GT(ttl, 2 * 30 * 24 * 3600 - 60) << "twice the longest data TTL (dead retention)";
+    EXPECT_LE(ttl, 2 * 30 * 24 * 3600);
 }
 
 } // namespace

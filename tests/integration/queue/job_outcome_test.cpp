@@ -75,6 +75,12 @@ TEST_F(JobOutcomeTest, AReleasedJobGoesFirstWithItsCheckpointAndNoStall) {
     q.store_result(*job, "scan", 0, 3, {{"price", 1}});
     auto other = q.claim("p", "w1"); // the second job, so the first is not simply the oldest left
     ASSERT_TRUE(other);
+    // A job older than the released one waits in the same tier (one retried from long ago):
+    // released with its own score, the job would queue behind it.
+    q.command({"HSET", "workflow:job:old", "id", "old", "platform", "p", "params",
+               R"({"product_ids":["1"]})", "status", "queued", "attempts", "0", "max_attempts", "3",
+               "stalled", "0", "score", "10000000000001"});
+    q.command({"ZADD", "workflow:queue:platform:p", "10000000000001", "old"});
     EXPECT_TRUE(q.release(*job));
     EXPECT_FALSE(q.release(*job)); // a replay answers, it does not fail
     auto fields = q.job_fields(first_id);
@@ -82,13 +88,44 @@ TEST_F(JobOutcomeTest, AReleasedJobGoesFirstWithItsCheckpointAndNoStall) {
     EXPECT_EQ(fields.at("stalled"), "0");
     EXPECT_EQ(fields.at("attempts"), "0");
     EXPECT_EQ(q.counts("p").running, 1);
-    // Even behind the third (older than it now? no: equal tier) it is claimed first.
+    // Ahead of the older job and of the third one: the front of its tier.
     auto again = q.claim("p", "w2");
     ASSERT_TRUE(again);
     EXPECT_EQ(again->id, first_id);
+    auto after = q.claim("p", "w3");
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->id, "old") << "the older job comes next, then the third";
     EXPECT_EQ(q.load_checkpoint(first_id, "scan").processed_index, 1u);
     EXPECT_THROW(q.release(*job), error); // the old lease is fenced out
     EXPECT_EQ(q.reap_stalled("p").first, 0);
+}
+
+// A job reaped from under a lease keeps its token (the lease count rises at the next claim):
+// a late fail() by the old holder used to look like a replay of a fail, and answered "retry"
+// with nothing recorded.
+TEST_F(JobOutcomeTest, AFailFromAReapedLeaseIsALostLeaseNotAReplay) {
+    job_queue q(redis(), options(milliseconds(300)));
+    const auto id = enqueue(q);
+    auto job = q.claim("p", "w1");
+    ASSERT_TRUE(job);
+    std::this_thread::sleep_for(milliseconds(400));
+    ASSERT_EQ(q.reap_stalled("p").first, 1);
+    try {
+        q.fail(*job, "the shop answered 500 for every item");
+        FAIL() << "a fail() without the lease was answered as if it had counted";
+    } catch (const error& e) {
+        EXPECT_EQ(e.kind(), errc::lease_lost) << e.what();
+    }
+    EXPECT_EQ(q.job_fields(id).at("attempts"), "0");
+    EXPECT_EQ(q.job_fields(id).at("status"), "queued");
+    // The holder's own fail, replayed, still answers with its decision.
+    auto again = q.claim("p", "w2");
+    ASSERT_TRUE(again);
+    const auto d = q.fail(*again, "boom");
+    EXPECT_FALSE(d.dead);
+    const auto replay = q.fail(*again, "boom");
+    EXPECT_FALSE(replay.dead);
+    EXPECT_EQ(q.job_fields(id).at("attempts"), "1");
 }
 
 TEST_F(JobOutcomeTest, AnOutageLongerThanALeaseCountsNoStallAgainstAWorkerThatComesBack) {

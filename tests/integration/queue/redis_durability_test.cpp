@@ -50,6 +50,7 @@ TEST(RedisDurability, SaysWhatACrashLosesForEachPersistenceSetting) {
 TEST(RedisDurability, AnEvictingRedisIsRefusedUnlessAllowedThenWarned) {
     test::redis_server server;
     redis_connection c(options_for(server));
+    c.command({"CONFIG", "SET", "maxmemory", "1gb"});
     for (const char* policy : {"allkeys-lru", "volatile-ttl"}) {
         c.command({"CONFIG", "SET", "maxmemory-policy", policy});
         try {
@@ -65,6 +66,19 @@ TEST(RedisDurability, AnEvictingRedisIsRefusedUnlessAllowedThenWarned) {
         ASSERT_FALSE(r.warnings.empty());
         EXPECT_TRUE(contains(r.warnings.front(), "evicts keys")) << r.warnings.front();
     }
+}
+
+// Without a memory limit Redis evicts nothing whatever the policy: a warning, not a refusal
+// (a worker used to refuse to start on such a Redis).
+TEST(RedisDurability, AnEvictionPolicyWithoutAMemoryLimitIsAWarning) {
+    test::redis_server server;
+    redis_connection c(options_for(server));
+    c.command({"CONFIG", "SET", "maxmemory", "0"});
+    c.command({"CONFIG", "SET", "maxmemory-policy", "allkeys-lru"});
+    const auto r = check_durability(c, false);
+    ASSERT_FALSE(r.warnings.empty());
+    EXPECT_TRUE(contains(r.warnings.front(), "maxmemory is 0")) << r.warnings.front();
+    EXPECT_TRUE(contains(r.warnings.front(), "noeviction")) << r.warnings.front();
 }
 
 TEST(RedisDurability, ARedisThatRefusesConfigIsAWarningNotAnError) {

@@ -122,5 +122,26 @@ TEST(ItemId, TrimsAndRefusesWhatCannotBeAnId) {
     EXPECT_TRUE(valid_utf8("\xf0\x9f\x98\x80"));
 }
 
+TEST(ItemReader, DeeplyNestedValuesAreABadLine) {
+    std::string deep =
+        "{\"id\":\"A1\",\"v\":" + std::string(400000, '[') + std::string(400000, ']') + "}";
+    std::string ok = "{\"id\":\"A2\",\"v\":" + std::string(20, '[') + std::string(20, ']') + "}";
+    const auto items = read(deep + "\n" + ok + "\n", item_format::jsonl);
+    ASSERT_EQ(items.size(), 2u);
+    EXPECT_NE(items[0].problem.find("nested more than"), std::string::npos) << items[0].problem;
+    EXPECT_TRUE(items[1].problem.empty()) << items[1].problem;
+}
+
+TEST(ItemReader, AQuotedCsvRowIsNotTakenForJson) {
+    auto items = read("\"id\",\"name\"\n\"A1\",\"Cream\"\n", item_format::detect);
+    ASSERT_EQ(items.size(), 1u);
+    EXPECT_EQ(items[0].item.id, "A1");
+    EXPECT_EQ(items[0].item.data["name"], "Cream");
+    items = read("id,\"na\xffme\"\nA1,x\n", item_format::csv);
+    ASSERT_EQ(items.size(), 2u);
+    EXPECT_NE(items[0].problem.find("header is not valid UTF-8"), std::string::npos);
+    EXPECT_NE(items[1].problem.find("no row can be read"), std::string::npos);
+}
+
 } // namespace
 } // namespace rotor::queue
