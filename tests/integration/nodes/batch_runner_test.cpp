@@ -217,7 +217,11 @@ TEST_F(BatchRunnerTest, AnOutageLongerThanTheRetryWindowMidJobCostsNoAttemptAndN
 
     pool::browser_pool p(pool_options());
     auto r = redis();
-    r.retry_for = milliseconds(300); // the connection gives up long before Redis is back
+    // A command unanswered for 500 ms is retried, and the connection gives up after 300 ms of
+    // retrying: long before Redis is back.
+    r.command_timeout = milliseconds(500);
+    r.connect_timeout = milliseconds(500);
+    r.retry_for = milliseconds(300);
     batch_runner run(p, r, qo, runner("w"));
     std::thread outage([&] {
         while (run.stats().items_ok < 2) std::this_thread::sleep_for(milliseconds(10));
