@@ -1,0 +1,116 @@
+#pragma once
+// A platform's configuration (config/platforms/{platform}.yaml): what a worker needs to scrape
+// it. Loaded and validated by load_platform_config (config_loader.hpp); every field below has
+// the default a file may leave out.
+
+#include "cdp/page.hpp"
+#include "cdp/page_profile.hpp"
+#include "pool/rotation.hpp"
+#include "pool/shm.hpp"
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rotor::nodes {
+
+using std::chrono::milliseconds;
+
+enum class worker_type { browser, api };
+
+/// How a field's text is read from its element.
+enum class field_read { text, html, attr };
+/// What a field's value becomes (string: as read, after trimming).
+enum class field_type { string, integer, price, boolean, json };
+
+struct field_spec {
+    std::string name;
+    std::string selector; // CSS selector; the first match is read
+    field_read read = field_read::text;
+    std::string attribute;            // for read == attr
+    std::optional<std::string> regex; // applied to the text; the first group (or the match)
+    field_type type = field_type::string;
+    bool required = false; // missing or unreadable: the item fails validation
+};
+
+struct wait_spec {
+    std::string selector;   // wait until document.querySelector finds it, or
+    std::string expression; // until the expression is truthy (one of the two, or neither)
+};
+
+struct block_detect_spec {
+    std::string selector;    // an element that only a block page has (captcha, "access denied")
+    std::string text;        // a text that only a block page holds (in body.innerText)
+    std::vector<int> status; // HTTP statuses that mean blocked (403, ...)
+    bool empty() const { return selector.empty() && text.empty() && status.empty(); }
+};
+
+struct rate_limit_spec {
+    double requests_per_minute = 0;         // shared by every worker of the platform; 0: none
+    int burst = 1;                          // requests that may go back to back after a quiet spell
+    milliseconds wait_min{0};               // a lane waits between its requests: a random time in
+    milliseconds wait_max{0};               // [wait_min, wait_max] (fixed when equal)
+    std::vector<int> cooldown_on{429, 503}; // these statuses slow every worker down
+    std::chrono::seconds cooldown{60};
+};
+
+struct timeouts_spec {
+    milliseconds navigation{30000};
+    milliseconds wait{10000}; // for wait_for
+    milliseconds item{90000}; // one attempt at one item, everything included
+};
+
+struct browser_spec {
+    std::size_t browsers = 1;
+    pool::rotation_limits rotation; // page/context/browser rotation, memory budget
+    pool::shm_mode shm = pool::shm_mode::auto_detect;
+    std::vector<std::string> extra_flags;
+    std::string user_agent;
+    std::map<std::string, std::string> headers;
+    std::vector<cdp::cookie> cookies;
+    std::vector<cdp::resource_type> block;
+    std::vector<std::string> block_urls; // URLPattern syntax
+    std::optional<cdp::viewport> viewport;
+};
+
+struct scan_spec {
+    wait_spec wait_for;
+    block_detect_spec block_detect;
+    std::vector<field_spec> fields;
+};
+
+struct node_spec {
+    std::string id;
+    std::string type; // scan_product | validate | save (api_fetch: next issue)
+    std::vector<std::string> depends_on;
+    std::vector<std::string> sinks; // save: which sinks (names under `sinks:`)
+};
+
+struct jsonl_sink_spec {
+    std::string dir = "results"; // one file per platform and day under it
+};
+
+struct platform_config {
+    std::string source;   // the file it came from (for messages)
+    std::string platform; // [a-z0-9_-]+
+    worker_type type = worker_type::browser;
+    std::size_t concurrency = 4;
+    int retries = 2;      // an item's retries after a retryable failure (timeout, crash)
+    int poison_after = 2; // renderer crashes or browser deaths by one item before quarantine
+    std::string id_pattern = "^[A-Za-z0-9_.-]{1,128}$";
+    std::string url_template; // https://.../goods/{id}
+    std::vector<std::string> allowed_hosts;
+    rate_limit_spec rate_limit;
+    timeouts_spec timeouts;
+    browser_spec browser;
+    scan_spec scan;
+    std::vector<node_spec> workflow; // in an order where every node follows its dependencies
+    std::optional<jsonl_sink_spec> jsonl;
+};
+
+std::string_view to_string(field_type t);
+std::string_view to_string(worker_type t);
+
+} // namespace rotor::nodes
