@@ -57,14 +57,24 @@ for spec in "${bins[@]}"; do
   pids+=("$shop_pid")
   wait_for_file "$work/shop.port" 10
   shop="http://127.0.0.1:$(cat "$work/shop.port")"
-  "$(find_bin "$dir" rotorctl)" --redis-port "$port" enqueue --platform fixture \
-    --range "1001-$((1000 + items))" --batch-size 50 >/dev/null
+  # A build with platform configs (worker --config-dir) runs demo-shop; an older one "fixture"
+  # with --base-url.
+  worker=$(find_bin "$dir" worker)
+  if "$worker" --help 2>&1 | grep -q -- --config-dir; then
+    platform=demo-shop
+    run_worker=(env ROTOR_SHOP_URL="$shop" ROTOR_RESULTS_DIR="$work/results" "$worker"
+      --platform demo-shop --config-dir config/platforms --concurrency 4)
+  else
+    platform=fixture
+    run_worker=("$worker" --platform fixture --base-url "$shop" --concurrency 4)
+  fi
+  "$(find_bin "$dir" rotorctl)" --redis-port "$port" enqueue --platform "$platform" \
+    --range "1001-$((1000 + items))" --batch-size 50 >/dev/null 2>&1
   redis-cli -p "$port" monitor >"$work/monitor.log" &
   monitor_pid=$!
   sleep 0.3
   start=$(date +%s.%N)
-  "$(find_bin "$dir" worker)" --platform fixture --redis-port "$port" --base-url "$shop" \
-    --concurrency 4 --drain >"$work/worker.log" 2>&1
+  "${run_worker[@]}" --redis-port "$port" --drain >"$work/worker.log" 2>&1
   seconds=$(echo "$(date +%s.%N) - $start" | bc)
   sleep 0.3
   kill "$monitor_pid" 2>/dev/null || true

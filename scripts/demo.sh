@@ -34,16 +34,18 @@ echo "demo: redis on 127.0.0.1:$redis_port, fixture shop at $shop"
 # 60 products in batches of 20: normal ones, two 404s, a 410, a page whose price never shows,
 # a redirect chain and a memory-heavy page. Every item ends done or recorded as failed.
 items="$(seq -s, 1001 1054),404001,404002,410001,705001,704001,702001"
-enqueued=$(build/src/app/rotorctl --redis-port "$redis_port" enqueue --platform fixture \
-  --items "$items" --batch-size 20)
+enqueued=$(build/src/app/rotorctl --redis-port "$redis_port" enqueue --platform demo-shop \
+  --items "$items" --batch-size 20 2>/dev/null)
 echo "demo: enqueued $enqueued"
 group=$(echo "$enqueued" | sed -E 's/.*"group":"([^"]+)".*/\1/')
 
-echo "demo: running the worker (4 pages, drain mode)"
-build/src/app/worker --platform fixture --redis-port "$redis_port" --base-url "$shop" \
-  --concurrency 4 --drain 2> >(grep -E "warn|error|job " >&2)
+echo "demo: running the worker (config/platforms/demo-shop.yaml, 4 pages, drain mode)"
+ROTOR_SHOP_URL="$shop" ROTOR_RESULTS_DIR="$work/results" build/src/app/worker \
+  --platform demo-shop --redis-port "$redis_port" --drain 2> >(grep -E "warn|error|job " >&2)
 
 echo "demo: summary"
 build/src/app/rotorctl --redis-port "$redis_port" group "$group"
-build/src/app/rotorctl --redis-port "$redis_port" status --platform fixture
+build/src/app/rotorctl --redis-port "$redis_port" status --platform demo-shop
+echo "demo: saved $(cat "$work"/results/*.jsonl | wc -l) JSON lines in $work/results:"
+head -c 300 "$work"/results/*.jsonl; echo
 echo "demo: shop saw $(curl -s "$shop/__stats" | sed -E 's/.*"requests_by_route":(\{[^}]*\}).*/\1/')"

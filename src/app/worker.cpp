@@ -2,7 +2,8 @@
 // pool of Chromium processes. SIGTERM/SIGINT: finish the items in flight, release the job (back
 // to the front of its queue with its checkpoint, no stall counted), then exit; another worker
 // resumes it at once.
-#include "nodes/batch_runner.hpp"
+#include "nodes/config_loader.hpp"
+#include "nodes/job_loop.hpp"
 #include "queue/redis_durability.hpp"
 
 #include <CLI/CLI.hpp>
@@ -16,13 +17,16 @@
 
 int main(int argc, char** argv) {
     CLI::App app{"rotor worker: runs a platform's batch jobs from Redis"};
-    rotor::nodes::runner_options runner;
+    std::string platform;
+    std::string config_dir = "config/platforms";
+    rotor::nodes::loop_options loop;
     rotor::queue::redis_options redis;
     rotor::queue::queue_options queue;
-    rotor::pool::pool_options pool;
-    std::string shm = "auto";
-    app.add_option("--platform", runner.platform, "Platform whose queue to serve")->required();
-    app.add_option("--worker-id", runner.worker_id, "Default: <hostname>-<pid>");
+    std::size_t concurrency = 0;
+    app.add_option("--platform", platform, "Platform whose queue to serve")->required();
+    app.add_option("--config-dir", config_dir, "Where {platform}.yaml is (default config/platforms)")
+        ->envname("ROTOR_CONFIG_DIR");
+    app.add_option("--worker-id", loop.worker_id, "Default: <hostname>-<pid>");
     app.add_option("--redis-host", redis.host);
     app.add_option("--redis-port", redis.port);
     std::string redis_url;
@@ -31,38 +35,33 @@ int main(int argc, char** argv) {
            "redis://[[user]:password@]host[:port][/db]; overrides --redis-host/--redis-port")
         ->envname("ROTOR_REDIS_URL");
     app.add_option("--prefix", queue.prefix, "Redis key prefix");
-    app.add_option("--base-url", runner.scan.base_url, "Replaces {base} in the URL template")
-        ->required();
-    app.add_option("--url-template", runner.scan.url_template);
-    app.add_option("--browsers", pool.browsers)->check(CLI::Range(1, 32));
-    app.add_option("--concurrency", pool.concurrency)->check(CLI::Range(1, 256));
-    app.add_option("--memory-budget-mb", pool.rotation.memory_budget_mb);
-    app.add_option("--shm", shm, "auto, use or avoid")
-        ->check(CLI::IsMember({"auto", "use", "avoid"}));
-    app.add_option("--rate", runner.scan.rate_per_second,
-                   "Requests/s for the platform, all workers");
-    app.add_option("--rate-burst", runner.scan.rate_burst,
-                   "requests that may go back to back before the rate holds")
-        ->check(CLI::Range(1, 1000));
-    app.add_flag("--drain", runner.drain, "Exit when the platform's queue is empty");
+    app.add_option("--concurrency", concurrency, "Items in flight (default: the config's)")
+        ->check(CLI::Range(1, 256));
+    app.add_flag("--drain", loop.drain, "Exit when the platform's queue is empty");
+    std::int64_t lease_ms = queue.lease.count();
+    app.add_option("--lease-ms", lease_ms,
+                   "A claimed job is this worker's for this long unless renewed (every third of "
+                   "it); a dead worker's job is taken over after it (default 60000)")
+        ->check(CLI::Range(std::int64_t{1000}, std::int64_t{3600000}));
     bool allow_eviction = false;
     app.add_flag("--allow-eviction", allow_eviction,
                  "Run on a Redis whose maxmemory-policy may evict keys (checkpoints, jobs)");
     CLI11_PARSE(app, argc, argv);
-    if (!redis_url.empty()) {
-        try {
-            rotor::queue::apply_redis_url(redis, redis_url);
-        } catch (const std::exception& e) {
-            std::cerr << "worker: " << e.what() << "\n";
-            return 2;
-        }
+    rotor::nodes::platform_config config;
+    try {
+        config = rotor::nodes::load_platform(config_dir, platform);
+        if (!redis_url.empty()) rotor::queue::apply_redis_url(redis, redis_url);
+    } catch (const std::exception& e) {
+        std::cerr << "worker: " << e.what() << "\n";
+        return 2;
     }
-    if (runner.worker_id.empty()) {
+    if (concurrency > 0) config.concurrency = concurrency;
+    queue.lease = std::chrono::milliseconds(lease_ms);
+    if (loop.worker_id.empty()) {
         char host[256] = {0};
         ::gethostname(host, sizeof host - 1);
-        runner.worker_id = std::string(host) + "-" + std::to_string(::getpid());
+        loop.worker_id = std::string(host) + "-" + std::to_string(::getpid());
     }
-    pool.shm = rotor::pool::shm_mode_from_string(shm);
     try {
         // What this Redis can lose is said once at start; an evicting one is refused unless
         // allowed (it could drop checkpoints and job hashes under memory pressure).
@@ -84,36 +83,50 @@ int main(int argc, char** argv) {
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     try {
-        rotor::pool::browser_pool browsers(pool);
-        rotor::nodes::batch_runner run(browsers, redis, queue, runner);
+        std::unique_ptr<rotor::pool::browser_pool> browsers;
+        if (config.type == rotor::nodes::worker_type::browser) {
+            rotor::pool::pool_options pool;
+            pool.browsers = config.browser.browsers;
+            pool.concurrency = config.concurrency;
+            pool.rotation = config.browser.rotation;
+            pool.shm = config.browser.shm;
+            pool.flags.extra = config.browser.extra_flags;
+            browsers = std::make_unique<rotor::pool::browser_pool>(pool);
+        }
+        rotor::nodes::job_loop run(config, browsers.get(), redis, queue, loop);
         std::thread signal_thread([&] {
             int sig = 0;
             sigwait(&signals, &sig);
             if (sig == SIGINT || sig == SIGTERM) {
                 spdlog::info("worker {}: signal {}: finishing the items in flight",
-                             runner.worker_id, sig);
+                             loop.worker_id, sig);
                 run.stop();
             }
         });
         signal_thread.detach();
-        spdlog::info("worker {}: serving {} ({} browsers, concurrency {})", runner.worker_id,
-                     runner.platform, pool.browsers, pool.concurrency);
+        spdlog::info("worker {}: serving {} ({}, concurrency {}, config {})", loop.worker_id,
+                     config.platform, rotor::nodes::to_string(config.type), config.concurrency,
+                     config.source);
         run.run();
         const auto s = run.stats();
-        const auto p = browsers.stats();
-        std::cout << nlohmann::json{{"worker", runner.worker_id},
-                                    {"jobs_completed", s.jobs_completed},
-                                    {"jobs_failed", s.jobs_failed},
-                                    {"items_ok", s.items_ok},
-                                    {"items_failed", s.items_failed},
-                                    {"items_retried", s.items_retried},
-                                    {"items_skipped_by_checkpoint", s.items_skipped},
-                                    {"page_rotations", p.page_rotations},
-                                    {"context_rotations", p.context_rotations},
-                                    {"browser_restarts", p.restarts},
-                                    {"shm", p.shm}}
-                         .dump()
-                  << std::endl;
+        nlohmann::json summary = {{"worker", loop.worker_id},
+                                  {"jobs_completed", s.jobs_completed},
+                                  {"jobs_failed", s.jobs_failed},
+                                  {"jobs_released", s.jobs_released},
+                                  {"items_ok", s.items_ok},
+                                  {"items_gone", s.items_gone},
+                                  {"items_failed", s.items_failed},
+                                  {"items_retried", s.items_retried},
+                                  {"items_poisoned", s.items_poisoned},
+                                  {"items_skipped_by_checkpoint", s.items_skipped}};
+        if (browsers) {
+            const auto p = browsers->stats();
+            summary["page_rotations"] = p.page_rotations;
+            summary["context_rotations"] = p.context_rotations;
+            summary["browser_restarts"] = p.restarts;
+            summary["shm"] = p.shm;
+        }
+        std::cout << summary.dump() << std::endl;
     } catch (const std::exception& e) {
         std::cerr << "worker: " << e.what() << "\n";
         return 1;

@@ -1,6 +1,8 @@
-// The worker's job loop end to end: Redis, the fixture shop, a real Chromium pool.
+// The worker's job loop end to end, driven by config/platforms/demo-shop.yaml: Redis, the
+// fixture shop, a real Chromium pool, the JSONL sink.
 #include "catalog.hpp"
-#include "nodes/batch_runner.hpp"
+#include "nodes/config_loader.hpp"
+#include "nodes/job_loop.hpp"
 #include "redis_server.hpp"
 #include "shop_server.hpp"
 #include "temp_dir.hpp"
@@ -8,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <fstream>
+#include <map>
 #include <thread>
 
 namespace rotor::nodes {
@@ -15,8 +19,21 @@ namespace {
 
 using std::chrono::milliseconds;
 
-class BatchRunnerTest : public ::testing::Test {
+class JobLoopTest : public ::testing::Test {
   protected:
+    JobLoopTest() {
+        const std::map<std::string, std::string> env = {
+            {"ROTOR_SHOP_URL", shop_.base_url()},
+            {"ROTOR_RESULTS_DIR", (results_.path() / "out").string()},
+            {"ROTOR_CONCURRENCY", "3"}};
+        config_ = load_platform_config(std::string(ROTOR_SOURCE_DIR) +
+                                           "/config/platforms/demo-shop.yaml",
+                                       [env](const std::string& name) -> std::optional<std::string> {
+                                           const auto it = env.find(name);
+                                           if (it == env.end()) return std::nullopt;
+                                           return it->second;
+                                       });
+    }
     queue::redis_options redis() const {
         queue::redis_options r;
         r.port = redis_.port();
@@ -24,38 +41,55 @@ class BatchRunnerTest : public ::testing::Test {
     }
     pool::pool_options pool_options() const {
         pool::pool_options o;
-        o.concurrency = 3;
+        o.concurrency = config_.concurrency;
         o.browser.launch.profile_root = profiles_.path();
         return o;
     }
-    runner_options runner(const std::string& id) const {
-        runner_options r;
-        r.platform = "fixture";
-        r.worker_id = id;
-        r.scan.base_url = shop_.base_url();
-        r.scan.ready_timeout = milliseconds(1500);
-        r.idle_wait = milliseconds(100);
-        r.drain = true;
+    loop_options loop(const std::string& id) const {
+        loop_options l;
+        l.worker_id = id;
+        l.idle_wait = milliseconds(100);
+        l.drain = true;
+        return l;
+    }
+    queue::enqueue_request request(std::vector<std::string> items) const {
+        queue::enqueue_request r;
+        r.platform = "demo-shop";
+        r.items = std::move(items);
         return r;
+    }
+    /// Every JSON line the sink wrote.
+    std::vector<nlohmann::json> saved() const {
+        std::vector<nlohmann::json> out;
+        const auto dir = results_.path() / "out";
+        if (!std::filesystem::exists(dir)) return out;
+        for (const auto& f : std::filesystem::directory_iterator(dir)) {
+            std::ifstream in(f.path());
+            for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+        }
+        return out;
     }
     test::redis_server redis_;
     fixture::shop_server shop_;
-    test::temp_dir profiles_{"rotor-runner"};
+    test::temp_dir profiles_{"rotor-loop"};
+    test::temp_dir results_{"rotor-results"};
+    platform_config config_;
 };
 
-TEST_F(BatchRunnerTest, EveryItemIsDoneOrRecordedAsFailed) {
+// Normal, 404, 500, price-never and malformed ids: every item is saved with the shop's values
+// or recorded with its reason, and every item has its JSON line.
+TEST_F(JobLoopTest, EveryItemIsSavedWithItsValuesOrRecordedWithItsReason) {
     queue::queue_options qo;
     qo.batch_size = 10;
     queue::job_queue q(redis(), qo);
-    queue::enqueue_request req;
-    req.platform = "fixture";
-    for (int i = 0; i < 17; ++i) req.items.push_back(std::to_string(5000 + i));
-    req.items.insert(req.items.end(), {"404001", "500001", "705001"});
-    const auto group = q.enqueue(req).group_id;
+    std::vector<std::string> items;
+    for (int i = 0; i < 16; ++i) items.push_back(std::to_string(5000 + i));
+    items.insert(items.end(), {"404001", "500001", "705001", "../../__reset", "1?x=<b>"});
+    const auto group = q.enqueue(request(items)).group_id;
 
     pool::browser_pool p(pool_options());
     qo.lease = milliseconds(900); // renewed (and a heartbeat sent) every 300 ms
-    batch_runner run(p, redis(), qo, runner("w1"));
+    job_loop run(config_, &p, redis(), qo, loop("w1"));
     // While a job runs, the registry hears of the worker and of the job it runs.
     std::atomic<bool> done{false};
     std::string job_seen;
@@ -71,32 +105,33 @@ TEST_F(BatchRunnerTest, EveryItemIsDoneOrRecordedAsFailed) {
     done = true;
     sampler.join();
     EXPECT_EQ(job_seen.rfind(group, 0), 0u) << "no heartbeat named the running job";
-    const auto registry = q.workers();
-    ASSERT_EQ(registry.size(), 1u);
-    EXPECT_EQ(registry[0].id, "w1");
-    EXPECT_GT(registry[0].last_seen_ms, 0);
     const auto s = run.stats();
-    EXPECT_EQ(s.items_ok, 17u);
-    EXPECT_EQ(s.items_failed, 3u);
-    EXPECT_EQ(s.jobs_completed, 2u);
-    const auto beat = q.command({"HGET", qo.prefix + "workers", "w1"});
-    ASSERT_FALSE(beat.is_nil()) << "the worker registered no heartbeat";
-    const auto heartbeat = nlohmann::json::parse(beat.as_string());
-    EXPECT_EQ(heartbeat["platform"], "fixture");
+    EXPECT_EQ(s.items_ok, 16u);
+    EXPECT_EQ(s.items_gone, 1u);
+    EXPECT_EQ(s.items_failed, 4u);
+    EXPECT_EQ(s.jobs_completed, 3u);
+    const auto heartbeat =
+        nlohmann::json::parse(q.command({"HGET", qo.prefix + "workers", "w1"}).as_string());
+    EXPECT_EQ(heartbeat["platform"], "demo-shop");
     // The pool's health and its shm decision go out with every heartbeat (for the restarter).
     EXPECT_EQ(heartbeat["pool"]["healthy"], true);
     EXPECT_NE(heartbeat["pool"]["shm"].get<std::string>().find("shm"), std::string::npos);
-    EXPECT_EQ(heartbeat["pool"]["browsers"], 1);
     const auto g = q.progress(group);
-    EXPECT_EQ(g.completed, 2);
+    EXPECT_EQ(g.completed, 3);
     EXPECT_DOUBLE_EQ(g.progress, 100.0);
+
     std::size_t stored = 0;
     std::vector<std::string> failed;
-    for (int j = 0; j < 2; ++j) {
+    for (int j = 0; j < 3; ++j) {
         const std::string id = group + "-" + std::to_string(j);
         const auto results = q.command({"HGETALL", qo.prefix + "results:" + id});
         for (std::size_t i = 1; i < results.elements.size(); i += 2) {
             const auto v = nlohmann::json::parse(results.elements[i].as_string());
+            if (v.value("gone", false)) {
+                EXPECT_EQ(v["item"], "404001");
+                EXPECT_EQ(v["status"], 404);
+                continue;
+            }
             const auto product = fixture::product_for(std::stoull(v["item"].get<std::string>()));
             EXPECT_EQ(v["name"], product.name);
             EXPECT_EQ(v["price"], product.price);
@@ -104,28 +139,50 @@ TEST_F(BatchRunnerTest, EveryItemIsDoneOrRecordedAsFailed) {
         }
         for (const auto& f : q.failures(id)) failed.push_back(f.item + ": " + f.error);
     }
-    EXPECT_EQ(stored, 17u);
-    ASSERT_EQ(failed.size(), 3u);
+    EXPECT_EQ(stored, 16u);
+    ASSERT_EQ(failed.size(), 4u);
     std::sort(failed.begin(), failed.end());
-    EXPECT_NE(failed[0].find("404001: HTTP 404"), std::string::npos) << failed[0];
-    EXPECT_NE(failed[1].find("500001: HTTP 500"), std::string::npos) << failed[1];
-    EXPECT_NE(failed[2].find("705001: the data never appeared"), std::string::npos) << failed[2];
+    EXPECT_NE(failed[0].find("../../__reset: scan: malformed item"), std::string::npos) << failed[0];
+    EXPECT_NE(failed[1].find("1?x=<b>: scan: malformed item"), std::string::npos) << failed[1];
+    EXPECT_NE(failed[2].find("500001: gave up after 3 attempt(s): scan: HTTP 500"),
+              std::string::npos)
+        << failed[2];
+    EXPECT_NE(failed[3].find("705001: gave up after 3 attempt(s): scan: the data never appeared"),
+              std::string::npos)
+        << failed[3];
+
+    // One line per item; ok lines carry the typed values.
+    const auto lines = saved();
+    EXPECT_EQ(lines.size(), items.size());
+    std::map<std::string, nlohmann::json> by_item;
+    for (const auto& l : lines) by_item[l["item"].get<std::string>()] = l;
+    ASSERT_TRUE(by_item.count("5003"));
+    const auto product = fixture::product_for(5003);
+    EXPECT_EQ(by_item["5003"]["outcome"], "ok");
+    EXPECT_EQ(by_item["5003"]["fields"]["price"], product.price);
+    EXPECT_EQ(by_item["5003"]["fields"]["name"], product.name);
+    EXPECT_EQ(by_item["5003"]["platform"], "demo-shop");
+    EXPECT_EQ(by_item["404001"]["outcome"], "gone");
+    EXPECT_EQ(by_item["705001"]["outcome"], "failed");
+    EXPECT_EQ(by_item["../../__reset"]["url"], "") << "never given a URL";
+    // The shop never saw a request for a malformed id (its stats would have been reset).
+    EXPECT_GE(shop_.stats()["total_requests"].get<int>(), 16);
 }
 
-TEST_F(BatchRunnerTest, AJobWhoseItemsCannotBeRecordedFailsInsteadOfCompleting) {
+TEST_F(JobLoopTest, AJobWhoseItemsCannotBeRecordedFailsInsteadOfCompleting) {
     queue::queue_options qo;
     qo.batch_size = 6;
     qo.max_attempts = 1;
     queue::job_queue q(redis(), qo);
     queue::enqueue_request req;
-    req.platform = "fixture";
+    req.platform = "demo-shop";
     for (int i = 0; i < 6; ++i) req.items.push_back(std::to_string(7000 + i));
     const auto enq = q.enqueue(req);
     // The results key has the wrong type: every item scans fine, and storing it fails.
     q.command({"SET", qo.prefix + "results:" + enq.job_ids[0], "not a hash"});
 
     pool::browser_pool p(pool_options());
-    batch_runner run(p, redis(), qo, runner("w"));
+    job_loop run(config_, &p, redis(), qo, loop("w"));
     run.run();
     EXPECT_EQ(run.stats().jobs_completed, 0u) << "items neither stored nor failed, job done";
     EXPECT_EQ(run.stats().jobs_failed, 1u);
@@ -138,13 +195,13 @@ TEST_F(BatchRunnerTest, AJobWhoseItemsCannotBeRecordedFailsInsteadOfCompleting) 
     EXPECT_EQ(g.failed, 1);
 }
 
-TEST_F(BatchRunnerTest, AStoppedWorkerLeavesTheRegistry) {
+TEST_F(JobLoopTest, AStoppedWorkerLeavesTheRegistry) {
     queue::queue_options qo;
     queue::job_queue q(redis(), qo);
     pool::browser_pool p(pool_options());
-    auto options = runner("leaving");
+    auto options = loop("leaving");
     options.drain = false; // an idle worker waits for jobs until it is stopped
-    batch_runner run(p, redis(), qo, options);
+    job_loop run(config_, &p, redis(), qo, options);
     std::thread worker([&] { run.run(); });
     for (int i = 0; i < 100 && q.workers().empty(); ++i)
         std::this_thread::sleep_for(milliseconds(50));
@@ -154,14 +211,14 @@ TEST_F(BatchRunnerTest, AStoppedWorkerLeavesTheRegistry) {
     EXPECT_TRUE(q.workers().empty()) << "a stopped worker stayed in the registry";
 }
 
-TEST_F(BatchRunnerTest, AStoppedWorkersJobIsReleasedAndResumedAtOnceFromItsCheckpoint) {
+TEST_F(JobLoopTest, AStoppedWorkersJobIsReleasedAndResumedAtOnceFromItsCheckpoint) {
     queue::queue_options qo;
     qo.batch_size = 40;
     qo.lease = std::chrono::seconds(60); // a job left running would wait a minute: released
                                          // jobs do not
     queue::job_queue q(redis(), qo);
     queue::enqueue_request req;
-    req.platform = "fixture";
+    req.platform = "demo-shop";
     for (int i = 0; i < 40; ++i) req.items.push_back(std::to_string(6000 + i));
     const auto group = q.enqueue(req).group_id;
     const std::string job = group + "-0";
@@ -170,7 +227,7 @@ TEST_F(BatchRunnerTest, AStoppedWorkersJobIsReleasedAndResumedAtOnceFromItsCheck
     {
         // The first worker stops (as on SIGTERM) after some items: the items in flight end, the
         // job goes back to its queue with its checkpoint.
-        batch_runner first(p, redis(), qo, runner("first"));
+        job_loop first(config_, &p, redis(), qo, loop("first"));
         std::thread stopper([&] {
             while (first.stats().items_ok < 12) std::this_thread::sleep_for(milliseconds(20));
             first.stop();
@@ -181,7 +238,7 @@ TEST_F(BatchRunnerTest, AStoppedWorkersJobIsReleasedAndResumedAtOnceFromItsCheck
         EXPECT_EQ(first.stats().jobs_completed, 0u);
         EXPECT_EQ(first.stats().jobs_released, 1u);
     }
-    const auto cp = q.load_checkpoint(job, "scan");
+    const auto cp = q.load_checkpoint(job, "save");
     const auto done_before = cp.done_count();
     EXPECT_GE(done_before, 12u);
     EXPECT_EQ(q.job_fields(job).at("status"), "queued");
@@ -189,7 +246,7 @@ TEST_F(BatchRunnerTest, AStoppedWorkersJobIsReleasedAndResumedAtOnceFromItsCheck
 
     // The second worker takes it at once and does only what is left.
     const auto started = std::chrono::steady_clock::now();
-    batch_runner second(p, redis(), qo, runner("second"));
+    job_loop second(config_, &p, redis(), qo, loop("second"));
     second.run();
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(45));
     EXPECT_EQ(q.job_fields(job).at("stalled"), "0");
@@ -204,14 +261,14 @@ TEST_F(BatchRunnerTest, AStoppedWorkersJobIsReleasedAndResumedAtOnceFromItsCheck
 // Redis instead of failing the job. Before, the first item to end in the outage failed the job
 // (an attempt), and with Redis still away the failure itself failed, the job was dropped and
 // reaped as a stall once the outage hold ran out.
-TEST_F(BatchRunnerTest, AnOutageLongerThanTheRetryWindowMidJobCostsNoAttemptAndNoStall) {
+TEST_F(JobLoopTest, AnOutageLongerThanTheRetryWindowMidJobCostsNoAttemptAndNoStall) {
     queue::queue_options qo;
     qo.batch_size = 12;
     qo.lease = milliseconds(2000);
     qo.outage_gap = milliseconds(500);
     queue::job_queue q(redis(), qo);
     queue::enqueue_request req;
-    req.platform = "fixture";
+    req.platform = "demo-shop";
     for (int i = 0; i < 12; ++i) req.items.push_back(std::to_string(8000 + i));
     const auto enq = q.enqueue(req);
 
@@ -222,7 +279,7 @@ TEST_F(BatchRunnerTest, AnOutageLongerThanTheRetryWindowMidJobCostsNoAttemptAndN
     r.command_timeout = milliseconds(500);
     r.connect_timeout = milliseconds(500);
     r.retry_for = milliseconds(300);
-    batch_runner run(p, r, qo, runner("w"));
+    job_loop run(config_, &p, r, qo, loop("w"));
     std::thread outage([&] {
         while (run.stats().items_ok < 2) std::this_thread::sleep_for(milliseconds(10));
         redis_.pause();

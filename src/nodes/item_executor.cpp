@@ -1,0 +1,216 @@
+#include "nodes/item_executor.hpp"
+
+#include "nodes/detail/blocking.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <future>
+#include <mutex>
+
+namespace rotor::nodes {
+
+namespace asio = boost::asio;
+using clock_type = std::chrono::steady_clock;
+
+struct item_executor::job_state {
+    const queue::job_lease& job;
+    const std::vector<std::string> items;
+    const std::vector<std::size_t>& pending;
+    const std::atomic<bool>& stopping;
+    std::atomic<bool>& lease_lost;
+    std::atomic<std::size_t> next{0};
+    std::atomic<std::size_t> ended{0};
+    std::mutex error_mutex;
+    std::string job_error;
+
+    bool should_stop() {
+        if (lease_lost || stopping) return true;
+        std::lock_guard lock(error_mutex);
+        return !job_error.empty();
+    }
+    void set_error(const std::string& e) {
+        std::lock_guard lock(error_mutex);
+        if (job_error.empty()) job_error = e;
+    }
+};
+
+item_executor::item_executor(const platform_config& config, workflow& flow,
+                             std::vector<queue::job_queue*> queues, asio::thread_pool& blocking,
+                             std::size_t threads)
+    : config_(config), flow_(flow), queues_(std::move(queues)), blocking_(blocking) {
+    if (queues_.empty()) throw std::invalid_argument("item_executor: no queue connection");
+    for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i) {
+        threads_.emplace_back([this] {
+            auto guard = asio::make_work_guard(io_);
+            io_.run();
+        });
+    }
+}
+
+item_executor::~item_executor() {
+    io_.stop();
+    for (auto& t : threads_) t.join();
+}
+
+job_run item_executor::run(const queue::job_lease& job, const std::vector<std::size_t>& pending,
+                           const std::atomic<bool>& stopping, std::atomic<bool>& lease_lost) {
+    job_state s{job, job.items(), pending, stopping, lease_lost, {}, {}, {}, {}};
+    const std::size_t lanes = std::max<std::size_t>(1, config_.concurrency);
+    std::vector<std::future<void>> done;
+    for (std::size_t i = 0; i < lanes; ++i) {
+        done.push_back(asio::co_spawn(io_, lane(s, i), asio::use_future));
+    }
+    for (auto& f : done) {
+        try {
+            f.get();
+        } catch (const std::exception& e) { // nothing a lane throws may be lost
+            s.set_error(e.what());
+        }
+    }
+    for (const auto& n : flow_.nodes()) n->end_of_job();
+    job_run r;
+    r.ended = s.ended;
+    r.lease_lost = s.lease_lost;
+    r.job_error = s.job_error;
+    return r;
+}
+
+asio::awaitable<void> item_executor::lane(job_state& s, std::size_t lane_no) {
+    auto& q = *queues_[lane_no % queues_.size()];
+    for (;;) {
+        if (s.should_stop()) co_return;
+        const std::size_t k = s.next++;
+        if (k >= s.pending.size()) co_return;
+        item_context item;
+        item.platform = config_.platform;
+        item.job_id = s.job.id;
+        item.lease = s.job.token;
+        item.index = s.pending[k];
+        item.id = s.items.at(item.index);
+        if (const auto* d = s.job.item_data(item.index)) item.data = *d;
+        item_outcome outcome;
+        try {
+            outcome = co_await process(s, item);
+        } catch (const pool::error& e) {
+            // The pool cannot serve (unhealthy, stopping): the job's problem, not the item's.
+            s.set_error(e.what());
+            co_return;
+        }
+        if (outcome.kind != outcome_kind::ok && flow_.saver() != nullptr) {
+            try {
+                co_await flow_.saver()->save_end(item, outcome);
+            } catch (const std::exception& e) {
+                spdlog::warn("{}: item {} of {}: saving its {} outcome: {}", config_.platform,
+                             item.id, s.job.id, to_string(outcome.kind), e.what());
+            }
+        }
+        auto record_it = [&] { return record(s, q, item, outcome); };
+        const bool go_on = co_await detail::run_blocking(blocking_, std::move(record_it));
+        if (!go_on) co_return;
+        ++s.ended;
+    }
+}
+
+asio::awaitable<item_outcome> item_executor::process(job_state& s, item_context& item) {
+    int crashes = 0;
+    for (int attempt = 0;; ++attempt) {
+        item.attempt = attempt;
+        item.fields = nlohmann::json::object();
+        item.problems = nlohmann::json::object();
+        item.timings = nlohmann::json::object();
+        item.http_status = 0;
+        item.deadline = clock_type::now() + config_.timeouts.item;
+        item_outcome outcome;
+        const auto t0 = clock_type::now();
+        for (const auto& n : flow_.nodes()) {
+            try {
+                outcome = co_await n->run(item);
+            } catch (const pool::error&) {
+                throw;
+            } catch (const std::exception& e) {
+                outcome = item_outcome::retry(n->id() + ": " + e.what());
+            }
+            if (outcome.kind != outcome_kind::ok) {
+                outcome.reason = n->id() + ": " + outcome.reason;
+                break;
+            }
+        }
+        item.timings["item_ms"] =
+            std::chrono::duration_cast<milliseconds>(clock_type::now() - t0).count();
+        if (outcome.crash && ++crashes >= config_.poison_after) {
+            ++stats_.items_poisoned;
+            co_return item_outcome::failed("poison_item: " + std::to_string(crashes) +
+                                           " crashes at " + item.url + " (last: " + outcome.reason +
+                                           ")");
+        }
+        const bool again =
+            outcome.kind == outcome_kind::retry || outcome.kind == outcome_kind::blocked;
+        if (!again) co_return outcome;
+        if (attempt >= config_.retries || s.should_stop()) {
+            co_return item_outcome::failed("gave up after " + std::to_string(attempt + 1) +
+                                           " attempt(s): " + outcome.reason);
+        }
+        ++stats_.items_retried;
+        // The wait the outcome asks for (a cooldown), else a short backoff that doubles.
+        auto wait = outcome.after.count() > 0 ? outcome.after
+                                              : milliseconds(500 * (1 << std::min(attempt, 5)));
+        asio::steady_timer t(co_await asio::this_coro::executor, wait);
+        co_await t.async_wait(asio::use_awaitable);
+    }
+}
+
+bool item_executor::record(job_state& s, queue::job_queue& q, const item_context& item,
+                           const item_outcome& outcome) {
+    const auto total = s.items.size();
+    const auto& node_id = flow_.checkpoint_node();
+    // Redis away for longer than the connection's retry window is waited out while the lease
+    // may still be ours; a stop gives up (the item is redone after the release).
+    for (;;) {
+        try {
+            if (outcome.kind == outcome_kind::ok || outcome.kind == outcome_kind::gone) {
+                nlohmann::json stored = item.fields;
+                stored["item"] = item.id;
+                if (outcome.kind == outcome_kind::gone) {
+                    stored["gone"] = true;
+                    stored["status"] = item.http_status;
+                }
+                q.store_result(s.job, node_id, item.index, total, stored);
+                ++(outcome.kind == outcome_kind::ok ? stats_.items_ok : stats_.items_gone);
+            } else {
+                q.record_failure(s.job, node_id, item.index, total, item.id, outcome.reason);
+                ++stats_.items_failed;
+                if (outcome.reason.rfind("poison_item", 0) == 0) {
+                    const nlohmann::json entry = {
+                        {"job", s.job.id}, {"url", item.url}, {"reason", outcome.reason}};
+                    q.command({"HSET", q.key_names().prefix() + "poison:platform:" + item.platform,
+                               item.id, entry.dump()});
+                }
+            }
+            return true;
+        } catch (const queue::error& e) {
+            if (e.kind() == queue::errc::lease_lost) {
+                s.lease_lost = true;
+                return false;
+            }
+            if (e.kind() == queue::errc::redis_unavailable && !s.lease_lost && !s.stopping) {
+                spdlog::warn("{}: item {} of {}: {}; waiting for Redis", config_.platform, item.id,
+                             s.job.id, e.what());
+                std::this_thread::sleep_for(milliseconds(1000));
+                continue;
+            }
+            if (e.kind() != queue::errc::redis_unavailable) {
+                s.set_error("recording item " + item.id + ": " + e.what());
+            }
+            return false;
+        }
+    }
+}
+
+} // namespace rotor::nodes

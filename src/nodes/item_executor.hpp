@@ -1,0 +1,72 @@
+#pragma once
+// Runs a job's items through a workflow as coroutines on a few threads (not a thread per item):
+// `concurrency` lanes each take the next pending item, run it through every node (with the
+// retry policy), save it, and record its outcome in Redis in one fenced step (result or failure,
+// and the checkpoint). A failed item is recorded and skipped, never stops the batch. An item
+// that crashes the renderer or kills the browser `poison_after` times is quarantined.
+
+#include "nodes/platform_config.hpp"
+#include "nodes/workflow.hpp"
+#include "queue/job_queue.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace rotor::nodes {
+
+struct executor_stats {
+    std::atomic<std::uint64_t> items_ok{0};
+    std::atomic<std::uint64_t> items_gone{0};
+    std::atomic<std::uint64_t> items_failed{0};
+    std::atomic<std::uint64_t> items_retried{0}; // attempts after the first
+    std::atomic<std::uint64_t> items_poisoned{0};
+};
+
+struct job_run {
+    std::size_t ended = 0; // items recorded (done or failed) in this run
+    bool lease_lost = false;
+    std::string job_error; // the job cannot run at all (the pool cannot serve, Redis refuses)
+};
+
+class item_executor {
+  public:
+    /// `queues`: connections for outcome writes (shared by the lanes, at least one).
+    item_executor(const platform_config& config, workflow& flow,
+                  std::vector<queue::job_queue*> queues, boost::asio::thread_pool& blocking,
+                  std::size_t threads = 2);
+    ~item_executor();
+    item_executor(const item_executor&) = delete;
+    item_executor& operator=(const item_executor&) = delete;
+
+    /// Runs `pending` items of `job` (indices into its items). Returns when every lane ended:
+    /// all items recorded, or the lease lost, or `stopping` set (items in flight finish), or a
+    /// job error. Blocking; one job at a time.
+    job_run run(const queue::job_lease& job, const std::vector<std::size_t>& pending,
+                const std::atomic<bool>& stopping, std::atomic<bool>& lease_lost);
+
+    const executor_stats& stats() const noexcept { return stats_; }
+
+  private:
+    struct job_state;
+    boost::asio::awaitable<void> lane(job_state& s, std::size_t lane_no);
+    boost::asio::awaitable<item_outcome> process(job_state& s, item_context& item);
+    /// Records the final outcome (fenced); false when the lane must stop.
+    bool record(job_state& s, queue::job_queue& q, const item_context& item,
+                const item_outcome& outcome);
+
+    const platform_config& config_;
+    workflow& flow_;
+    std::vector<queue::job_queue*> queues_;
+    boost::asio::thread_pool& blocking_;
+    boost::asio::io_context io_;
+    std::vector<std::thread> threads_;
+    executor_stats stats_;
+};
+
+} // namespace rotor::nodes

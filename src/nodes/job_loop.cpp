@@ -1,0 +1,236 @@
+#include "nodes/job_loop.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <condition_variable>
+#include <thread>
+
+namespace rotor::nodes {
+
+job_loop::job_loop(const platform_config& config, pool::browser_pool* pool,
+                   queue::redis_options redis, queue::queue_options queue_options,
+                   loop_options options)
+    : config_(config), pool_(pool), redis_(std::move(redis)),
+      queue_options_(std::move(queue_options)), options_(std::move(options)),
+      queue_(redis_, queue_options_), blocking_(config.concurrency + 2) {
+    if (config_.rate_limit.requests_per_minute > 0) limiter_.emplace(redis_, queue_options_.prefix);
+    renew_queue_ = std::make_unique<queue::job_queue>(redis_, queue_options_);
+    std::vector<queue::job_queue*> qs;
+    for (std::size_t i = 0; i < std::min<std::size_t>(config_.concurrency, 4); ++i) {
+        outcome_queues_.push_back(std::make_unique<queue::job_queue>(redis_, queue_options_));
+        qs.push_back(outcome_queues_.back().get());
+    }
+    scan_services services{pool_, limiter_ ? &*limiter_ : nullptr, &blocking_};
+    flow_ = std::make_unique<workflow>(config_, services);
+    if (flow_->scanner() != nullptr && pool_ == nullptr) {
+        throw std::invalid_argument(config_.source + ": a scan_product node needs a browser pool");
+    }
+    executor_ = std::make_unique<item_executor>(config_, *flow_, std::move(qs), blocking_);
+}
+
+job_loop::~job_loop() {
+    executor_.reset();
+    blocking_.join();
+}
+
+loop_stats job_loop::stats() const {
+    loop_stats s;
+    {
+        std::lock_guard lock(stats_mutex_);
+        s = stats_;
+    }
+    const auto& e = executor_->stats();
+    s.items_ok = e.items_ok;
+    s.items_gone = e.items_gone;
+    s.items_failed = e.items_failed;
+    s.items_retried = e.items_retried;
+    s.items_poisoned = e.items_poisoned;
+    return s;
+}
+
+nlohmann::json job_loop::heartbeat_status(const std::string& job_id) const {
+    const auto s = stats();
+    nlohmann::json status = {{"platform", config_.platform},
+                             {"pid", ::getpid()},
+                             {"job", job_id},
+                             {"at_ms", std::chrono::duration_cast<milliseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count()},
+                             {"jobs_completed", s.jobs_completed},
+                             {"items_ok", s.items_ok},
+                             {"items_gone", s.items_gone},
+                             {"items_failed", s.items_failed}};
+    if (pool_ != nullptr) {
+        const auto p = pool_->stats();
+        status["pool"] = {{"healthy", p.healthy},
+                          {"unhealthy_reason", p.unhealthy_reason},
+                          {"shm", p.shm},
+                          {"browsers", p.browsers.size()},
+                          {"pss_mb", std::lround(p.pss_mb)},
+                          {"leases_active", p.leases_active},
+                          {"recycles_by_count", p.recycles_by_count},
+                          {"recycles_by_memory", p.recycles_by_memory},
+                          {"recycles_by_hang", p.recycles_by_hang},
+                          {"restarts", p.restarts},
+                          {"forced_closes", p.forced_closes}};
+    }
+    return status;
+}
+
+void job_loop::run() {
+    struct leave_registry { // a stopped worker is gone: it leaves the registry on its way out
+        job_loop& l;
+        ~leave_registry() {
+            if (!l.stopping_) return;
+            try {
+                l.queue_.forget_worker(l.options_.worker_id);
+            } catch (const queue::error& e) {
+                spdlog::warn("worker {}: leaving the registry: {}", l.options_.worker_id, e.what());
+            }
+        }
+    } leave{*this};
+    std::optional<queue::job_lease> next;
+    auto last_chores = std::chrono::steady_clock::time_point{};
+    while (!stopping_) {
+        try {
+            if (std::chrono::steady_clock::now() - last_chores >= options_.idle_wait) {
+                last_chores = std::chrono::steady_clock::now();
+                queue_.heartbeat(options_.worker_id, heartbeat_status(""));
+                queue_.reap_stalled(config_.platform);
+            }
+            if (!next) next = queue_.claim(config_.platform, options_.worker_id);
+            if (!next) {
+                if (options_.drain) {
+                    const auto c = queue_.counts(config_.platform);
+                    if (c.queued == 0 && c.delayed == 0 && c.running == 0) return;
+                }
+                std::this_thread::sleep_for(options_.idle_wait);
+                continue;
+            }
+            auto job = std::move(*next);
+            next.reset();
+            if (run_job(job)) {
+                next = finish(job, /*claim_next=*/!stopping_);
+            } else if (!stopping_) {
+                last_chores = {};
+            }
+        } catch (const queue::error& e) {
+            spdlog::error("worker {}: {}", options_.worker_id, e.what());
+            std::this_thread::sleep_for(options_.idle_wait);
+        }
+    }
+    if (next) {
+        try {
+            queue_.release(*next);
+        } catch (const queue::error& e) {
+            spdlog::warn("worker {}: releasing {}: {}", options_.worker_id, next->id, e.what());
+        }
+    }
+}
+
+bool job_loop::run_one() {
+    queue_.heartbeat(options_.worker_id, heartbeat_status(""));
+    queue_.reap_stalled(config_.platform);
+    auto job = queue_.claim(config_.platform, options_.worker_id);
+    if (!job) return false;
+    if (run_job(*job)) finish(*job, /*claim_next=*/false);
+    return true;
+}
+
+std::optional<queue::job_lease> job_loop::finish(const queue::job_lease& job, bool claim_next) {
+    try {
+        std::optional<queue::job_lease> next;
+        if (claim_next)
+            next = queue_.complete_and_claim(job);
+        else
+            queue_.complete(job);
+        std::lock_guard lock(stats_mutex_);
+        ++stats_.jobs_completed;
+        return next;
+    } catch (const queue::error& e) {
+        spdlog::warn("worker {}: completing {}: {}", options_.worker_id, job.id, e.what());
+        if (e.kind() != queue::errc::lease_lost) throw;
+        return std::nullopt;
+    }
+}
+
+bool job_loop::run_job(const queue::job_lease& job) {
+    const auto total = job.items().size();
+    const auto cp = queue_.load_checkpoint(job.id, flow_->checkpoint_node());
+    std::vector<std::size_t> pending;
+    if (cp.total == 0 && cp.processed_index == 0) {
+        for (std::size_t i = 0; i < total; ++i) pending.push_back(i);
+    } else {
+        pending = cp.pending();
+    }
+    {
+        std::lock_guard lock(stats_mutex_);
+        stats_.items_skipped += total - pending.size();
+    }
+    spdlog::info("worker {}: job {} ({} items, {} to do{})", options_.worker_id, job.id, total,
+                 pending.size(), pending.size() < total ? ", resumed from its checkpoint" : "");
+
+    std::atomic<bool> lease_lost{false};
+    std::mutex renew_mutex;
+    std::condition_variable renew_cv;
+    bool finished = false;
+    std::thread renewer([&] {
+        auto lease = job;
+        std::unique_lock lock(renew_mutex);
+        while (!renew_cv.wait_for(lock, queue_options_.lease / 3, [&] { return finished; })) {
+            try {
+                renew_queue_->renew(lease);
+                renew_queue_->heartbeat(options_.worker_id, heartbeat_status(job.id));
+            } catch (const queue::error& e) {
+                if (e.kind() == queue::errc::lease_lost) {
+                    lease_lost = true;
+                    spdlog::warn("worker {}: {}", options_.worker_id, e.what());
+                    return;
+                }
+                spdlog::warn("worker {}: renewing {}: {}", options_.worker_id, job.id, e.what());
+            } catch (const std::exception& e) {
+                spdlog::warn("worker {}: renewing {}: {}", options_.worker_id, job.id, e.what());
+            }
+        }
+    });
+    const auto r = executor_->run(job, pending, stopping_, lease_lost);
+    {
+        std::lock_guard lock(renew_mutex);
+        finished = true;
+    }
+    renew_cv.notify_all();
+    renewer.join();
+
+    if (r.lease_lost || lease_lost) {
+        std::lock_guard lock(stats_mutex_);
+        ++stats_.jobs_abandoned;
+        return false;
+    }
+    if (!r.job_error.empty()) {
+        const auto d = queue_.fail(job, r.job_error);
+        spdlog::error("worker {}: job {} failed ({}): {}", options_.worker_id, job.id,
+                      d.dead ? "dead-lettered"
+                             : "retry in " + std::to_string(d.backoff.count()) + " ms",
+                      r.job_error);
+        std::lock_guard lock(stats_mutex_);
+        ++stats_.jobs_failed;
+        return false;
+    }
+    if (r.ended < pending.size()) {
+        // A stop (or Redis gone at a stop): the job goes back with its checkpoint.
+        try {
+            queue_.release(job);
+            std::lock_guard lock(stats_mutex_);
+            ++stats_.jobs_released;
+        } catch (const queue::error& e) {
+            spdlog::warn("worker {}: releasing {}: {}", options_.worker_id, job.id, e.what());
+        }
+        return false;
+    }
+    return true;
+}
+
+} // namespace rotor::nodes

@@ -1,0 +1,83 @@
+#pragma once
+// The worker's job loop for one platform: claim a job (complete_and_claim when busy), renew its
+// lease in the background, run its pending items through the platform's workflow (the item
+// executor), then complete it; a stop releases the job (front of its queue, checkpoint kept, no
+// stall); a lost lease stops it at once; a job that cannot run (no browser) fails for a retry.
+// Between jobs: heartbeats and reaping stalled jobs.
+
+#include "nodes/item_executor.hpp"
+#include "nodes/platform_config.hpp"
+#include "nodes/workflow.hpp"
+#include "pool/browser_pool.hpp"
+#include "queue/job_queue.hpp"
+#include "queue/rate_limiter.hpp"
+
+#include <boost/asio/thread_pool.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rotor::nodes {
+
+struct loop_options {
+    std::string worker_id;
+    milliseconds idle_wait{1000}; // sleep when no job is ready
+    bool drain = false;           // return when the queue is empty
+};
+
+struct loop_stats {
+    std::uint64_t jobs_completed = 0;
+    std::uint64_t jobs_failed = 0;
+    std::uint64_t jobs_abandoned = 0; // lease lost mid-job
+    std::uint64_t jobs_released = 0;  // given back at a graceful stop
+    std::uint64_t items_ok = 0;
+    std::uint64_t items_gone = 0;
+    std::uint64_t items_failed = 0;
+    std::uint64_t items_retried = 0;
+    std::uint64_t items_poisoned = 0;
+    std::uint64_t items_skipped = 0; // already done per the checkpoint (resume)
+};
+
+class job_loop {
+  public:
+    /// `pool` may be null for a platform without browser nodes. Throws for a workflow that
+    /// cannot be built (a sink that cannot open).
+    job_loop(const platform_config& config, pool::browser_pool* pool, queue::redis_options redis,
+             queue::queue_options queue_options, loop_options options);
+    ~job_loop();
+
+    /// Claims and runs jobs until stop() (or, with drain, until none is ready).
+    void run();
+    /// Runs one job if one is ready; false when none was.
+    bool run_one();
+    /// Items in flight finish, the job is released with its checkpoint (thread-safe).
+    void stop() noexcept { stopping_ = true; }
+    loop_stats stats() const;
+    nlohmann::json heartbeat_status(const std::string& job_id) const;
+
+  private:
+    bool run_job(const queue::job_lease& job);
+    std::optional<queue::job_lease> finish(const queue::job_lease& job, bool claim_next);
+
+    const platform_config& config_;
+    pool::browser_pool* pool_;
+    queue::redis_options redis_;
+    queue::queue_options queue_options_;
+    loop_options options_;
+    queue::job_queue queue_;
+    std::unique_ptr<queue::job_queue> renew_queue_;
+    std::vector<std::unique_ptr<queue::job_queue>> outcome_queues_;
+    std::optional<queue::rate_limiter> limiter_;
+    boost::asio::thread_pool blocking_;
+    std::unique_ptr<workflow> flow_;
+    std::unique_ptr<item_executor> executor_;
+    std::atomic<bool> stopping_{false};
+    mutable std::mutex stats_mutex_;
+    loop_stats stats_;
+};
+
+} // namespace rotor::nodes

@@ -1,0 +1,239 @@
+#include "nodes/scan_product_node.hpp"
+
+#include "nodes/detail/blocking.hpp"
+#include "nodes/extract_script.hpp"
+#include "nodes/field_values.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+
+namespace rotor::nodes {
+
+namespace asio = boost::asio;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+asio::awaitable<void> sleep_for(milliseconds d) {
+    if (d.count() <= 0) co_return;
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(asio::use_awaitable);
+}
+
+long long ms_since(clock_type::time_point t0) {
+    return std::chrono::duration_cast<milliseconds>(clock_type::now() - t0).count();
+}
+
+milliseconds jitter(milliseconds lo, milliseconds hi) {
+    if (hi <= lo) return lo;
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    return milliseconds(std::uniform_int_distribution<long long>(lo.count(), hi.count())(rng));
+}
+
+bool has(const std::vector<int>& v, int x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+} // namespace
+
+cdp::page_profile profile_for(const platform_config& c) {
+    cdp::page_profile p;
+    p.name = c.platform;
+    p.headers = c.browser.headers;
+    p.user_agent = c.browser.user_agent;
+    p.view = c.browser.viewport;
+    p.cookies = c.browser.cookies;
+    p.block_types = c.browser.block;
+    p.block_url_patterns = c.browser.block_urls;
+    p.allowed_hosts = c.allowed_hosts;
+    return p;
+}
+
+scan_product_node::scan_product_node(std::string id, const platform_config& config,
+                                     scan_services services)
+    : id_(std::move(id)), config_(config), services_(services), urls_(config),
+      profile_(profile_for(config)), field_args_(extract_arguments(config.scan)) {}
+
+asio::awaitable<void> scan_product_node::polite_wait() {
+    // A lane's own pause between its requests (wait_time_ms, with jitter), then the platform's
+    // rate shared by every worker (asked again until granted; the wait comes from Redis).
+    co_await sleep_for(jitter(config_.rate_limit.wait_min, config_.rate_limit.wait_max));
+    if (services_.limiter == nullptr || config_.rate_limit.requests_per_minute <= 0) co_return;
+    const queue::rate_limit rate{config_.rate_limit.requests_per_minute / 60.0,
+                                 static_cast<double>(std::max(1, config_.rate_limit.burst))};
+    for (;;) {
+        auto ask = [limiter = services_.limiter, platform = config_.platform, rate] {
+            return limiter->try_acquire(platform, rate);
+        };
+        const auto wait = co_await detail::run_blocking(*services_.blocking, std::move(ask));
+        if (wait.count() <= 0) co_return;
+        co_await sleep_for(wait);
+    }
+}
+
+asio::awaitable<item_outcome> scan_product_node::cool_down(const std::string& why) {
+    ++counters_.cooldowns;
+    const auto duration = std::chrono::duration_cast<milliseconds>(config_.rate_limit.cooldown);
+    if (services_.limiter != nullptr && config_.rate_limit.requests_per_minute > 0) {
+        auto slow_down = [limiter = services_.limiter, platform = config_.platform, duration] {
+            limiter->cooldown(platform, 0.25, duration);
+        };
+        co_await detail::run_blocking(*services_.blocking, std::move(slow_down));
+    }
+    co_return item_outcome::blocked(why, duration);
+}
+
+asio::awaitable<item_outcome> scan_product_node::run(item_context& item) {
+    const auto built = urls_.url_for(item.id);
+    if (!built.problem.empty()) {
+        ++counters_.refused;
+        co_return item_outcome::failed(built.problem);
+    }
+    item.url = built.url;
+    auto t0 = clock_type::now();
+    co_await polite_wait();
+    item.timings["polite_wait_ms"] = ms_since(t0);
+
+    t0 = clock_type::now();
+    const auto budget = std::max(milliseconds(1), item.remaining());
+    pool::page_lease lease;
+    try {
+        lease = co_await services_.pool->acquire(profile_, budget);
+    } catch (const pool::error& e) {
+        if (e.kind() == pool::errc::acquire_timeout) {
+            co_return item_outcome::retry("no page within the item's time (" +
+                                          std::string(e.what()) + ")");
+        }
+        throw; // the pool cannot serve (unhealthy, stopped): the job's problem, not the item's
+    }
+    item.timings["acquire_ms"] = ms_since(t0);
+    try {
+        auto outcome = co_await scan_on_page(lease, item);
+        const bool page_ok = outcome.kind != outcome_kind::retry;
+        lease.release(page_ok ? (outcome.kind == outcome_kind::ok ? pool::item_outcome::ok
+                                                                  : pool::item_outcome::failed)
+                              : pool::item_outcome::broken);
+        co_return outcome;
+    } catch (const cdp::error& e) {
+        lease.release(pool::item_outcome::broken);
+        const bool crash = pool::browser_pool::is_retryable(e);
+        auto outcome = item_outcome::retry(item.url + ": " + e.what());
+        outcome.crash = crash && e.kind() != cdp::errc::target_closed;
+        co_return outcome;
+    }
+}
+
+asio::awaitable<item_outcome> scan_product_node::scan_on_page(pool::page_lease& lease,
+                                                              item_context& item) {
+    auto page = lease.page_ptr();
+    ++counters_.navigations;
+    cdp::navigate_options nav;
+    nav.timeout =
+        std::min(config_.timeouts.navigation, std::max(milliseconds(1), item.remaining()));
+    auto t0 = clock_type::now();
+    cdp::navigation_result result;
+    try {
+        result = co_await page->navigate(item.url, nav);
+    } catch (const cdp::error& e) {
+        if (e.kind() == cdp::errc::timeout) {
+            co_return item_outcome::retry("navigation timeout: " + std::string(e.what()));
+        }
+        if (e.kind() == cdp::errc::navigation_failed) {
+            const std::string what = e.what();
+            if (what.find("refused") != std::string::npos) {
+                ++counters_.refused;
+                co_return item_outcome::failed(what);
+            }
+            co_return item_outcome::retry(what);
+        }
+        throw;
+    }
+    item.timings["navigate_ms"] = ms_since(t0);
+    item.http_status = result.status;
+    const int s = result.status;
+    if (s == 404 || s == 410) co_return item_outcome::gone("HTTP " + std::to_string(s));
+    if (has(config_.rate_limit.cooldown_on, s)) {
+        {
+            const std::string why = "HTTP " + std::to_string(s) + " from " + item.url;
+            co_return co_await cool_down(why);
+        }
+    }
+    if (has(config_.scan.block_detect.status, s)) {
+        {
+            const std::string why = "blocked: HTTP " + std::to_string(s) + " from " + item.url;
+            co_return co_await cool_down(why);
+        }
+    }
+    if (s >= 500) co_return item_outcome::retry("HTTP " + std::to_string(s) + " from " + item.url);
+    if (s >= 400 || s == 0) {
+        co_return item_outcome::failed("HTTP " + std::to_string(s) + " from " + item.url);
+    }
+
+    t0 = clock_type::now();
+    const auto& wait = config_.scan.wait_for;
+    const auto wait_budget =
+        std::min(config_.timeouts.wait, std::max(milliseconds(1), item.remaining()));
+    std::string wait_timeout;
+    try {
+        if (!wait.selector.empty()) {
+            co_await page->wait_for_selector(wait.selector, wait_budget);
+        } else if (!wait.expression.empty()) {
+            co_await page->wait_for_function(wait.expression, wait_budget);
+        }
+    } catch (const cdp::error& e) {
+        if (e.kind() != cdp::errc::timeout) throw;
+        wait_timeout = e.what();
+    }
+    if (!wait_timeout.empty()) {
+        // A block page never shows the data: tell it apart before calling it a timeout.
+        cdp::evaluate_options eo;
+        eo.timeout = milliseconds(5000);
+        const auto probe = co_await page->call_function(extract_function(), field_args_, eo);
+        if (probe.value("blocked", false)) {
+            {
+                const std::string why = "blocked page at " + item.url;
+                co_return co_await cool_down(why);
+            }
+        }
+        co_return item_outcome::retry("the data never appeared on " + item.url + " (" +
+                                      wait_timeout + ")");
+    }
+    item.timings["wait_ms"] = ms_since(t0);
+
+    t0 = clock_type::now();
+    cdp::evaluate_options eo;
+    eo.timeout = std::min(milliseconds(10000), std::max(milliseconds(1), item.remaining()));
+    nlohmann::json extracted;
+    try {
+        extracted = co_await page->call_function(extract_function(), field_args_, eo);
+    } catch (const cdp::error& e) {
+        if (e.kind() == cdp::errc::evaluation_failed) {
+            co_return item_outcome::failed("extraction failed on " + item.url + ": " + e.what());
+        }
+        if (e.kind() == cdp::errc::timeout) {
+            co_return item_outcome::retry("extraction timed out on " + item.url);
+        }
+        throw;
+    }
+    item.timings["extract_ms"] = ms_since(t0);
+    if (extracted.value("blocked", false)) {
+        const std::string why = "blocked page at " + item.url;
+        co_return co_await cool_down(why);
+    }
+    const auto raw = extracted.value("fields", nlohmann::json::object());
+    for (const auto& f : config_.scan.fields) {
+        std::optional<std::string> text;
+        if (const auto it = raw.find(f.name); it != raw.end() && it->is_string()) {
+            text = it->get<std::string>();
+        }
+        const auto v = convert_field(f, text);
+        item.fields[f.name] = v.value;
+        if (!v.problem.empty()) item.problems[f.name] = v.problem;
+    }
+    co_return item_outcome::ok();
+}
+
+} // namespace rotor::nodes

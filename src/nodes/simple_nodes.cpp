@@ -1,0 +1,101 @@
+#include "nodes/simple_nodes.hpp"
+
+#include "nodes/detail/blocking.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace rotor::nodes {
+
+std::string_view to_string(outcome_kind k) {
+    switch (k) {
+    case outcome_kind::ok:
+        return "ok";
+    case outcome_kind::gone:
+        return "gone";
+    case outcome_kind::failed:
+        return "failed";
+    case outcome_kind::retry:
+        return "retry";
+    case outcome_kind::blocked:
+        return "blocked";
+    }
+    return "?";
+}
+
+validate_node::validate_node(std::string id, const platform_config& config)
+    : id_(std::move(id)), config_(config) {}
+
+boost::asio::awaitable<item_outcome> validate_node::run(item_context& item) {
+    std::string why;
+    for (const auto& f : config_.scan.fields) {
+        if (!f.required) continue;
+        const auto problem = item.problems.find(f.name);
+        if (problem != item.problems.end()) {
+            why += (why.empty() ? "" : "; ") + f.name + ": " + problem->get<std::string>();
+        } else if (!item.fields.contains(f.name) || item.fields[f.name].is_null()) {
+            why += (why.empty() ? "" : "; ") + f.name + ": missing (no element matches " +
+                   f.selector + ")";
+        }
+    }
+    if (!why.empty()) co_return item_outcome::failed("validation: " + why);
+    co_return item_outcome::ok();
+}
+
+item_record record_of(const item_context& item, const item_outcome& outcome) {
+    item_record r;
+    r.platform = item.platform;
+    r.run = item.job_id;
+    r.lease = item.lease;
+    r.item = item.id;
+    r.index = item.index;
+    r.outcome = std::string(to_string(outcome.kind));
+    r.reason = outcome.reason;
+    r.fields = item.fields;
+    r.status = item.http_status;
+    r.url = item.url;
+    r.timings = item.timings;
+    r.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+    return r;
+}
+
+save_node::save_node(std::string id, std::vector<std::shared_ptr<sink>> sinks,
+                     boost::asio::thread_pool& blocking)
+    : id_(std::move(id)), sinks_(std::move(sinks)), blocking_(blocking) {}
+
+boost::asio::awaitable<void> save_node::write(item_record record) {
+    auto write_all = [sinks = sinks_, r = std::move(record)] {
+        for (const auto& s : sinks) s->write(r);
+    };
+    co_await detail::run_blocking(blocking_, std::move(write_all));
+}
+
+boost::asio::awaitable<item_outcome> save_node::run(item_context& item) {
+    try {
+        auto record = record_of(item, item_outcome::ok());
+        co_await write(std::move(record));
+    } catch (const std::runtime_error& e) {
+        // The sink is down (disk full, a server away): the item is tried again, not lost.
+        co_return item_outcome::retry(std::string("save: ") + e.what(), milliseconds(1000));
+    }
+    co_return item_outcome::ok();
+}
+
+boost::asio::awaitable<void> save_node::save_end(const item_context& item,
+                                                 const item_outcome& outcome) {
+    auto record = record_of(item, outcome);
+    co_await write(std::move(record));
+}
+
+void save_node::end_of_job() {
+    for (const auto& s : sinks_) {
+        try {
+            s->flush();
+        } catch (const std::exception& e) {
+            spdlog::warn("sink {}: {}", s->name(), e.what());
+        }
+    }
+}
+
+} // namespace rotor::nodes

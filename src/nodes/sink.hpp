@@ -1,0 +1,41 @@
+#pragma once
+// Where items' data goes. A sink's write() returns once the record is safe from a crash of the
+// worker process (written to the kernel at least): the item is checkpointed only after it, so a
+// crash can repeat a save but never lose one. Repeats after a resume share (platform, item,
+// run); a sink is idempotent on that key or lets its readers deduplicate by it.
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace rotor::nodes {
+
+struct item_record {
+    std::string platform;
+    std::string run;   // the job id: the same for a repeat after a resume
+    std::string lease; // the lease token the item ran under (tells repeats apart)
+    std::string item;  // the item id
+    std::size_t index = 0;
+    std::string outcome; // ok, gone, failed
+    std::string reason;  // for gone and failed
+    nlohmann::json fields = nlohmann::json::object();
+    int status = 0;
+    std::string url;
+    nlohmann::json timings = nlohmann::json::object();
+    std::int64_t at_ms = 0; // wall clock, ms since the epoch
+
+    nlohmann::json to_json() const;
+};
+
+class sink {
+  public:
+    virtual ~sink() = default;
+    virtual const std::string& name() const noexcept = 0;
+    /// Thread-safe; blocking (call it off the executor's threads). Throws std::runtime_error
+    /// (the item is then retried, not lost).
+    virtual void write(const item_record& record) = 0;
+    /// Makes what was written durable (fsync); at the end of each job.
+    virtual void flush() {}
+};
+
+} // namespace rotor::nodes

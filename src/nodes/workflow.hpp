@@ -1,0 +1,34 @@
+#pragma once
+// A platform's workflow built from its config: the nodes in order, and the services they share.
+
+#include "nodes/node.hpp"
+#include "nodes/platform_config.hpp"
+#include "nodes/scan_product_node.hpp"
+#include "nodes/simple_nodes.hpp"
+
+#include <memory>
+#include <vector>
+
+namespace rotor::nodes {
+
+class workflow {
+  public:
+    /// Throws std::invalid_argument for a node type this build cannot run, std::runtime_error
+    /// for a sink that cannot open.
+    workflow(const platform_config& config, scan_services services);
+
+    const std::vector<std::unique_ptr<node>>& nodes() const noexcept { return nodes_; }
+    /// The save node, or null when the workflow saves nowhere but Redis.
+    save_node* saver() const noexcept { return saver_; }
+    scan_product_node* scanner() const noexcept { return scanner_; }
+    /// The node id an item's checkpoint is kept under (the last node: an item is done once it
+    /// went through every node).
+    const std::string& checkpoint_node() const { return nodes_.back()->id(); }
+
+  private:
+    std::vector<std::unique_ptr<node>> nodes_;
+    save_node* saver_ = nullptr;
+    scan_product_node* scanner_ = nullptr;
+};
+
+} // namespace rotor::nodes
