@@ -296,5 +296,104 @@ TEST_F(JobLoopTest, AnOutageLongerThanTheRetryWindowMidJobCostsNoAttemptAndNoSta
     EXPECT_EQ(q.command({"HLEN", qo.prefix + "results:" + enq.job_ids[0]}).as_integer(), 12);
 }
 
+// Slow, never-loading, infinite-loop, memory-heavy and redirecting pages: each item ends saved
+// with its values or recorded with its reason, and the job completes.
+TEST_F(JobLoopTest, HardPagesEndSavedOrRecordedWithTheirReason) {
+    config_.timeouts.navigation = milliseconds(4000);
+    config_.timeouts.wait = milliseconds(1500);
+    config_.retries = 1;
+    queue::queue_options qo;
+    qo.batch_size = 10;
+    queue::job_queue q(redis(), qo);
+    const std::vector<std::string> items = {"700001", "701001", "702001", "703001", "704001",
+                                            "5100"};
+    const auto job = q.enqueue(request(items)).job_ids.at(0);
+    pool::browser_pool p(pool_options());
+    job_loop run(config_, &p, redis(), qo, loop("w"));
+    run.run();
+    EXPECT_EQ(q.job_fields(job).at("status"), "done");
+    std::map<std::string, std::string> failures;
+    for (const auto& f : q.failures(job)) failures[f.item] = f.error;
+    EXPECT_NE(failures["701001"].find("navigation timeout"), std::string::npos)
+        << failures["701001"];
+    std::map<std::string, nlohmann::json> by_item;
+    for (const auto& l : saved()) by_item[l["item"].get<std::string>()] = l;
+    EXPECT_EQ(by_item.size(), items.size());
+    // The spinning script is terminated by the page's watchdog (Runtime.terminateExecution),
+    // after which the page finishes: saved with its values, or recorded if that came too late.
+    if (by_item["703001"]["outcome"] == "ok") {
+        EXPECT_EQ(by_item["703001"]["fields"]["price"], fixture::product_for(703001).price);
+    } else {
+        EXPECT_NE(failures["703001"].find("gave up after 2 attempt(s)"), std::string::npos)
+            << failures["703001"];
+    }
+    for (const std::string ok : {"700001", "702001", "704001", "5100"}) {
+        EXPECT_EQ(by_item[ok]["outcome"], "ok") << ok << ": " << by_item[ok].dump();
+        EXPECT_EQ(by_item[ok]["fields"]["price"], fixture::product_for(std::stoull(ok)).price)
+            << ok;
+    }
+}
+
+// Two workers on one platform keep to the platform's rate together (the shop answers 429 past
+// 5 product requests a second; the config allows 4 a second); when the config allows more than
+// the shop takes, the 429s cool both down and every item still ends saved or recorded.
+TEST_F(JobLoopTest, TwoWorkersKeepToTheRateTogetherAndA429StormSlowsBoth) {
+    fixture::shop_options so;
+    so.max_rps = 5;
+    fixture::shop_server limited(so);
+    auto cfg = config_;
+    cfg.url_template = limited.base_url() + "/product/{id}";
+    cfg.rate_limit.requests_per_minute = 240;
+    cfg.rate_limit.burst = 1;
+    cfg.concurrency = 2;
+    queue::queue_options qo;
+    qo.batch_size = 6;
+    queue::job_queue q(redis(), qo);
+    std::vector<std::string> items;
+    for (int i = 0; i < 24; ++i) items.push_back(std::to_string(5200 + i));
+    q.enqueue(request(items));
+    pool::browser_pool p(pool_options());
+    auto both = [&](const platform_config& c) {
+        job_loop a(c, &p, redis(), qo, loop("a"));
+        job_loop b(c, &p, redis(), qo, loop("b"));
+        std::thread ta([&] { a.run(); });
+        std::thread tb([&] { b.run(); });
+        ta.join();
+        tb.join();
+        return a.stats().items_ok + b.stats().items_ok + a.stats().items_failed +
+               b.stats().items_failed;
+    };
+    EXPECT_EQ(both(cfg), 24u);
+    auto stats = limited.stats();
+    EXPECT_LE(stats["max_product_requests_per_s"].get<double>(), 5.0) << stats.dump();
+    EXPECT_EQ(stats["rate_limited"], 0) << "the shared rate kept both under the shop's limit";
+
+    // Now the config allows 20 a second: 429s come, and the cooldown slows everyone.
+    limited.reset_stats();
+    cfg.rate_limit.requests_per_minute = 1200;
+    cfg.rate_limit.burst = 4;
+    cfg.retries = 4;
+    items.clear();
+    for (int i = 0; i < 24; ++i) items.push_back(std::to_string(5300 + i));
+    const auto group = q.enqueue(request(items)).group_id;
+    std::atomic<bool> done{false};
+    std::atomic<double> lowest{1.0};
+    std::thread watch([&] {
+        queue::rate_limiter limiter(redis(), qo.prefix);
+        while (!done) {
+            const double f = limiter.cooldown_factor("demo-shop");
+            if (f < lowest) lowest = f;
+            std::this_thread::sleep_for(milliseconds(50));
+        }
+    });
+    EXPECT_EQ(both(cfg), 24u) << "every item saved or recorded";
+    done = true;
+    watch.join();
+    stats = limited.stats();
+    EXPECT_GT(stats["rate_limited"].get<int>(), 0) << "the shop never pushed back";
+    EXPECT_LT(lowest.load(), 1.0) << "a 429 did not cool the platform down";
+    EXPECT_EQ(q.progress(group).completed + q.progress(group).failed, 4);
+}
+
 } // namespace
 } // namespace rotor::nodes
