@@ -1,16 +1,21 @@
 // rotorctl: enqueue products as batch jobs, look at queues, jobs, groups and failures, requeue
 // dead jobs and clean old ones away.
+#include "app/config_commands.hpp"
 #include "app/enqueue_command.hpp"
 #include "queue/job_admin.hpp"
 #include "queue/job_queue.hpp"
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <iostream>
 #include <sstream>
 
 int main(int argc, char** argv) {
+    // Logs go to stderr: stdout carries the JSON lines scripts read.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("rotor"));
     CLI::App app{"rotorctl: rotor's admin command line"};
     app.require_subcommand(1);
     rotor::queue::redis_options redis;
@@ -96,7 +101,26 @@ int main(int argc, char** argv) {
     dead_clean->add_option("--older-than", older_than, "Age: 7d, 12h, 30m, 45s")->required();
     dead_clean->add_option("--platform", platform, "Default: every platform with dead jobs");
 
+    auto* config = app.add_subcommand("config", "Platform configs");
+    config->require_subcommand(1);
+    auto* config_check =
+        config->add_subcommand("check", "Load every platform file; every problem, exit 1 on any");
+    std::string config_dir = "config/platforms";
+    config_check->add_option("--config-dir", config_dir)->envname("ROTOR_CONFIG_DIR");
+    auto* probe = app.add_subcommand(
+        "probe", "One item through a platform's scan and validate, locally (no Redis, no save)");
+    std::string probe_item;
+    probe->add_option("--platform", platform)->required();
+    probe->add_option("--config-dir", config_dir)->envname("ROTOR_CONFIG_DIR");
+    probe->add_option("item", probe_item, "An item id, or a URL on the platform's hosts")
+        ->required();
+
     CLI11_PARSE(app, argc, argv);
+    // These need no Redis.
+    if (*config_check) return rotor::app::run_config_check(config_dir, std::cout, std::cerr);
+    if (*probe) {
+        return rotor::app::run_probe(config_dir, platform, probe_item, std::cout, std::cerr);
+    }
     try {
         if (!redis_url.empty()) rotor::queue::apply_redis_url(redis, redis_url);
         redis.retry_for = std::chrono::milliseconds(redis_wait_ms);

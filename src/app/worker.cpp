@@ -7,6 +7,7 @@
 #include "queue/redis_durability.hpp"
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include <thread>
 
 int main(int argc, char** argv) {
+    // Logs go to stderr: stdout carries the JSON lines scripts read.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("rotor"));
     CLI::App app{"rotor worker: runs a platform's batch jobs from Redis"};
     std::string platform;
     std::string config_dir = "config/platforms";
@@ -24,7 +27,8 @@ int main(int argc, char** argv) {
     rotor::queue::queue_options queue;
     std::size_t concurrency = 0;
     app.add_option("--platform", platform, "Platform whose queue to serve")->required();
-    app.add_option("--config-dir", config_dir, "Where {platform}.yaml is (default config/platforms)")
+    app.add_option("--config-dir", config_dir,
+                   "Where {platform}.yaml is (default config/platforms)")
         ->envname("ROTOR_CONFIG_DIR");
     app.add_option("--worker-id", loop.worker_id, "Default: <hostname>-<pid>");
     app.add_option("--redis-host", redis.host);
@@ -98,8 +102,8 @@ int main(int argc, char** argv) {
             int sig = 0;
             sigwait(&signals, &sig);
             if (sig == SIGINT || sig == SIGTERM) {
-                spdlog::info("worker {}: signal {}: finishing the items in flight",
-                             loop.worker_id, sig);
+                spdlog::info("worker {}: signal {}: finishing the items in flight", loop.worker_id,
+                             sig);
                 run.stop();
             }
         });

@@ -87,12 +87,18 @@ asio::awaitable<item_outcome> scan_product_node::cool_down(const std::string& wh
 }
 
 asio::awaitable<item_outcome> scan_product_node::run(item_context& item) {
-    const auto built = urls_.url_for(item.id);
-    if (!built.problem.empty()) {
+    if (item.url.empty()) {
+        const auto built = urls_.url_for(item.id);
+        if (!built.problem.empty()) {
+            ++counters_.refused;
+            co_return item_outcome::failed(built.problem);
+        }
+        item.url = built.url;
+    } else if (const auto check = urls_.policy().check(item.url); !check.allowed) {
+        // A URL given whole (rotorctl probe): the same hosts rule, before the browser is asked.
         ++counters_.refused;
-        co_return item_outcome::failed(built.problem);
+        co_return item_outcome::failed("refused: " + check.reason);
     }
-    item.url = built.url;
     auto t0 = clock_type::now();
     co_await polite_wait();
     item.timings["polite_wait_ms"] = ms_since(t0);

@@ -1,6 +1,8 @@
 // rotorctl, the admin command line, run as a process against a real redis-server.
+#include "catalog.hpp"
 #include "queue/job_queue.hpp"
 #include "redis_server.hpp"
+#include "shop_server.hpp"
 #include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -9,8 +11,10 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -294,6 +298,58 @@ TEST_F(RotorctlTest, EnqueuesFromStandardInput) {
     EXPECT_EQ(r.lines.at(0)["items"], 251);
     r = rotorctl("status --platform ably");
     EXPECT_EQ(r.lines.at(0)["queued"], 3 + 6) << "251 items in jobs of 50, none twice";
+}
+
+TEST_F(RotorctlTest, ConfigCheckReportsEveryFileAndEveryProblem) {
+    rotor::test::temp_dir dir;
+    std::filesystem::copy_file(std::string(ROTOR_SOURCE_DIR) + "/config/platforms/demo-shop.yaml",
+                               dir.path() / "demo-shop.yaml");
+    {
+        std::ofstream f(dir.path() / "broken.yaml");
+        f << "platform: broken\nworker_type: browser\nconcurrency: lots\nretires: 1\n";
+    }
+    auto r = rotorctl("config check --config-dir " + dir.path().string());
+    EXPECT_EQ(r.exit_code, 1);
+    ASSERT_EQ(r.lines.size(), 2u);
+    EXPECT_EQ(r.lines[0]["platform"], nullptr);
+    EXPECT_EQ(r.lines[0]["ok"], false);
+    EXPECT_EQ(r.lines[1]["ok"], true);
+    EXPECT_NE(r.err.find("broken.yaml:3:14: concurrency: 'lots' is not a whole number"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("broken.yaml:4:1: retires: unknown key"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("scan: missing"), std::string::npos) << r.err;
+    std::filesystem::remove(dir.path() / "broken.yaml");
+    EXPECT_EQ(rotorctl("config check --config-dir " + dir.path().string()).exit_code, 0);
+}
+
+// A probe refuses what a job must never reach before any browser starts, and scans an item of
+// the fixture shop the way the worker would.
+TEST_F(RotorctlTest, ProbeRefusesLocalAndOffListTargetsAndScansAnItem) {
+    const std::string dir = std::string(ROTOR_SOURCE_DIR) + "/config/platforms";
+    for (const std::string target : {"file:///etc/passwd", "http://169.254.169.254/latest",
+                                     "chrome://version", "http://127.0.0.2:9/x", "../../__reset"}) {
+        const auto started = std::chrono::steady_clock::now();
+        auto r = rotorctl("probe --platform demo-shop --config-dir " + dir + " '" + target + "'");
+        EXPECT_EQ(r.exit_code, 1) << target;
+        ASSERT_EQ(r.lines.size(), 1u) << target << ": " << r.err;
+        EXPECT_EQ(r.lines[0]["outcome"], "failed") << target;
+        const std::string reason = r.lines[0]["reason"];
+        EXPECT_TRUE(reason.rfind("refused: ", 0) == 0 || reason.rfind("malformed item", 0) == 0)
+            << target << ": " << reason;
+        EXPECT_EQ(r.err.find("pool:"), std::string::npos) << "a browser was started for " << target;
+        EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+    }
+    rotor::fixture::shop_server shop;
+    ::setenv("ROTOR_SHOP_URL", shop.base_url().c_str(), 1);
+    auto r = rotorctl("probe --platform demo-shop --config-dir " + dir + " 1234");
+    ::unsetenv("ROTOR_SHOP_URL");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(r.lines.size(), 1u) << r.err;
+    EXPECT_EQ(r.lines[0]["outcome"], "ok");
+    EXPECT_EQ(r.lines[0]["fields"]["price"], rotor::fixture::product_for(1234).price);
+    EXPECT_EQ(r.lines[0]["fields"]["name"], rotor::fixture::product_for(1234).name);
+    EXPECT_EQ(shop.stats()["requests_by_route"]["product"], 1);
 }
 
 } // namespace

@@ -26,13 +26,13 @@ class JobLoopTest : public ::testing::Test {
             {"ROTOR_SHOP_URL", shop_.base_url()},
             {"ROTOR_RESULTS_DIR", (results_.path() / "out").string()},
             {"ROTOR_CONCURRENCY", "3"}};
-        config_ = load_platform_config(std::string(ROTOR_SOURCE_DIR) +
-                                           "/config/platforms/demo-shop.yaml",
-                                       [env](const std::string& name) -> std::optional<std::string> {
-                                           const auto it = env.find(name);
-                                           if (it == env.end()) return std::nullopt;
-                                           return it->second;
-                                       });
+        config_ =
+            load_platform_config(std::string(ROTOR_SOURCE_DIR) + "/config/platforms/demo-shop.yaml",
+                                 [env](const std::string& name) -> std::optional<std::string> {
+                                     const auto it = env.find(name);
+                                     if (it == env.end()) return std::nullopt;
+                                     return it->second;
+                                 });
     }
     queue::redis_options redis() const {
         queue::redis_options r;
@@ -65,7 +65,8 @@ class JobLoopTest : public ::testing::Test {
         if (!std::filesystem::exists(dir)) return out;
         for (const auto& f : std::filesystem::directory_iterator(dir)) {
             std::ifstream in(f.path());
-            for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+            for (std::string line; std::getline(in, line);)
+                out.push_back(nlohmann::json::parse(line));
         }
         return out;
     }
@@ -142,7 +143,8 @@ TEST_F(JobLoopTest, EveryItemIsSavedWithItsValuesOrRecordedWithItsReason) {
     EXPECT_EQ(stored, 16u);
     ASSERT_EQ(failed.size(), 4u);
     std::sort(failed.begin(), failed.end());
-    EXPECT_NE(failed[0].find("../../__reset: scan: malformed item"), std::string::npos) << failed[0];
+    EXPECT_NE(failed[0].find("../../__reset: scan: malformed item"), std::string::npos)
+        << failed[0];
     EXPECT_NE(failed[1].find("1?x=<b>: scan: malformed item"), std::string::npos) << failed[1];
     EXPECT_NE(failed[2].find("500001: gave up after 3 attempt(s): scan: HTTP 500"),
               std::string::npos)
@@ -305,8 +307,8 @@ TEST_F(JobLoopTest, HardPagesEndSavedOrRecordedWithTheirReason) {
     queue::queue_options qo;
     qo.batch_size = 10;
     queue::job_queue q(redis(), qo);
-    const std::vector<std::string> items = {"700001", "701001", "702001", "703001", "704001",
-                                            "5100"};
+    const std::vector<std::string> items = {"700001", "701001", "702001",
+                                            "703001", "704001", "5100"};
     const auto job = q.enqueue(request(items)).job_ids.at(0);
     pool::browser_pool p(pool_options());
     job_loop run(config_, &p, redis(), qo, loop("w"));
