@@ -434,9 +434,9 @@ platform_config parse_platform_config(const std::string& yaml, const std::string
     platform_config c;
     c.source = source;
     if (!r.expect_map(root, "",
-                      {"platform", "worker_type", "concurrency", "retries", "poison_after",
-                       "id_pattern", "url_template", "allowed_hosts", "rate_limit", "timeouts",
-                       "browser", "scan", "workflow", "sinks"})) {
+                      {"platform", "worker_type", "concurrency", "retries", "on_item_failure",
+                       "poison_after", "id_pattern", "url_template", "allowed_hosts", "rate_limit",
+                       "timeouts", "browser", "scan", "workflow", "sinks"})) {
         throw config_error(r.problems());
     }
     c.platform = r.text(root, "", "platform", true).value_or("");
@@ -456,6 +456,15 @@ platform_config parse_platform_config(const std::string& yaml, const std::string
         c.concurrency = static_cast<std::size_t>(*v);
     if (auto v = r.integer(root, "", "retries", 0, 20)) c.retries = static_cast<int>(*v);
     if (auto v = r.integer(root, "", "poison_after", 1, 100)) c.poison_after = static_cast<int>(*v);
+    if (auto v = r.text(root, "", "on_item_failure")) {
+        if (*v == "skip")
+            c.on_item_failure = platform_config::item_failure_policy::skip;
+        else if (*v == "fail_job")
+            c.on_item_failure = platform_config::item_failure_policy::fail_job;
+        else
+            r.problem(root["on_item_failure"], "on_item_failure",
+                      "'" + *v + "' is not skip or fail_job");
+    }
     if (auto v = r.text(root, "", "id_pattern")) {
         try {
             std::regex check(*v);

@@ -115,6 +115,12 @@ asio::awaitable<void> item_executor::lane(job_state& s, std::size_t lane_no) {
         const bool go_on = co_await detail::run_blocking(blocking_, std::move(record_it));
         if (!go_on) co_return;
         ++s.ended;
+        if (outcome.kind == outcome_kind::failed &&
+            config_.on_item_failure == platform_config::item_failure_policy::fail_job) {
+            s.set_error("item " + item.id +
+                        " failed (on_item_failure: fail_job): " + outcome.reason);
+            co_return;
+        }
     }
 }
 

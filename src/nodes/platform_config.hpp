@@ -97,7 +97,10 @@ struct platform_config {
     std::string platform; // [a-z0-9_-]+
     worker_type type = worker_type::browser;
     std::size_t concurrency = 4;
-    int retries = 2;      // an item's retries after a retryable failure (timeout, crash)
+    int retries = 2; // an item's retries after a retryable failure (timeout, crash)
+    // A failed item (after its retries): skip = recorded with its reason, the batch goes on;
+    // fail_job = recorded, then the job fails (for a retry from its checkpoint, or dead).
+    enum class item_failure_policy { skip, fail_job } on_item_failure = item_failure_policy::skip;
     int poison_after = 2; // renderer crashes or browser deaths by one item before quarantine
     std::string id_pattern = "^[A-Za-z0-9_.-]{1,128}$";
     std::string url_template; // https://.../goods/{id}

@@ -397,5 +397,29 @@ TEST_F(JobLoopTest, TwoWorkersKeepToTheRateTogetherAndA429StormSlowsBoth) {
     EXPECT_EQ(q.progress(group).completed + q.progress(group).failed, 4);
 }
 
+// on_item_failure: fail_job: the first item recorded as failed fails the job (the user's
+// choice for platforms where part of a batch is worth nothing); skip is the default above.
+TEST_F(JobLoopTest, WithFailJobAFailedItemFailsItsJob) {
+    config_.on_item_failure = platform_config::item_failure_policy::fail_job;
+    config_.retries = 0;
+    config_.timeouts.wait = milliseconds(1000);
+    config_.concurrency = 1;
+    queue::queue_options qo;
+    qo.batch_size = 10;
+    qo.max_attempts = 1;
+    queue::job_queue q(redis(), qo);
+    const auto job = q.enqueue(request({"5400", "705001", "5401", "5402"})).job_ids.at(0);
+    pool::browser_pool p(pool_options());
+    job_loop run(config_, &p, redis(), qo, loop("w"));
+    run.run();
+    const auto fields = q.job_fields(job);
+    EXPECT_EQ(fields.at("status"), "dead");
+    EXPECT_NE(fields.at("last_error").find("item 705001 failed (on_item_failure: fail_job)"),
+              std::string::npos)
+        << fields.at("last_error");
+    EXPECT_EQ(run.stats().items_ok, 1u) << "the items after the failed one were not run";
+    EXPECT_EQ(run.stats().jobs_failed, 1u);
+}
+
 } // namespace
 } // namespace rotor::nodes

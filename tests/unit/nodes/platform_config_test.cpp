@@ -13,6 +13,7 @@ const std::string good = R"(platform: demo-shop
 worker_type: browser
 concurrency: ${CONC:-3}
 retries: 1
+on_item_failure: skip
 id_pattern: '^[0-9]{1,12}$'
 url_template: 'http://${SHOP_HOST}/product/{id}'
 allowed_hosts: ['127.0.0.1']
@@ -111,7 +112,7 @@ TEST(PlatformConfig, EveryKindOfMistakeHasItsOwnMessage) {
         {"unknown key", replaced(good, "retries: 1", "retires: 1"),
          "demo-shop.yaml:4:1: retires: unknown key"},
         {"backwards range", replaced(good, "3000-4000", "4000-3000"),
-         "demo-shop.yaml:11:17: rate_limit.wait_time_ms: the range 4000-3000 runs backwards"},
+         "demo-shop.yaml:12:17: rate_limit.wait_time_ms: the range 4000-3000 runs backwards"},
         {"bad type", replaced(good, "type: price", "type: money"),
          "scan.fields.price.type: 'money' is not string, int, price, bool or json"},
         {"not a number", replaced(good, "burst: 2", "burst: two"),
@@ -132,6 +133,8 @@ TEST(PlatformConfig, EveryKindOfMistakeHasItsOwnMessage) {
         {"no {id}", replaced(good, "/product/{id}", "/product/"), "url_template: has no {id}"},
         {"bad read", replaced(good, "'attr:data-value'", "attribute"),
          "is not text, html or attr:NAME"},
+        {"bad policy", replaced(good, "on_item_failure: skip", "on_item_failure: stop"),
+         "on_item_failure: 'stop' is not skip or fail_job"},
         {"unknown sink", replaced(good, "sinks: [jsonl]", "sinks: [postgres]"),
          "'postgres' is not a sink configured"},
     };
