@@ -14,6 +14,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 int main(int argc, char** argv) {
@@ -98,13 +99,29 @@ int main(int argc, char** argv) {
             browsers = std::make_unique<rotor::pool::browser_pool>(pool);
         }
         rotor::nodes::job_loop run(config, browsers.get(), redis, queue, loop);
-        std::thread signal_thread([&] {
-            int sig = 0;
-            sigwait(&signals, &sig);
-            if (sig == SIGINT || sig == SIGTERM) {
-                spdlog::info("worker {}: signal {}: finishing the items in flight", loop.worker_id,
-                             sig);
-                run.stop();
+        // Every SIGTERM/SIGINT asks the loop to stop (items in flight end, the job is released).
+        // The thread outlives `run` (it is detached, blocked in sigwait), so it reaches the loop
+        // only through `current`, which is cleared under the lock before `run` is destroyed.
+        static std::mutex current_mutex;
+        static rotor::nodes::job_loop* current = nullptr;
+        {
+            std::lock_guard lock(current_mutex);
+            current = &run;
+        }
+        struct clear_current {
+            ~clear_current() {
+                std::lock_guard lock(current_mutex);
+                current = nullptr;
+            }
+        } clear;
+        std::thread signal_thread([signals, id = loop.worker_id] {
+            for (;;) {
+                int sig = 0;
+                if (sigwait(&signals, &sig) != 0) return;
+                std::lock_guard lock(current_mutex);
+                if (current == nullptr) continue;
+                spdlog::info("worker {}: signal {}: finishing the items in flight", id, sig);
+                current->stop();
             }
         });
         signal_thread.detach();

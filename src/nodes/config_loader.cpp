@@ -30,6 +30,16 @@ bool valid_name(const std::string& s) {
     return true;
 }
 
+// An HTTP status: 100-599 written as such ("403", not "4e2" or "403abc").
+std::optional<int> http_status(const std::string& s) {
+    if (s.size() != 3 || s.find_first_not_of("0123456789") != std::string::npos) {
+        return std::nullopt;
+    }
+    const int code = std::stoi(s);
+    if (code < 100 || code > 599) return std::nullopt;
+    return code;
+}
+
 // "3000" or "3000-4000" (milliseconds).
 bool parse_wait(const std::string& text, milliseconds& lo, milliseconds& hi, std::string& why) {
     const auto dash = text.find('-');
@@ -80,16 +90,11 @@ void read_rate_limit(yaml_reader& r, const YAML::Node& n, rate_limit_spec& out) 
     if (auto v = r.texts(n, path, "cooldown_on")) {
         out.cooldown_on.clear();
         for (const auto& s : *v) {
-            int code = 0;
-            try {
-                code = std::stoi(s);
-            } catch (const std::exception&) {
-            }
-            if (code < 100 || code > 599 || std::to_string(code) != s) {
+            if (auto code = http_status(s)) {
+                out.cooldown_on.push_back(*code);
+            } else {
                 r.problem(n["cooldown_on"], path + ".cooldown_on",
                           "'" + s + "' is not an HTTP status (100-599)");
-            } else {
-                out.cooldown_on.push_back(code);
             }
         }
     }
@@ -220,6 +225,12 @@ void read_fields(yaml_reader& r, const YAML::Node& n, const std::string& path,
         field_spec f;
         f.name = kv.first.Scalar();
         const std::string p = path + "." + f.name;
+        if (f.name == "item" || f.name == "gone" || f.name == "status") {
+            r.problem(kv.first, p,
+                      "'" + f.name +
+                          "' is a name the stored result uses itself (item, gone, "
+                          "status): pick another");
+        }
         const auto spec = kv.second;
         if (!r.expect_map(spec, p, {"selector", "read", "regex", "type", "required"})) continue;
         f.selector = r.text(spec, p, "selector", true).value_or("");
@@ -284,10 +295,11 @@ void read_scan(yaml_reader& r, const YAML::Node& n, scan_spec& out) {
             out.block_detect.text = r.text(b, p, "text").value_or("");
             if (auto v = r.texts(b, p, "status")) {
                 for (const auto& s : *v) {
-                    try {
-                        out.block_detect.status.push_back(std::stoi(s));
-                    } catch (const std::exception&) {
-                        r.problem(b["status"], p + ".status", "'" + s + "' is not an HTTP status");
+                    if (auto code = http_status(s)) {
+                        out.block_detect.status.push_back(*code);
+                    } else {
+                        r.problem(b["status"], p + ".status",
+                                  "'" + s + "' is not an HTTP status (100-599)");
                     }
                 }
             }
@@ -534,6 +546,40 @@ platform_config parse_platform_config(const std::string& yaml, const std::string
         }
     } else {
         r.problem(root, "workflow", "missing (the nodes an item goes through)");
+    }
+    // The template must reach an allowed host, and {id} may only sit in the path or the query
+    // (an id in the host or the user part would let a job choose where to go).
+    if (!c.url_template.empty() && !c.allowed_hosts.empty() && r.problems().empty()) {
+        const auto scheme_end = c.url_template.find("://");
+        const auto path_start = c.url_template.find_first_of("/?#", scheme_end + 3);
+        if (c.url_template.find("{id}") < path_start) {
+            r.problem(root["url_template"], "url_template",
+                      "{id} is in the host part: put it in the path or the query");
+        } else {
+            std::string sample = c.url_template;
+            for (auto at = sample.find("{id}"); at != std::string::npos; at = sample.find("{id}"))
+                sample.replace(at, 4, "1");
+            if (const auto check = cdp::check_url(sample, c.allowed_hosts); !check.allowed) {
+                r.problem(root["url_template"], "url_template",
+                          "its URLs are refused by allowed_hosts: " + check.reason);
+            }
+        }
+    }
+    if (c.type == worker_type::browser && !c.workflow.empty()) {
+        std::size_t scans = 0, saves = 0;
+        for (const auto& node : c.workflow) {
+            scans += node.type == "scan_product";
+            saves += node.type == "save";
+        }
+        if (scans != 1 || c.workflow.front().type != "scan_product") {
+            r.problem(root["workflow"], "workflow",
+                      "a browser workflow starts with one scan_product node (it has " +
+                          std::to_string(scans) + ")");
+        }
+        if (saves > 1) r.problem(root["workflow"], "workflow", "more than one save node");
+        if (saves == 1 && c.workflow.back().type != "save") {
+            r.problem(root["workflow"], "workflow", "the save node must come last");
+        }
     }
     if (!r.problems().empty()) throw config_error(r.problems());
     return c;

@@ -70,13 +70,21 @@ std::optional<double> parse_price(const std::string& text) {
     return v;
 }
 
-field_value convert_field(const field_spec& spec, const std::optional<std::string>& raw) {
+field_value convert_field(const field_spec& spec, const std::optional<std::string>& raw,
+                          const std::regex* compiled) {
     field_value out;
     if (!raw) return out; // no element: missing
     std::string text = trim(*raw);
     if (spec.regex) {
+        if (text.size() > max_regex_input) {
+            out.problem = "the text is " + std::to_string(text.size()) + " bytes, over the " +
+                          std::to_string(max_regex_input) + " a regex is applied to";
+            return out;
+        }
         std::smatch m;
-        const std::regex re(*spec.regex);
+        std::optional<std::regex> local;
+        if (compiled == nullptr) local.emplace(*spec.regex);
+        const std::regex& re = compiled != nullptr ? *compiled : *local;
         if (!std::regex_search(text, m, re)) {
             out.problem = "'" + text.substr(0, 80) + "' does not match " + *spec.regex;
             return out;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <optional>
+#include <regex>
 #include <string>
 
 namespace rotor::nodes {
@@ -16,8 +17,14 @@ struct field_value {
     std::string problem;  // why it is unreadable ("" when read, or simply missing)
 };
 
-/// `raw`: the text the selector found, nullopt when it found no element.
-field_value convert_field(const field_spec& spec, const std::optional<std::string>& raw);
+/// `raw`: the text the selector found, nullopt when it found no element. `compiled`: the
+/// field's regex compiled once (null: compiled here from spec.regex). A regex is applied to
+/// at most max_regex_input bytes (libstdc++'s engine recurses per character: a page's
+/// megabyte of html would overflow the stack).
+field_value convert_field(const field_spec& spec, const std::optional<std::string>& raw,
+                          const std::regex* compiled = nullptr);
+
+inline constexpr std::size_t max_regex_input = 4096;
 
 /// "12,345원", "₩12,345", "$1,299.00", "1 299,50 €", "KRW 12345" -> the number; nullopt when
 /// the text holds no price (no digits, or two numbers).

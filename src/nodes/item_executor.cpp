@@ -1,6 +1,7 @@
 #include "nodes/item_executor.hpp"
 
 #include "nodes/detail/blocking.hpp"
+#include "nodes/sink.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -29,15 +30,19 @@ struct item_executor::job_state {
     std::atomic<std::size_t> ended{0};
     std::mutex error_mutex;
     std::string job_error;
+    std::string worker_fault;
+    std::atomic<bool> halted{false}; // any of the above: lanes take no new item
 
-    bool should_stop() {
-        if (lease_lost || stopping) return true;
-        std::lock_guard lock(error_mutex);
-        return !job_error.empty();
-    }
+    bool should_stop() const { return halted || lease_lost || stopping; }
     void set_error(const std::string& e) {
         std::lock_guard lock(error_mutex);
-        if (job_error.empty()) job_error = e;
+        if (job_error.empty() && worker_fault.empty()) job_error = e;
+        halted = true;
+    }
+    void set_fault(const std::string& e) {
+        std::lock_guard lock(error_mutex);
+        if (worker_fault.empty()) worker_fault = e;
+        halted = true;
     }
 };
 
@@ -61,7 +66,7 @@ item_executor::~item_executor() {
 
 job_run item_executor::run(const queue::job_lease& job, const std::vector<std::size_t>& pending,
                            const std::atomic<bool>& stopping, std::atomic<bool>& lease_lost) {
-    job_state s{job, job.items(), pending, stopping, lease_lost, {}, {}, {}, {}};
+    job_state s{job, job.items(), pending, stopping, lease_lost, {}, {}, {}, {}, {}, {}};
     const std::size_t lanes = std::max<std::size_t>(1, config_.concurrency);
     std::vector<std::future<void>> done;
     for (std::size_t i = 0; i < lanes; ++i) {
@@ -74,11 +79,17 @@ job_run item_executor::run(const queue::job_lease& job, const std::vector<std::s
             s.set_error(e.what());
         }
     }
-    for (const auto& n : flow_.nodes()) n->end_of_job();
+    try {
+        for (const auto& n : flow_.nodes()) n->end_of_job();
+    } catch (const std::exception& e) {
+        s.set_fault(e.what()); // what was saved may not be durable: the job does not complete
+    }
     job_run r;
     r.ended = s.ended;
     r.lease_lost = s.lease_lost;
+    std::lock_guard lock(s.error_mutex);
     r.job_error = s.job_error;
+    r.worker_fault = s.worker_fault;
     return r;
 }
 
@@ -94,23 +105,27 @@ asio::awaitable<void> item_executor::lane(job_state& s, std::size_t lane_no) {
         item.lease = s.job.token;
         item.index = s.pending[k];
         item.id = s.items.at(item.index);
+        item.should_stop = [&s] { return s.should_stop(); };
         if (const auto* d = s.job.item_data(item.index)) item.data = *d;
         item_outcome outcome;
+        std::string fault;
         try {
             outcome = co_await process(s, item);
+            if (outcome.kind == outcome_kind::gone || outcome.kind == outcome_kind::failed) {
+                // Every item has its line: gone and failed ones too, before they are recorded.
+                if (flow_.saver() != nullptr) co_await flow_.saver()->save_end(item, outcome);
+            }
         } catch (const pool::error& e) {
-            // The pool cannot serve (unhealthy, stopping): the job's problem, not the item's.
-            s.set_error(e.what());
+            fault = std::string("the browser pool cannot serve: ") + e.what();
+        } catch (const sink_error& e) {
+            fault = e.what();
+        }
+        if (!fault.empty()) {
+            // This worker's fault: the item is not recorded; the job is given back.
+            s.set_fault(fault);
             co_return;
         }
-        if (outcome.kind != outcome_kind::ok && flow_.saver() != nullptr) {
-            try {
-                co_await flow_.saver()->save_end(item, outcome);
-            } catch (const std::exception& e) {
-                spdlog::warn("{}: item {} of {}: saving its {} outcome: {}", config_.platform,
-                             item.id, s.job.id, to_string(outcome.kind), e.what());
-            }
-        }
+        if (outcome.kind == outcome_kind::abandoned) co_return; // redone by the next run
         auto record_it = [&] { return record(s, q, item, outcome); };
         const bool go_on = co_await detail::run_blocking(blocking_, std::move(record_it));
         if (!go_on) co_return;
@@ -126,7 +141,10 @@ asio::awaitable<void> item_executor::lane(job_state& s, std::size_t lane_no) {
 
 asio::awaitable<item_outcome> item_executor::process(job_state& s, item_context& item) {
     int crashes = 0;
+    int retries = 0; // timeouts, crashes, 5xx
+    int blocked = 0; // 429s and block pages: their own budget
     for (int attempt = 0;; ++attempt) {
+        if (s.should_stop()) co_return item_outcome::abandoned("stopped before attempt");
         item.attempt = attempt;
         item.fields = nlohmann::json::object();
         item.problems = nlohmann::json::object();
@@ -140,6 +158,8 @@ asio::awaitable<item_outcome> item_executor::process(job_state& s, item_context&
                 outcome = co_await n->run(item);
             } catch (const pool::error&) {
                 throw;
+            } catch (const sink_error&) {
+                throw;
             } catch (const std::exception& e) {
                 outcome = item_outcome::retry(n->id() + ": " + e.what());
             }
@@ -150,25 +170,38 @@ asio::awaitable<item_outcome> item_executor::process(job_state& s, item_context&
         }
         item.timings["item_ms"] =
             std::chrono::duration_cast<milliseconds>(clock_type::now() - t0).count();
+        if (outcome.kind == outcome_kind::abandoned) co_return outcome;
         if (outcome.crash && ++crashes >= config_.poison_after) {
             ++stats_.items_poisoned;
             co_return item_outcome::failed("poison_item: " + std::to_string(crashes) +
                                            " crashes at " + item.url + " (last: " + outcome.reason +
                                            ")");
         }
-        const bool again =
-            outcome.kind == outcome_kind::retry || outcome.kind == outcome_kind::blocked;
-        if (!again) co_return outcome;
-        if (attempt >= config_.retries || s.should_stop()) {
+        const bool is_blocked = outcome.kind == outcome_kind::blocked;
+        if (outcome.kind != outcome_kind::retry && !is_blocked) co_return outcome;
+        // A stop, a lost lease or a job halted elsewhere: the item is not given up but left to
+        // whoever runs the job next.
+        if (s.should_stop()) co_return item_outcome::abandoned(outcome.reason);
+        if (is_blocked ? blocked >= max_blocked_retries : retries >= config_.retries) {
             co_return item_outcome::failed("gave up after " + std::to_string(attempt + 1) +
                                            " attempt(s): " + outcome.reason);
         }
+        ++(is_blocked ? blocked : retries);
         ++stats_.items_retried;
-        // The wait the outcome asks for (a cooldown), else a short backoff that doubles.
-        auto wait = outcome.after.count() > 0 ? outcome.after
-                                              : milliseconds(500 * (1 << std::min(attempt, 5)));
-        asio::steady_timer t(co_await asio::this_coro::executor, wait);
-        co_await t.async_wait(asio::use_awaitable);
+        // The wait the outcome asks for (a cooldown), else a short backoff that doubles; in
+        // slices, so that a stop is not held up by it.
+        const auto wait = outcome.after.count() > 0
+                              ? outcome.after
+                              : milliseconds(500 * (1 << std::min(retries, 5)));
+        const auto until = clock_type::now() + wait;
+        while (clock_type::now() < until) {
+            if (s.should_stop()) co_return item_outcome::abandoned(outcome.reason);
+            asio::steady_timer t(
+                co_await asio::this_coro::executor,
+                std::min(milliseconds(250),
+                         std::chrono::duration_cast<milliseconds>(until - clock_type::now())));
+            co_await t.async_wait(asio::use_awaitable);
+        }
     }
 }
 

@@ -31,8 +31,13 @@ struct executor_stats {
 struct job_run {
     std::size_t ended = 0; // items recorded (done or failed) in this run
     bool lease_lost = false;
-    std::string job_error; // the job cannot run at all (the pool cannot serve, Redis refuses)
+    std::string job_error;    // the job's fault: Redis refuses its outcome, fail_job policy
+    std::string worker_fault; // this worker's fault: its pool cannot serve, a sink is down
 };
+
+/// Blocked outcomes (429, a block page) retry after their cooldown up to this many times, on
+/// top of `retries` (which counts timeouts, crashes and 5xx).
+inline constexpr int max_blocked_retries = 10;
 
 class item_executor {
   public:

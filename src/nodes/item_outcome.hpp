@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace rotor::nodes {
@@ -17,6 +18,10 @@ enum class outcome_kind {
     failed,  // the item cannot be done (bad id, no data, validation): recorded with the reason
     retry,   // a passing problem (timeout, crash, 5xx): the item is tried again after `after`
     blocked, // the platform pushed back (429, a block page): everyone slows down, then a retry
+    // Not the item's doing: a stop, a lost lease, or a fault of this worker (its pool cannot
+    // serve, a sink is down). Nothing is saved or recorded; the item is redone by whoever runs
+    // the job next (after a release, a retry or a takeover).
+    abandoned,
 };
 
 struct item_outcome {
@@ -33,6 +38,9 @@ struct item_outcome {
     }
     static item_outcome blocked(std::string why, milliseconds after) {
         return {outcome_kind::blocked, std::move(why), after};
+    }
+    static item_outcome abandoned(std::string why) {
+        return {outcome_kind::abandoned, std::move(why)};
     }
 };
 
@@ -53,6 +61,9 @@ struct item_context {
     nlohmann::json problems = nlohmann::json::object(); // field -> why it is unreadable
     nlohmann::json timings = nlohmann::json::object();  // step -> ms
     std::chrono::steady_clock::time_point deadline;     // of this attempt (timeouts.item)
+    std::function<bool()> should_stop;                  // true: waits end early (stop, lease lost)
+
+    bool stopping() const { return should_stop && should_stop(); }
 
     milliseconds remaining() const {
         return std::chrono::duration_cast<milliseconds>(deadline -

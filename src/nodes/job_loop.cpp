@@ -16,7 +16,8 @@ job_loop::job_loop(const platform_config& config, pool::browser_pool* pool,
     : config_(config), pool_(pool), redis_(std::move(redis)),
       queue_options_(std::move(queue_options)), options_(std::move(options)),
       queue_(redis_, queue_options_), blocking_(config.concurrency + 2) {
-    if (config_.rate_limit.requests_per_minute > 0) limiter_.emplace(redis_, queue_options_.prefix);
+    // The limiter also carries cooldowns (a 429 pauses every worker), with or without a rate.
+    limiter_.emplace(redis_, queue_options_.prefix);
     renew_queue_ = std::make_unique<queue::job_queue>(redis_, queue_options_);
     std::vector<queue::job_queue*> qs;
     for (std::size_t i = 0; i < std::min<std::size_t>(config_.concurrency, 4); ++i) {
@@ -100,6 +101,15 @@ void job_loop::run() {
                 last_chores = std::chrono::steady_clock::now();
                 queue_.heartbeat(options_.worker_id, heartbeat_status(""));
                 queue_.reap_stalled(config_.platform);
+            }
+            if (!next && fault_backoff_.count() > 0) {
+                // The last job was given back for a fault of this worker: wait before claiming
+                // again, and not at all while the pool says it cannot serve.
+                std::this_thread::sleep_for(fault_backoff_);
+                if (pool_ != nullptr && !pool_->stats().healthy) {
+                    last_chores = {};
+                    continue;
+                }
             }
             if (!next) next = queue_.claim(config_.platform, options_.worker_id);
             if (!next) {
@@ -209,6 +219,23 @@ bool job_loop::run_job(const queue::job_lease& job) {
         ++stats_.jobs_abandoned;
         return false;
     }
+    if (!r.worker_fault.empty()) {
+        // Not the job's fault: it goes back (no attempt counted) for a healthy worker, and this
+        // one backs off before claiming again.
+        spdlog::error("worker {}: job {} given back: {}", options_.worker_id, job.id,
+                      r.worker_fault);
+        try {
+            queue_.release(job);
+            std::lock_guard lock(stats_mutex_);
+            ++stats_.jobs_released;
+        } catch (const queue::error& e) {
+            spdlog::warn("worker {}: releasing {}: {}", options_.worker_id, job.id, e.what());
+        }
+        fault_backoff_ =
+            std::min(milliseconds(30000), std::max(options_.idle_wait, fault_backoff_ * 2));
+        return false;
+    }
+    fault_backoff_ = milliseconds(0);
     if (!r.job_error.empty()) {
         const auto d = queue_.fail(job, r.job_error);
         spdlog::error("worker {}: job {} failed ({}): {}", options_.worker_id, job.id,

@@ -76,6 +76,7 @@ class job_loop {
     std::unique_ptr<workflow> flow_;
     std::unique_ptr<item_executor> executor_;
     std::atomic<bool> stopping_{false};
+    milliseconds fault_backoff_{0}; // after a job given back for this worker's fault
     mutable std::mutex stats_mutex_;
     loop_stats stats_;
 };

@@ -24,8 +24,7 @@ jsonl_sink::jsonl_sink(std::filesystem::path dir, std::string platform)
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec) {
-        throw std::runtime_error("jsonl sink: cannot create " + dir_.string() + ": " +
-                                 ec.message());
+        throw sink_error("jsonl sink: cannot create " + dir_.string() + ": " + ec.message());
     }
 }
 
@@ -51,8 +50,7 @@ void jsonl_sink::open_for(const std::filesystem::path& file) {
     }
     fd_ = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) {
-        throw std::runtime_error("jsonl sink: cannot open " + file.string() + ": " +
-                                 std::strerror(errno));
+        throw sink_error("jsonl sink: cannot open " + file.string() + ": " + std::strerror(errno));
     }
     current_ = file;
 }
@@ -64,13 +62,19 @@ void jsonl_sink::write(const item_record& record) {
     open_for(path_for(record.at_ms));
     const char* p = line.data();
     std::size_t left = line.size();
+    bool partial = false;
     while (left > 0) {
         const auto n = ::write(fd_, p, left);
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw std::runtime_error("jsonl sink: writing " + current_.string() + ": " +
-                                     std::strerror(errno));
+            const std::string why = std::strerror(errno);
+            // A line cut short must not glue the next one (a retry, another worker's) onto its
+            // fragment: end it, if the disk still takes one byte. Readers skip lines that are not
+            // JSON; the item's full line comes with its retry.
+            if (partial) (void)!::write(fd_, "\n", 1);
+            throw sink_error("jsonl sink: writing " + current_.string() + ": " + why);
         }
+        partial = true;
         p += n;
         left -= static_cast<std::size_t>(n);
     }
@@ -79,8 +83,7 @@ void jsonl_sink::write(const item_record& record) {
 void jsonl_sink::flush() {
     std::lock_guard lock(mutex_);
     if (fd_ >= 0 && ::fdatasync(fd_) != 0) {
-        throw std::runtime_error("jsonl sink: syncing " + current_.string() + ": " +
-                                 std::strerror(errno));
+        throw sink_error("jsonl sink: syncing " + current_.string() + ": " + std::strerror(errno));
     }
 }
 

@@ -16,7 +16,8 @@ class node {
     virtual ~node() = default;
     virtual const std::string& id() const noexcept = 0;
     virtual boost::asio::awaitable<item_outcome> run(item_context& item) = 0;
-    /// Called once when the job's items have all ended (a sink flushes and syncs).
+    /// Called once when the job's items have all ended, before it completes (a sink flushes
+    /// and syncs; sink_error then keeps the job from completing).
     virtual void end_of_job() {}
 };
 

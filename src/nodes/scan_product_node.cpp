@@ -3,10 +3,13 @@
 #include "nodes/detail/blocking.hpp"
 #include "nodes/extract_script.hpp"
 #include "nodes/field_values.hpp"
+#include "queue/errors.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 
@@ -55,33 +58,65 @@ cdp::page_profile profile_for(const platform_config& c) {
 scan_product_node::scan_product_node(std::string id, const platform_config& config,
                                      scan_services services)
     : id_(std::move(id)), config_(config), services_(services), urls_(config),
-      profile_(profile_for(config)), field_args_(extract_arguments(config.scan)) {}
+      profile_(profile_for(config)), field_args_(extract_arguments(config.scan)) {
+    for (const auto& f : config.scan.fields) {
+        regexes_.push_back(f.regex ? std::optional<std::regex>(std::regex(*f.regex))
+                                   : std::nullopt);
+    }
+}
 
-asio::awaitable<void> scan_product_node::polite_wait() {
+asio::awaitable<bool> scan_product_node::polite_wait(const item_context& item) {
     // A lane's own pause between its requests (wait_time_ms, with jitter), then the platform's
-    // rate shared by every worker (asked again until granted; the wait comes from Redis).
-    co_await sleep_for(jitter(config_.rate_limit.wait_min, config_.rate_limit.wait_max));
-    if (services_.limiter == nullptr || config_.rate_limit.requests_per_minute <= 0) co_return;
+    // rate shared by every worker (asked again until granted; the wait comes from Redis), or,
+    // with no rate, a cooldown any worker set (a 429 pauses everyone). Waits are cut into short
+    // slices so a stop is not held up; Redis away is waited out, not counted against the item.
+    auto pause = [&](milliseconds d) -> asio::awaitable<bool> {
+        const auto until = clock_type::now() + d;
+        while (clock_type::now() < until) {
+            if (item.stopping()) co_return false;
+            co_await sleep_for(std::min(milliseconds(250), std::chrono::duration_cast<milliseconds>(
+                                                               until - clock_type::now())));
+        }
+        co_return !item.stopping();
+    };
+    if (!co_await pause(jitter(config_.rate_limit.wait_min, config_.rate_limit.wait_max))) {
+        co_return false;
+    }
+    if (services_.limiter == nullptr) co_return true;
+    const bool rated = config_.rate_limit.requests_per_minute > 0;
     const queue::rate_limit rate{config_.rate_limit.requests_per_minute / 60.0,
                                  static_cast<double>(std::max(1, config_.rate_limit.burst))};
     for (;;) {
-        auto ask = [limiter = services_.limiter, platform = config_.platform, rate] {
-            return limiter->try_acquire(platform, rate);
+        auto ask = [limiter = services_.limiter, platform = config_.platform, rate, rated] {
+            if (rated) return limiter->try_acquire(platform, rate);
+            return limiter->cooldown_factor(platform) < 0.999 ? milliseconds(500) : milliseconds(0);
         };
-        const auto wait = co_await detail::run_blocking(*services_.blocking, std::move(ask));
-        if (wait.count() <= 0) co_return;
-        co_await sleep_for(wait);
+        milliseconds wait{0};
+        try {
+            wait = co_await detail::run_blocking(*services_.blocking, std::move(ask));
+        } catch (const queue::error& e) {
+            if (e.kind() != queue::errc::redis_unavailable) throw;
+            wait = milliseconds(1000); // Redis away: wait for it, the item is not at fault
+        }
+        if (wait.count() <= 0) co_return true;
+        if (!co_await pause(wait)) co_return false;
     }
 }
 
 asio::awaitable<item_outcome> scan_product_node::cool_down(const std::string& why) {
     ++counters_.cooldowns;
     const auto duration = std::chrono::duration_cast<milliseconds>(config_.rate_limit.cooldown);
-    if (services_.limiter != nullptr && config_.rate_limit.requests_per_minute > 0) {
-        auto slow_down = [limiter = services_.limiter, platform = config_.platform, duration] {
-            limiter->cooldown(platform, 0.25, duration);
-        };
-        co_await detail::run_blocking(*services_.blocking, std::move(slow_down));
+    if (services_.limiter != nullptr) {
+        // With a rate: a quarter of it for cooldown_s, then a ramp back. Without one: a pause for
+        // everyone for cooldown_s (the factor is read by every lane's polite wait).
+        const auto ramp = config_.rate_limit.requests_per_minute > 0 ? duration : milliseconds(0);
+        auto slow_down = [limiter = services_.limiter, platform = config_.platform, duration,
+                          ramp] { limiter->cooldown(platform, 0.25, duration, ramp); };
+        try {
+            co_await detail::run_blocking(*services_.blocking, std::move(slow_down));
+        } catch (const queue::error& e) {
+            spdlog::warn("{}: cooling down: {}", config_.platform, e.what());
+        }
     }
     co_return item_outcome::blocked(why, duration);
 }
@@ -100,8 +135,10 @@ asio::awaitable<item_outcome> scan_product_node::run(item_context& item) {
         co_return item_outcome::failed("refused: " + check.reason);
     }
     auto t0 = clock_type::now();
-    co_await polite_wait();
+    if (!co_await polite_wait(item)) co_return item_outcome::abandoned("stopped while waiting");
     item.timings["polite_wait_ms"] = ms_since(t0);
+    // The item's time starts now: waiting for the rate is not the page's time.
+    item.deadline = clock_type::now() + config_.timeouts.item;
 
     t0 = clock_type::now();
     const auto budget = std::max(milliseconds(1), item.remaining());
@@ -149,9 +186,15 @@ asio::awaitable<item_outcome> scan_product_node::scan_on_page(pool::page_lease& 
         }
         if (e.kind() == cdp::errc::navigation_failed) {
             const std::string what = e.what();
-            if (what.find("refused") != std::string::npos) {
-                ++counters_.refused;
+            if (what.find(": refused: ") != std::string::npos) {
+                ++counters_.refused; // the profile's guard, before anything was sent
                 co_return item_outcome::failed(what);
+            }
+            if (what.find("ERR_BLOCKED_BY_CLIENT") != std::string::npos) {
+                ++counters_.refused;
+                co_return item_outcome::failed(
+                    what + " (the page profile blocked it: a redirect to a host off "
+                           "allowed_hosts, or a blocked URL)");
             }
             co_return item_outcome::retry(what);
         }
@@ -174,7 +217,10 @@ asio::awaitable<item_outcome> scan_product_node::scan_on_page(pool::page_lease& 
         }
     }
     if (s >= 500) co_return item_outcome::retry("HTTP " + std::to_string(s) + " from " + item.url);
-    if (s >= 400 || s == 0) {
+    if (s == 0) {
+        co_return item_outcome::retry("no HTTP status seen for " + item.url);
+    }
+    if (s >= 400) {
         co_return item_outcome::failed("HTTP " + std::to_string(s) + " from " + item.url);
     }
 
@@ -230,12 +276,13 @@ asio::awaitable<item_outcome> scan_product_node::scan_on_page(pool::page_lease& 
         co_return co_await cool_down(why);
     }
     const auto raw = extracted.value("fields", nlohmann::json::object());
-    for (const auto& f : config_.scan.fields) {
+    for (std::size_t i = 0; i < config_.scan.fields.size(); ++i) {
+        const auto& f = config_.scan.fields[i];
         std::optional<std::string> text;
         if (const auto it = raw.find(f.name); it != raw.end() && it->is_string()) {
             text = it->get<std::string>();
         }
-        const auto v = convert_field(f, text);
+        const auto v = convert_field(f, text, regexes_[i] ? &*regexes_[i] : nullptr);
         item.fields[f.name] = v.value;
         if (!v.problem.empty()) item.problems[f.name] = v.problem;
     }

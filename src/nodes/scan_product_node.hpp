@@ -18,6 +18,8 @@
 #include <memory>
 #include <optional>
 #include <random>
+#include <regex>
+#include <vector>
 
 namespace rotor::nodes {
 
@@ -43,7 +45,8 @@ class scan_product_node final : public node {
     const cdp::page_profile& profile() const noexcept { return profile_; }
 
   private:
-    boost::asio::awaitable<void> polite_wait();
+    /// false when the item should stop waiting (a stop, a lost lease).
+    boost::asio::awaitable<bool> polite_wait(const item_context& item);
     boost::asio::awaitable<item_outcome> scan_on_page(pool::page_lease& lease, item_context& item);
     boost::asio::awaitable<item_outcome> cool_down(const std::string& why);
 
@@ -53,6 +56,7 @@ class scan_product_node final : public node {
     url_builder urls_;
     cdp::page_profile profile_;
     nlohmann::json field_args_;
+    std::vector<std::optional<std::regex>> regexes_; // per field, compiled once
     scan_counters counters_;
 };
 

@@ -18,6 +18,8 @@ std::string_view to_string(outcome_kind k) {
         return "retry";
     case outcome_kind::blocked:
         return "blocked";
+    case outcome_kind::abandoned:
+        return "abandoned";
     }
     return "?";
 }
@@ -72,13 +74,10 @@ boost::asio::awaitable<void> save_node::write(item_record record) {
 }
 
 boost::asio::awaitable<item_outcome> save_node::run(item_context& item) {
-    try {
-        auto record = record_of(item, item_outcome::ok());
-        co_await write(std::move(record));
-    } catch (const std::runtime_error& e) {
-        // The sink is down (disk full, a server away): the item is tried again, not lost.
-        co_return item_outcome::retry(std::string("save: ") + e.what(), milliseconds(1000));
-    }
+    // A sink that is down (disk full, a server away) throws sink_error: the worker's fault, not
+    // the item's; the executor gives the job back rather than burn the items.
+    auto record = record_of(item, item_outcome::ok());
+    co_await write(std::move(record));
     co_return item_outcome::ok();
 }
 
@@ -89,13 +88,7 @@ boost::asio::awaitable<void> save_node::save_end(const item_context& item,
 }
 
 void save_node::end_of_job() {
-    for (const auto& s : sinks_) {
-        try {
-            s->flush();
-        } catch (const std::exception& e) {
-            spdlog::warn("sink {}: {}", s->name(), e.what());
-        }
-    }
+    for (const auto& s : sinks_) s->flush(); // sink_error: the job is not completed
 }
 
 } // namespace rotor::nodes

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <stdexcept>
 #include <string>
 
 namespace rotor::nodes {
@@ -27,14 +28,21 @@ struct item_record {
     nlohmann::json to_json() const;
 };
 
+/// A sink that cannot take records (disk full, server away): the worker's fault, not the
+/// item's. The job is given back (no attempt counted) and the worker backs off.
+class sink_error : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
 class sink {
   public:
     virtual ~sink() = default;
     virtual const std::string& name() const noexcept = 0;
-    /// Thread-safe; blocking (call it off the executor's threads). Throws std::runtime_error
-    /// (the item is then retried, not lost).
+    /// Thread-safe; blocking (call it off the executor's threads). Throws sink_error.
     virtual void write(const item_record& record) = 0;
-    /// Makes what was written durable (fsync); at the end of each job.
+    /// Makes what was written durable (fsync); at the end of each job, before it completes.
+    /// Throws sink_error.
     virtual void flush() {}
 };
 

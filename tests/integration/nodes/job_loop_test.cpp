@@ -355,6 +355,7 @@ TEST_F(JobLoopTest, TwoWorkersKeepToTheRateTogetherAndA429StormSlowsBoth) {
     for (int i = 0; i < 24; ++i) items.push_back(std::to_string(5200 + i));
     q.enqueue(request(items));
     pool::browser_pool p(pool_options());
+    std::uint64_t oks = 0;
     auto both = [&](const platform_config& c) {
         job_loop a(c, &p, redis(), qo, loop("a"));
         job_loop b(c, &p, redis(), qo, loop("b"));
@@ -362,10 +363,11 @@ TEST_F(JobLoopTest, TwoWorkersKeepToTheRateTogetherAndA429StormSlowsBoth) {
         std::thread tb([&] { b.run(); });
         ta.join();
         tb.join();
-        return a.stats().items_ok + b.stats().items_ok + a.stats().items_failed +
-               b.stats().items_failed;
+        oks = a.stats().items_ok + b.stats().items_ok;
+        return oks + a.stats().items_failed + b.stats().items_failed;
     };
     EXPECT_EQ(both(cfg), 24u);
+    EXPECT_EQ(oks, 24u) << "under the shared rate every item goes through";
     auto stats = limited.stats();
     EXPECT_LE(stats["max_product_requests_per_s"].get<double>(), 5.0) << stats.dump();
     EXPECT_EQ(stats["rate_limited"], 0) << "the shared rate kept both under the shop's limit";
@@ -389,6 +391,7 @@ TEST_F(JobLoopTest, TwoWorkersKeepToTheRateTogetherAndA429StormSlowsBoth) {
         }
     });
     EXPECT_EQ(both(cfg), 24u) << "every item saved or recorded";
+    EXPECT_GE(oks, 20u) << "the cooldown let (nearly) every item through in the end";
     done = true;
     watch.join();
     stats = limited.stats();
@@ -419,6 +422,33 @@ TEST_F(JobLoopTest, WithFailJobAFailedItemFailsItsJob) {
         << fields.at("last_error");
     EXPECT_EQ(run.stats().items_ok, 1u) << "the items after the failed one were not run";
     EXPECT_EQ(run.stats().jobs_failed, 1u);
+}
+
+// A stop while an item waits to retry (a 500 and its backoff) leaves the item to the next run:
+// it is neither saved nor recorded as failed, and the released job still has it pending. It used
+// to be recorded "gave up after 1 attempt(s)" and skipped by every later run.
+TEST_F(JobLoopTest, AStopDuringARetryWaitLeavesTheItemToTheNextRun) {
+    config_.retries = 5;
+    config_.concurrency = 1;
+    queue::queue_options qo;
+    qo.batch_size = 10;
+    queue::job_queue q(redis(), qo);
+    const auto job = q.enqueue(request({"500001", "5500", "5501"})).job_ids.at(0);
+    pool::browser_pool p(pool_options());
+    job_loop run(config_, &p, redis(), qo, loop("w"));
+    std::thread stopper([&] {
+        while (run.stats().items_retried < 1) std::this_thread::sleep_for(milliseconds(10));
+        run.stop(); // the 500 waits 0.5-1 s before its next attempt
+    });
+    const auto started = std::chrono::steady_clock::now();
+    run.run_one();
+    stopper.join();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+    EXPECT_TRUE(q.failures(job).empty()) << q.failures(job).front().error;
+    EXPECT_EQ(q.job_fields(job).at("status"), "queued") << "released";
+    const auto cp = q.load_checkpoint(job, "save");
+    EXPECT_EQ(cp.processed_index, 0u) << "item 0 is still to do";
+    for (const auto& l : saved()) EXPECT_NE(l["item"], "500001") << l.dump();
 }
 
 } // namespace
