@@ -117,7 +117,8 @@ def main():
     base = None
     for _, label in impls:
         runs = results[label]
-        med = {k: statistics.median(x[k] for x in runs) for k in ("items_per_s", "peak_pss_mb", "cpu_s_per_100")}
+        med = {k: round(statistics.median(x[k] for x in runs), 2)
+               for k in ("items_per_s", "peak_pss_mb", "cpu_s_per_100")}
         line = {"bench": "worker_soak", "impl": label, "round": "median", **med}
         if base is None:
             base = med
