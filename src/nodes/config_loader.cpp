@@ -565,6 +565,12 @@ platform_config parse_platform_config(const std::string& yaml, const std::string
             }
         }
     }
+    if (c.poison_after > c.retries + 1) {
+        r.problem(root["poison_after"].IsDefined() ? root["poison_after"] : root, "poison_after",
+                  std::to_string(c.poison_after) + " crashes can never happen in " +
+                      std::to_string(c.retries + 1) + " attempts (retries " +
+                      std::to_string(c.retries) + "): at most retries + 1");
+    }
     if (c.type == worker_type::browser && !c.workflow.empty()) {
         std::size_t scans = 0, saves = 0;
         for (const auto& node : c.workflow) {

@@ -228,8 +228,9 @@ bool item_executor::record(job_state& s, queue::job_queue& q, const item_context
                 if (outcome.reason.rfind("poison_item", 0) == 0) {
                     const nlohmann::json entry = {
                         {"job", s.job.id}, {"url", item.url}, {"reason", outcome.reason}};
-                    q.command({"HSET", q.key_names().prefix() + "poison:platform:" + item.platform,
-                               item.id, entry.dump()});
+                    const auto key = q.key_names().prefix() + "poison:platform:" + item.platform;
+                    q.command({"HSET", key, item.id, entry.dump()});
+                    q.command({"EXPIRE", key, std::to_string(q.options().failures_ttl.count())});
                 }
             }
             return true;

@@ -101,7 +101,7 @@ struct platform_config {
     // A failed item (after its retries): skip = recorded with its reason, the batch goes on;
     // fail_job = recorded, then the job fails (for a retry from its checkpoint, or dead).
     enum class item_failure_policy { skip, fail_job } on_item_failure = item_failure_policy::skip;
-    int poison_after = 2; // renderer crashes or browser deaths by one item before quarantine
+    int poison_after = 2; // crashes of the item's own renderer before it is quarantined
     std::string id_pattern = "^[A-Za-z0-9_.-]{1,128}$";
     std::string url_template; // https://.../goods/{id}
     std::vector<std::string> allowed_hosts;

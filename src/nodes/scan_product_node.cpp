@@ -162,9 +162,11 @@ asio::awaitable<item_outcome> scan_product_node::run(item_context& item) {
         co_return outcome;
     } catch (const cdp::error& e) {
         lease.release(pool::item_outcome::broken);
-        const bool crash = pool::browser_pool::is_retryable(e);
         auto outcome = item_outcome::retry(item.url + ": " + e.what());
-        outcome.crash = crash && e.kind() != cdp::errc::target_closed;
+        // Only the item's own renderer crashing counts toward poison: a browser that died
+        // (killed, recycled) takes every page it hosted with it, and the other items on it did
+        // nothing wrong.
+        outcome.crash = e.kind() == cdp::errc::target_crashed;
         co_return outcome;
     }
 }

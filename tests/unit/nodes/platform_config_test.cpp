@@ -144,6 +144,8 @@ TEST(PlatformConfig, EveryKindOfMistakeHasItsOwnMessage) {
          "{id} is in the host part"},
         {"save not last", replaced(good, "depends_on: [validate], sinks", "sinks"),
          "the save node must come last"},
+        {"unreachable poison", replaced(good, "retries: 1", "retries: 1\npoison_after: 3"),
+         "poison_after: 3 crashes can never happen in 2 attempts"},
         {"unknown sink", replaced(good, "sinks: [jsonl]", "sinks: [postgres]"),
          "'postgres' is not a sink configured"},
     };
