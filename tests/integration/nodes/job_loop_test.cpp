@@ -2,6 +2,7 @@
 // fixture shop, a real Chromium pool, the JSONL sink.
 #include "catalog.hpp"
 #include "nodes/config_loader.hpp"
+#include "nodes/item_url.hpp"
 #include "nodes/job_loop.hpp"
 #include "redis_server.hpp"
 #include "shop_server.hpp"
@@ -449,6 +450,39 @@ TEST_F(JobLoopTest, AStopDuringARetryWaitLeavesTheItemToTheNextRun) {
     const auto cp = q.load_checkpoint(job, "save");
     EXPECT_EQ(cp.processed_index, 0u) << "item 0 is still to do";
     for (const auto& l : saved()) EXPECT_NE(l["item"], "500001") << l.dump();
+}
+
+// A page that redirects, or embeds an iframe, to a host off allowed_hosts does not load it: the
+// second shop (127.0.0.2, loopback but not listed) never sees a request, and the items end
+// recorded with the reason.
+TEST_F(JobLoopTest, RedirectsAndFramesToAHostOffTheListAreNotLoaded) {
+    fixture::shop_options other_options;
+    other_options.address = "127.0.0.2";
+    fixture::shop_server other(other_options);
+    const std::string target = percent_encode(other.base_url() + "/product/");
+    config_.retries = 0;
+    config_.timeouts.wait = milliseconds(1500);
+    queue::queue_options qo;
+    qo.batch_size = 10;
+    queue::job_queue q(redis(), qo);
+    pool::browser_pool p(pool_options());
+    for (const std::string route : {"redirect-to?url=", "frame?src="}) {
+        config_.url_template = shop_.base_url() + "/" + route + target + "{id}";
+        const auto job = q.enqueue(request({"6100", "6101"})).job_ids.at(0);
+        job_loop run(config_, &p, redis(), qo, loop("w"));
+        run.run();
+        EXPECT_EQ(q.job_fields(job).at("status"), "done") << route;
+        const auto failures = q.failures(job);
+        EXPECT_EQ(failures.size(), 2u) << route;
+        for (const auto& f : failures) {
+            if (route == "redirect-to?url=") {
+                EXPECT_NE(f.error.find("blocked"), std::string::npos) << f.error;
+            } else {
+                EXPECT_NE(f.error.find("the data never appeared"), std::string::npos) << f.error;
+            }
+        }
+        EXPECT_EQ(other.stats()["total_requests"], 0) << route << ": the off-list host was reached";
+    }
 }
 
 } // namespace
