@@ -36,6 +36,8 @@ product_kind kind_of(std::uint64_t id) {
         return product_kind::redirect_chain;
     case 705:
         return product_kind::price_never;
+    case 706:
+        return product_kind::heap_hog;
     default:
         return product_kind::normal;
     }
@@ -63,6 +65,8 @@ std::uint64_t first_id(product_kind kind) {
         return 704000;
     case product_kind::price_never:
         return 705000;
+    case product_kind::heap_hog:
+        return 706000;
     }
     return 1;
 }
@@ -106,6 +110,8 @@ std::string_view to_string(product_kind kind) {
         return "redirect_chain";
     case product_kind::price_never:
         return "price_never";
+    case product_kind::heap_hog:
+        return "heap_hog";
     }
     return "unknown";
 }

@@ -110,6 +110,15 @@ std::string product_page_html(const product& p) {
                 format_price(p.price) + "';\n    el.dataset.value = '" + std::to_string(p.price) +
                 "';\n  }, " + std::to_string(price_delay_ms(p.id)) + ");\n});\n";
     }
+    if (p.kind == product_kind::heap_hog) {
+        // Small objects on the JS heap (not typed arrays, whose memory lies outside it), after
+        // load: V8 runs out of its heap limit and the renderer dies.
+        html += "window.addEventListener('load', function () { setTimeout(function () {\n"
+                "  window.__heap = [];\n"
+                "  for (var i = 0; i < 512; i++) { var o = [];\n"
+                "    for (var j = 0; j < 32768; j++) o.push({v: j + 0.5});\n"
+                "    window.__heap.push(o); }\n}, 50); });\n";
+    }
     if (p.kind == product_kind::memory_heavy) {
         // 8 MB typed arrays, each written so the pages are really committed.
         html += "window.__hog = [];\nfor (var i = 0; i < " +

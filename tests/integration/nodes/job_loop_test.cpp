@@ -485,5 +485,35 @@ TEST_F(JobLoopTest, RedirectsAndFramesToAHostOffTheListAreNotLoaded) {
     }
 }
 
+// An item whose page crashes its renderer every time is quarantined after poison_after crashes
+// (recorded with its URL and reason, kept in workflow:poison:platform:{p}); the items next to it
+// are saved, and the worker goes on.
+TEST_F(JobLoopTest, AnItemThatCrashesItsRendererIsQuarantinedAsPoison) {
+    config_.retries = 2;
+    config_.poison_after = 2;
+    config_.timeouts.wait = milliseconds(5000);
+    config_.concurrency = 1;
+    queue::queue_options qo;
+    qo.batch_size = 10;
+    queue::job_queue q(redis(), qo);
+    const auto job = q.enqueue(request({"706001", "5600"})).job_ids.at(0);
+    auto po = pool_options();
+    po.flags.extra = {"--js-flags=--max-old-space-size=24"}; // the heap hog's renderer dies
+    pool::browser_pool p(po);
+    job_loop run(config_, &p, redis(), qo, loop("w"));
+    run.run();
+    EXPECT_EQ(q.job_fields(job).at("status"), "done");
+    const auto failures = q.failures(job);
+    ASSERT_EQ(failures.size(), 1u);
+    EXPECT_EQ(failures[0].item, "706001");
+    EXPECT_EQ(failures[0].error.rfind("poison_item: 2 crashes at ", 0), 0u) << failures[0].error;
+    EXPECT_NE(failures[0].error.find("/product/706001"), std::string::npos) << failures[0].error;
+    EXPECT_EQ(run.stats().items_poisoned, 1u);
+    EXPECT_EQ(run.stats().items_ok, 1u);
+    const auto quarantined = q.command({"HGET", qo.prefix + "poison:platform:demo-shop", "706001"});
+    ASSERT_FALSE(quarantined.is_nil());
+    EXPECT_EQ(nlohmann::json::parse(quarantined.as_string())["job"], job);
+}
+
 } // namespace
 } // namespace rotor::nodes
