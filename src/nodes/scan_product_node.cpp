@@ -87,9 +87,24 @@ asio::awaitable<bool> scan_product_node::polite_wait(const item_context& item) {
     const queue::rate_limit rate{config_.rate_limit.requests_per_minute / 60.0,
                                  static_cast<double>(std::max(1, config_.rate_limit.burst))};
     for (;;) {
-        auto ask = [limiter = services_.limiter, platform = config_.platform, rate, rated] {
+        if (!rated) {
+            // No rate: only a cooldown can hold the item. Its state is read at most every
+            // 500 ms per worker, not once per item (that would double an item's round trips).
+            const auto now = clock_type::now().time_since_epoch().count();
+            const auto checked = cooldown_checked_at_.load();
+            if (now - checked < std::chrono::nanoseconds(milliseconds(500)).count()) {
+                if (!cooling_.load()) co_return true;
+                if (!co_await pause(milliseconds(250))) co_return false;
+                continue;
+            }
+            cooldown_checked_at_ = now;
+        }
+        auto ask = [limiter = services_.limiter, platform = config_.platform, rate, rated,
+                    cooling = &cooling_] {
             if (rated) return limiter->try_acquire(platform, rate);
-            return limiter->cooldown_factor(platform) < 0.999 ? milliseconds(500) : milliseconds(0);
+            const bool on = limiter->cooldown_factor(platform) < 0.999;
+            *cooling = on;
+            return on ? milliseconds(500) : milliseconds(0);
         };
         milliseconds wait{0};
         try {
@@ -105,6 +120,8 @@ asio::awaitable<bool> scan_product_node::polite_wait(const item_context& item) {
 
 asio::awaitable<item_outcome> scan_product_node::cool_down(const std::string& why) {
     ++counters_.cooldowns;
+    cooling_ = true;
+    cooldown_checked_at_ = clock_type::now().time_since_epoch().count();
     const auto duration = std::chrono::duration_cast<milliseconds>(config_.rate_limit.cooldown);
     if (services_.limiter != nullptr) {
         // With a rate: a quarter of it for cooldown_s, then a ramp back. Without one: a pause for

@@ -58,6 +58,9 @@ class scan_product_node final : public node {
     nlohmann::json field_args_;
     std::vector<std::optional<std::regex>> regexes_; // per field, compiled once
     scan_counters counters_;
+    // Without a rate: whether a cooldown holds, as last read from Redis, and when (steady ns).
+    std::atomic<bool> cooling_{false};
+    std::atomic<std::int64_t> cooldown_checked_at_{0};
 };
 
 /// The page profile of a platform (headers, user agent, cookies, blocking, allowed hosts).

@@ -22,8 +22,8 @@ enum class product_kind {
     infinite_loop,  // 703xxx: an inline script spins forever
     redirect_chain, // 704xxx: three 302 hops before the product page
     price_never,    // 705xxx: the price element is never filled in
-    heap_hog,       // 706xxx: a script grows the JS heap by ~600 MB after the page loads (a
-                    // renderer given a small --max-old-space-size crashes on it)
+    heap_hog,       // 706xxx: no price; a script grows the JS heap by ~600 MB after the page
+                    // loads (a renderer given a small --max-old-space-size crashes on it)
 };
 
 enum class stock_status { in_stock, low_stock, out_of_stock };

@@ -102,7 +102,7 @@ std::string product_page_html(const product& p) {
     html += "</div>\n<section class=\"description\">\n";
     html += description_paragraphs(p.id);
     html += "</section>\n</main>\n<script>\n";
-    if (p.kind != product_kind::price_never) {
+    if (p.kind != product_kind::price_never && p.kind != product_kind::heap_hog) {
         html += "document.addEventListener('DOMContentLoaded', function () {\n"
                 "  setTimeout(function () {\n"
                 "    var el = document.getElementById('price');\n"
