@@ -19,8 +19,10 @@ TEST(Catalog, IdClassesFollowTheThousands) {
     EXPECT_EQ(kind_of(703000), product_kind::infinite_loop);
     EXPECT_EQ(kind_of(704010), product_kind::redirect_chain);
     EXPECT_EQ(kind_of(705000), product_kind::price_never);
-    EXPECT_EQ(kind_of(706000), product_kind::normal);
-    for (auto kind : {product_kind::not_found, product_kind::slow, product_kind::price_never}) {
+    EXPECT_EQ(kind_of(706000), product_kind::heap_hog);
+    EXPECT_EQ(kind_of(707000), product_kind::normal);
+    for (auto kind : {product_kind::not_found, product_kind::slow, product_kind::price_never,
+                      product_kind::heap_hog}) {
         EXPECT_EQ(kind_of(first_id(kind)), kind);
     }
 }
