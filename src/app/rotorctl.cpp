@@ -146,11 +146,20 @@ int main(int argc, char** argv) {
         } else if (*group) {
             const auto g = q.progress(group_id);
             std::int64_t ok = 0;
+            std::int64_t gone = 0;
             std::int64_t failed = 0;
             nlohmann::json examples = nlohmann::json::array();
             for (std::int64_t i = g.first; i < g.first + g.total; ++i) {
                 const std::string id = group_id + "-" + std::to_string(i);
-                ok += q.command({"HLEN", queue.prefix + "results:" + id}).as_integer();
+                // A result is ok, or gone (404/410: stored with "gone": true).
+                for (const auto& v :
+                     q.command({"HVALS", queue.prefix + "results:" + id}).elements) {
+                    const auto r = nlohmann::json::parse(v.as_string(), nullptr, false);
+                    if (r.is_object() && r.value("gone", false))
+                        ++gone;
+                    else
+                        ++ok;
+                }
                 for (const auto& f : q.failures(id)) {
                     ++failed;
                     if (examples.size() < 5)
@@ -164,6 +173,7 @@ int main(int argc, char** argv) {
                                         {"progress", g.progress},
                                         {"enqueuing", g.enqueuing},
                                         {"items_ok", ok},
+                                        {"items_gone", gone},
                                         {"items_failed", failed},
                                         {"failed_examples", examples}}
                              .dump()

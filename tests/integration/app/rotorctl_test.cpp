@@ -72,10 +72,15 @@ TEST_F(RotorctlTest, EnqueuesAndReportsTheQueue) {
     r = rotorctl("status --platform oliveyoung");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.lines.at(0)["queued"], 3);
+    rotor::queue::job_queue q(redis(), {});
+    // Results as the worker stores them: one ok item and one gone (404) item in the first job.
+    q.command({"HSET", "workflow:results:" + group + "-0", "0", R"({"item":"1","price":5000})", "1",
+               R"({"item":"2","gone":true,"status":404})"});
     r = rotorctl("group " + group);
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.lines.at(0)["jobs"], 3);
-    rotor::queue::job_queue q(redis(), {});
+    EXPECT_EQ(r.lines.at(0)["items_ok"], 1) << "a gone item is not counted as ok";
+    EXPECT_EQ(r.lines.at(0)["items_gone"], 1);
     q.heartbeat("worker-a", {{"platform", "oliveyoung"}});
     r = rotorctl("workers");
     ASSERT_EQ(r.exit_code, 0) << r.err;
