@@ -136,38 +136,37 @@ int run_enqueue(queue::job_queue& queue, queue::enqueue_target target, const enq
     // A file that can be read twice is checked whole first: a bad line then stops the enqueue
     // before anything is written, and the jobs know their batch_total.
     std::optional<std::size_t> good_items;
+    // Counts the good items of a first pass (reporting the bad ones); false when one was bad and
+    // bad ones are not skipped: then nothing is written.
+    auto first_pass = [&](const std::function<void(const item_sink&)>& read_source,
+                          const std::string& what) {
+        std::size_t good = 0;
+        read_source([&](const queue::read_item& r) {
+            if (r.problem.empty())
+                ++good;
+            else
+                report(r);
+            return true;
+        });
+        if (bad > 0 && !source.skip_bad_lines) {
+            err << "rotorctl enqueue: " << bad << " bad " << what
+                << "; nothing was enqueued (fix them, or pass --skip-bad-lines)\n";
+            return false;
+        }
+        good_items = good;
+        return true;
+    };
     if (from_file && seekable(source.file)) {
         file_source f;
         open_file(source, f);
-        std::size_t good = 0;
-        read_all(f, [&](const queue::read_item& r) {
-            if (r.problem.empty())
-                ++good;
-            else
-                report(r);
-            return true;
-        });
-        if (bad > 0 && !source.skip_bad_lines) {
-            err << "rotorctl enqueue: " << bad << " bad line(s) in " << source.file
-                << "; nothing was enqueued (fix them, or pass --skip-bad-lines)\n";
+        if (!first_pass([&](const item_sink& each) { read_all(f, each); },
+                        "line(s) in " + source.file)) {
             return 1;
         }
-        good_items = good;
     } else if (!from_file) {
-        std::size_t good = 0;
-        for_each_item(source, [&](const queue::read_item& r) {
-            if (r.problem.empty())
-                ++good;
-            else
-                report(r);
-            return true;
-        });
-        if (bad > 0 && !source.skip_bad_lines) {
-            err << "rotorctl enqueue: " << bad
-                << " bad id(s); nothing was enqueued (fix them, or pass --skip-bad-lines)\n";
+        if (!first_pass([&](const item_sink& each) { for_each_item(source, each); }, "id(s)")) {
             return 1;
         }
-        good_items = good;
     }
     if (good_items && *good_items == 0) {
         err << "rotorctl enqueue: no items to enqueue\n";

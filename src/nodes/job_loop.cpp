@@ -167,6 +167,18 @@ std::optional<queue::job_lease> job_loop::finish(const queue::job_lease& job, bo
     }
 }
 
+void job_loop::give_back(const queue::job_lease& job) {
+    try {
+        queue_.release(job);
+        std::lock_guard lock(stats_mutex_);
+        ++stats_.jobs_released;
+    } catch (const queue::error& e) {
+        // Redis away or the lease gone: the lease expires and the job is reaped (or it is
+        // another worker's already).
+        spdlog::warn("worker {}: releasing {}: {}", options_.worker_id, job.id, e.what());
+    }
+}
+
 bool job_loop::run_job(const queue::job_lease& job) {
     const auto total = job.items().size();
     const auto cp = queue_.load_checkpoint(job.id, flow_->checkpoint_node());
@@ -224,13 +236,7 @@ bool job_loop::run_job(const queue::job_lease& job) {
         // one backs off before claiming again.
         spdlog::error("worker {}: job {} given back: {}", options_.worker_id, job.id,
                       r.worker_fault);
-        try {
-            queue_.release(job);
-            std::lock_guard lock(stats_mutex_);
-            ++stats_.jobs_released;
-        } catch (const queue::error& e) {
-            spdlog::warn("worker {}: releasing {}: {}", options_.worker_id, job.id, e.what());
-        }
+        give_back(job);
         fault_backoff_ =
             std::min(milliseconds(30000), std::max(options_.idle_wait, fault_backoff_ * 2));
         return false;
@@ -248,13 +254,7 @@ bool job_loop::run_job(const queue::job_lease& job) {
     }
     if (r.ended < pending.size()) {
         // A stop (or Redis gone at a stop): the job goes back with its checkpoint.
-        try {
-            queue_.release(job);
-            std::lock_guard lock(stats_mutex_);
-            ++stats_.jobs_released;
-        } catch (const queue::error& e) {
-            spdlog::warn("worker {}: releasing {}: {}", options_.worker_id, job.id, e.what());
-        }
+        give_back(job);
         return false;
     }
     return true;

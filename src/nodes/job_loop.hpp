@@ -61,6 +61,8 @@ class job_loop {
 
   private:
     bool run_job(const queue::job_lease& job);
+    /// release() with the job's checkpoint kept; a failure is logged (the lease then expires).
+    void give_back(const queue::job_lease& job);
     std::optional<queue::job_lease> finish(const queue::job_lease& job, bool claim_next);
 
     const platform_config& config_;
