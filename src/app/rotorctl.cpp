@@ -155,7 +155,8 @@ int main(int argc, char** argv) {
                 for (const auto& v :
                      q.command({"HVALS", queue.prefix + "results:" + id}).elements) {
                     const auto r = nlohmann::json::parse(v.as_string(), nullptr, false);
-                    if (r.is_object() && r.value("gone", false))
+                    const auto flag = r.is_object() ? r.find("gone") : r.end();
+                    if (flag != r.end() && flag->is_boolean() && flag->get<bool>())
                         ++gone;
                     else
                         ++ok;

@@ -565,8 +565,10 @@ platform_config parse_platform_config(const std::string& yaml, const std::string
             }
         }
     }
-    if (c.poison_after > c.retries + 1) {
-        r.problem(root["poison_after"].IsDefined() ? root["poison_after"] : root, "poison_after",
+    if (!root["poison_after"].IsDefined()) {
+        c.poison_after = std::min(c.poison_after, c.retries + 1); // the default fits any retries
+    } else if (c.poison_after > c.retries + 1) {
+        r.problem(root["poison_after"], "poison_after",
                   std::to_string(c.poison_after) + " crashes can never happen in " +
                       std::to_string(c.retries + 1) + " attempts (retries " +
                       std::to_string(c.retries) + "): at most retries + 1");
@@ -577,10 +579,13 @@ platform_config parse_platform_config(const std::string& yaml, const std::string
             scans += node.type == "scan_product";
             saves += node.type == "save";
         }
-        if (scans != 1 || c.workflow.front().type != "scan_product") {
+        if (scans != 1) {
             r.problem(root["workflow"], "workflow",
-                      "a browser workflow starts with one scan_product node (it has " +
+                      "a browser workflow has exactly one scan_product node (it has " +
                           std::to_string(scans) + ")");
+        } else if (c.workflow.front().type != "scan_product") {
+            r.problem(root["workflow"], "workflow",
+                      "the scan_product node must come first (give the others depends_on)");
         }
         if (saves > 1) r.problem(root["workflow"], "workflow", "more than one save node");
         if (saves == 1 && c.workflow.back().type != "save") {

@@ -32,6 +32,7 @@ struct item_executor::job_state {
     std::string job_error;
     std::string worker_fault;
     std::atomic<bool> halted{false}; // any of the above: lanes take no new item
+    std::atomic<bool> dead_letter{false};
 
     bool should_stop() const { return halted || lease_lost || stopping; }
     void set_error(const std::string& e) {
@@ -66,7 +67,7 @@ item_executor::~item_executor() {
 
 job_run item_executor::run(const queue::job_lease& job, const std::vector<std::size_t>& pending,
                            const std::atomic<bool>& stopping, std::atomic<bool>& lease_lost) {
-    job_state s{job, job.items(), pending, stopping, lease_lost, {}, {}, {}, {}, {}, {}};
+    job_state s{job, job.items(), pending, stopping, lease_lost, {}, {}, {}, {}, {}, {}, {}};
     const std::size_t lanes = std::max<std::size_t>(1, config_.concurrency);
     std::vector<std::future<void>> done;
     for (std::size_t i = 0; i < lanes; ++i) {
@@ -90,6 +91,7 @@ job_run item_executor::run(const queue::job_lease& job, const std::vector<std::s
     std::lock_guard lock(s.error_mutex);
     r.job_error = s.job_error;
     r.worker_fault = s.worker_fault;
+    r.dead_letter = s.dead_letter && r.worker_fault.empty();
     return r;
 }
 
@@ -132,6 +134,7 @@ asio::awaitable<void> item_executor::lane(job_state& s, std::size_t lane_no) {
         ++s.ended;
         if (outcome.kind == outcome_kind::failed &&
             config_.on_item_failure == platform_config::item_failure_policy::fail_job) {
+            s.dead_letter = true;
             s.set_error("item " + item.id +
                         " failed (on_item_failure: fail_job): " + outcome.reason);
             co_return;

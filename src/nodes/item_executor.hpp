@@ -33,6 +33,7 @@ struct job_run {
     bool lease_lost = false;
     std::string job_error;    // the job's fault: Redis refuses its outcome, fail_job policy
     std::string worker_fault; // this worker's fault: its pool cannot serve, a sink is down
+    bool dead_letter = false; // job_error is final (on_item_failure: fail_job): no retry
 };
 
 /// Blocked outcomes (429, a block page) retry after their cooldown up to this many times, on

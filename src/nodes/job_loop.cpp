@@ -105,8 +105,21 @@ void job_loop::run() {
             if (!next && fault_backoff_.count() > 0) {
                 // The last job was given back for a fault of this worker: wait before claiming
                 // again, and not at all while the pool says it cannot serve.
-                std::this_thread::sleep_for(fault_backoff_);
+                // In slices: a stop must not wait out a 30 s backoff.
+                const auto until = std::chrono::steady_clock::now() + fault_backoff_;
+                while (!stopping_ && std::chrono::steady_clock::now() < until) {
+                    std::this_thread::sleep_for(milliseconds(100));
+                }
+                if (stopping_) break;
                 if (pool_ != nullptr && !pool_->stats().healthy) {
+                    if (options_.drain) {
+                        // A one-shot run cannot wait for a pool that may never heal: the job
+                        // went back for a healthy worker; this one ends.
+                        spdlog::error("worker {}: the browser pool cannot serve ({}); draining "
+                                      "ends",
+                                      options_.worker_id, pool_->stats().unhealthy_reason);
+                        return;
+                    }
                     last_chores = {};
                     continue;
                 }
@@ -242,6 +255,16 @@ bool job_loop::run_job(const queue::job_lease& job) {
         return false;
     }
     fault_backoff_ = milliseconds(0);
+    if (r.dead_letter) {
+        // on_item_failure: fail_job. The failed item is checkpointed (recorded), so a retry would
+        // skip it and complete: the job goes to the dead set with the reason instead.
+        queue_.dead_letter(job, r.job_error);
+        spdlog::error("worker {}: job {} dead-lettered: {}", options_.worker_id, job.id,
+                      r.job_error);
+        std::lock_guard lock(stats_mutex_);
+        ++stats_.jobs_failed;
+        return false;
+    }
     if (!r.job_error.empty()) {
         const auto d = queue_.fail(job, r.job_error);
         spdlog::error("worker {}: job {} failed ({}): {}", options_.worker_id, job.id,

@@ -99,7 +99,8 @@ struct platform_config {
     std::size_t concurrency = 4;
     int retries = 2; // an item's retries after a retryable failure (timeout, crash)
     // A failed item (after its retries): skip = recorded with its reason, the batch goes on;
-    // fail_job = recorded, then the job fails (for a retry from its checkpoint, or dead).
+    // fail_job = recorded, then the job is dead-lettered with the reason (not retried: the
+    // failed item is checkpointed, a retry would skip it and complete).
     enum class item_failure_policy { skip, fail_job } on_item_failure = item_failure_policy::skip;
     int poison_after = 2; // crashes of the item's own renderer before it is quarantined
     std::string id_pattern = "^[A-Za-z0-9_.-]{1,128}$";

@@ -357,4 +357,19 @@ TEST_F(RotorctlTest, ProbeRefusesLocalAndOffListTargetsAndScansAnItem) {
     EXPECT_EQ(shop.stats()["requests_by_route"]["product"], 1);
 }
 
+// A stored result whose "gone" is not a boolean (an older or foreign writer) is an ok item, not
+// a crash of the report.
+TEST_F(RotorctlTest, GroupReportReadsAnyStoredResult) {
+    auto r = rotorctl("enqueue --platform p --items 1,2");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string group = r.lines.at(0)["group"];
+    rotor::queue::job_queue q(redis(), {});
+    q.command({"HSET", "workflow:results:" + group + "-0", "0", R"({"item":"1","gone":"yes"})", "1",
+               "not json"});
+    r = rotorctl("group " + group);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.lines.at(0)["items_ok"], 2);
+    EXPECT_EQ(r.lines.at(0)["items_gone"], 0);
+}
+
 } // namespace

@@ -171,5 +171,13 @@ TEST(PlatformConfig, ExpandsEnvironmentVariables) {
     EXPECT_EQ(expand_env("no vars", env, error), "no vars");
 }
 
+// poison_after's default (2) must not make retries: 0 an error the user never wrote.
+TEST(PlatformConfig, RetriesZeroWithoutPoisonAfterLoads) {
+    const auto c = parse_platform_config(replaced(good, "retries: 1", "retries: 0"),
+                                         "demo-shop.yaml", env_of({{"SHOP_HOST", "127.0.0.1"}}));
+    EXPECT_EQ(c.retries, 0);
+    EXPECT_EQ(c.poison_after, 1);
+}
+
 } // namespace
 } // namespace rotor::nodes
