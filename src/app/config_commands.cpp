@@ -1,5 +1,6 @@
 #include "app/config_commands.hpp"
 
+#include "nodes/api_fetch_node.hpp"
 #include "nodes/config_loader.hpp"
 #include "nodes/scan_product_node.hpp"
 #include "nodes/simple_nodes.hpp"
@@ -65,11 +66,6 @@ int run_probe(const std::string& dir, const std::string& platform, const std::st
         err << "rotorctl probe: " << e.what() << "\n";
         return 1;
     }
-    if (config.type != nodes::worker_type::browser) {
-        err << "rotorctl probe: " << platform << " is an api platform; this build probes browser "
-            << "platforms only\n";
-        return 1;
-    }
     nodes::item_context item;
     item.platform = config.platform;
     item.job_id = "probe";
@@ -97,20 +93,29 @@ int run_probe(const std::string& dir, const std::string& platform, const std::st
             return 1;
         }
     }
-    pool::pool_options po;
-    po.browsers = 1;
-    po.concurrency = 1;
-    po.shm = config.browser.shm;
-    po.flags.extra = config.browser.extra_flags;
-    pool::browser_pool browsers(po);
     asio::thread_pool blocking(2);
-    nodes::scan_services services{&browsers, nullptr, &blocking};
-    nodes::scan_product_node scan("scan", config, services);
+    std::unique_ptr<pool::browser_pool> browsers;
+    std::unique_ptr<http::client> client;
+    std::unique_ptr<nodes::node> fetch;
+    if (config.type == nodes::worker_type::browser) {
+        pool::pool_options po;
+        po.browsers = 1;
+        po.concurrency = 1;
+        po.shm = config.browser.shm;
+        po.flags.extra = config.browser.extra_flags;
+        browsers = std::make_unique<pool::browser_pool>(po);
+        nodes::scan_services services{browsers.get(), nullptr, &blocking};
+        fetch = std::make_unique<nodes::scan_product_node>("scan", config, services);
+    } else {
+        client = std::make_unique<http::client>(nodes::http_options_for(config));
+        fetch = std::make_unique<nodes::api_fetch_node>("fetch", config, *client, nullptr,
+                                                        blocking);
+    }
     nodes::validate_node validate("validate", config);
     asio::io_context io;
     auto work = [&]() -> asio::awaitable<nodes::item_outcome> {
         item.deadline = std::chrono::steady_clock::now() + config.timeouts.item;
-        auto o = co_await scan.run(item);
+        auto o = co_await fetch->run(item);
         if (o.kind == nodes::outcome_kind::ok) o = co_await validate.run(item);
         co_return o;
     };
@@ -131,7 +136,7 @@ int run_probe(const std::string& dir, const std::string& platform, const std::st
     if (!outcome.reason.empty()) line["reason"] = outcome.reason;
     if (!item.problems.empty()) line["problems"] = item.problems;
     out << line.dump() << std::endl;
-    browsers.stop();
+    if (browsers) browsers->stop();
     blocking.join();
     return outcome.kind == nodes::outcome_kind::ok || outcome.kind == nodes::outcome_kind::gone ? 0
                                                                                                 : 1;

@@ -226,6 +226,33 @@ url_policy::url_policy(const std::vector<std::string>& allowed_hosts, url_policy
     }
 }
 
+url_check url_policy::check_address(std::string_view url, std::string_view address) const {
+    auto parsed = detail::parse_url(url);
+    if (auto* why = std::get_if<std::string>(&parsed)) return {false, "not a URL (" + *why + ")"};
+    const auto& parts = std::get<detail::url_parts>(parsed);
+    const std::string text(address);
+    auto canonical = detail::canonical_host(text.find(':') != std::string::npos ? "[" + text + "]"
+                                                                               : text);
+    if (auto* why = std::get_if<std::string>(&canonical)) {
+        return {false, parts.host + " resolved to " + text + ", not an address (" + *why + ")"};
+    }
+    const auto& [name, ip] = std::get<std::pair<std::string, ip_address>>(canonical);
+    if (std::holds_alternative<std::monostate>(ip)) {
+        return {false, parts.host + " resolved to " + text + ", not an address"};
+    }
+    const classified c = classify(name, ip);
+    if (c.kind == host_class::refused) {
+        return {false, parts.host + " resolved to " + name + ", " + c.what + ", always refused"};
+    }
+    if (c.kind == host_class::private_host && !options_.allow_private_addresses &&
+        classify(parts.host, parts.address).kind != host_class::private_host) {
+        return {false, parts.host + " resolved to " + name + ", " + c.what +
+                           ": a public name may not lead to a private address (allow private "
+                           "addresses if this host is internal)"};
+    }
+    return {true, {}};
+}
+
 url_check url_policy::check(std::string_view url) const {
     const std::string quoted = std::string(url.substr(0, 200)) + (url.size() > 200 ? "..." : "");
     auto parsed = detail::parse_url(url);

@@ -57,6 +57,14 @@ class url_policy {
     /// Whether `url` may be fetched or navigated to, with the reason when not. Thread-safe.
     url_check check(std::string_view url) const;
 
+    /// Whether a connection for `url` may go to `address` (numeric: what its host resolved to),
+    /// checked where the connection is opened (an HTTP client's socket callback). Refused
+    /// always: the addresses check() refuses (link-local, metadata, unspecified, ...). Private
+    /// ones (loopback, RFC 1918, CGNAT, ULA) only when the URL's host is itself a private
+    /// address or a loopback name, or with allow_private_addresses: a public name that
+    /// resolves to one is refused (DNS rebinding). Thread-safe.
+    url_check check_address(std::string_view url, std::string_view address) const;
+
     /// setBlockedURLs rules that make Chromium refuse subresources without a round trip:
     /// `block_patterns` first (block), then, with hosts listed, an allow rule per host and a
     /// final block-all; with none, wildcards for the refused address ranges (private ones too

@@ -149,4 +149,41 @@ field_value convert_field(const field_spec& spec, const std::optional<std::strin
     return out;
 }
 
+field_value convert_json_field(const field_spec& spec, const nlohmann::json* found,
+                               const std::regex* compiled) {
+    field_value out;
+    if (found == nullptr || found->is_null()) return out; // missing
+    const auto& v = *found;
+    if (spec.type == field_type::json && !spec.regex) {
+        out.value = v;
+        return out;
+    }
+    if (!spec.regex) {
+        if (v.is_number() && (spec.type == field_type::price || spec.type == field_type::integer)) {
+            if (v.is_number_integer()) {
+                out.value = v;
+            } else if (const double d = v.get<double>(); !std::isfinite(d)) {
+                out.problem = "not a finite number";
+            } else if (d == std::floor(d) && std::fabs(d) < 9e15) {
+                out.value = static_cast<long long>(d);
+            } else if (spec.type == field_type::price) {
+                out.value = d;
+            } else {
+                out.problem = v.dump() + " is not a whole number";
+            }
+            return out;
+        }
+        if (v.is_boolean() && spec.type == field_type::boolean) {
+            out.value = v;
+            return out;
+        }
+        if ((v.is_object() || v.is_array()) && spec.type != field_type::json) {
+            out.problem = std::string(v.is_object() ? "an object" : "a list") + ", not a " +
+                          std::string(to_string(spec.type));
+            return out;
+        }
+    }
+    return convert_field(spec, v.is_string() ? v.get<std::string>() : v.dump(), compiled);
+}
+
 } // namespace rotor::nodes

@@ -26,6 +26,13 @@ field_value convert_field(const field_spec& spec, const std::optional<std::strin
 
 inline constexpr std::size_t max_regex_input = 4096;
 
+/// A field of a JSON answer (api): `found` is the value at the field's pointer (null: nothing
+/// there). Numbers stay numbers for int and price (a JSON 12.345 is not read as 12345), booleans
+/// for bool; json keeps the value as it is; strings (and anything with a regex) go through
+/// convert_field as text.
+field_value convert_json_field(const field_spec& spec, const nlohmann::json* found,
+                               const std::regex* compiled = nullptr);
+
 /// "12,345원", "₩12,345", "$1,299.00", "1 299,50 €", "KRW 12345" -> the number; nullopt when
 /// the text holds no price (no digits, or two numbers).
 std::optional<double> parse_price(const std::string& text);

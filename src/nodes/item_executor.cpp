@@ -14,6 +14,7 @@
 
 #include <future>
 #include <mutex>
+#include <optional>
 
 namespace rotor::nodes {
 
@@ -33,6 +34,7 @@ struct item_executor::job_state {
     std::string worker_fault;
     std::atomic<bool> halted{false}; // any of the above: lanes take no new item
     std::atomic<bool> dead_letter{false};
+    std::vector<std::optional<std::string>> cached; // per pending item: its freshness entry
 
     bool should_stop() const { return halted || lease_lost || stopping; }
     void set_error(const std::string& e) {
@@ -67,7 +69,20 @@ item_executor::~item_executor() {
 
 job_run item_executor::run(const queue::job_lease& job, const std::vector<std::size_t>& pending,
                            const std::atomic<bool>& stopping, std::atomic<bool>& lease_lost) {
-    job_state s{job, job.items(), pending, stopping, lease_lost, {}, {}, {}, {}, {}, {}, {}};
+    job_state s{job, job.items(), pending, stopping, lease_lost, {}, {}, {}, {}, {}, {}, {}, {}};
+    if (config_.cache_ttl.count() > 0 && !pending.empty()) {
+        // Items saved less than cache_ttl ago are answered from Redis: one read per 500 items.
+        std::vector<std::string> ids;
+        ids.reserve(pending.size());
+        for (const auto i : pending) ids.push_back(s.items.at(i));
+        try {
+            s.cached = queues_.front()->read_cache(config_.platform, ids);
+        } catch (const queue::error& e) {
+            spdlog::warn("{}: job {}: reading the freshness cache: {} (every item is fetched)",
+                         config_.platform, job.id, e.what());
+            s.cached.clear();
+        }
+    }
     const std::size_t lanes = std::max<std::size_t>(1, config_.concurrency);
     std::vector<std::future<void>> done;
     for (std::size_t i = 0; i < lanes; ++i) {
@@ -112,8 +127,13 @@ asio::awaitable<void> item_executor::lane(job_state& s, std::size_t lane_no) {
         item_outcome outcome;
         std::string fault;
         try {
-            outcome = co_await process(s, item);
-            if (outcome.kind == outcome_kind::gone || outcome.kind == outcome_kind::failed) {
+            if (k < s.cached.size() && s.cached[k] && answer_from_cache(*s.cached[k], item)) {
+                outcome.kind = outcome_kind::cached;
+            } else {
+                outcome = co_await process(s, item);
+            }
+            if (outcome.kind == outcome_kind::gone || outcome.kind == outcome_kind::failed ||
+                outcome.kind == outcome_kind::cached) {
                 // Every item has its line: gone and failed ones too, before they are recorded.
                 if (flow_.saver() != nullptr) co_await flow_.saver()->save_end(item, outcome);
             }
@@ -140,6 +160,18 @@ asio::awaitable<void> item_executor::lane(job_state& s, std::size_t lane_no) {
             co_return;
         }
     }
+}
+
+bool item_executor::answer_from_cache(const std::string& entry, item_context& item) {
+    const auto j = nlohmann::json::parse(entry, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("fields") || !j["fields"].is_object()) {
+        return false; // not an entry this build wrote: fetch the item
+    }
+    item.fields = j["fields"];
+    item.url = j.value("url", "");
+    item.http_status = j.value("status", 0);
+    item.timings = {{"cached_from", j.value("run", "")}, {"cached_at_ms", j.value("at_ms", 0LL)}};
+    return true;
 }
 
 asio::awaitable<item_outcome> item_executor::process(job_state& s, item_context& item) {
@@ -216,15 +248,36 @@ bool item_executor::record(job_state& s, queue::job_queue& q, const item_context
     // may still be ours; a stop gives up (the item is redone after the release).
     for (;;) {
         try {
-            if (outcome.kind == outcome_kind::ok || outcome.kind == outcome_kind::gone) {
+            if (outcome.kind == outcome_kind::ok || outcome.kind == outcome_kind::gone ||
+                outcome.kind == outcome_kind::cached) {
                 nlohmann::json stored = item.fields;
                 stored["item"] = item.id;
                 if (outcome.kind == outcome_kind::gone) {
                     stored["gone"] = true;
                     stored["status"] = item.http_status;
                 }
-                q.store_result(s.job, node_id, item.index, total, stored);
-                ++(outcome.kind == outcome_kind::ok ? stats_.items_ok : stats_.items_gone);
+                if (outcome.kind == outcome_kind::cached) stored["cached"] = true;
+                std::optional<queue::cache_entry> cache;
+                if (outcome.kind == outcome_kind::ok && config_.cache_ttl.count() > 0) {
+                    // Only fetched values go into the cache: an answer from it does not make
+                    // it fresher.
+                    const nlohmann::json entry = {
+                        {"fields", item.fields},
+                        {"url", item.url},
+                        {"status", item.http_status},
+                        {"run", s.job.id},
+                        {"at_ms", std::chrono::duration_cast<milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count()}};
+                    cache = queue::cache_entry{
+                        item.id, config_.cache_ttl,
+                        entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+                }
+                q.store_result(s.job, node_id, item.index, total, stored,
+                               cache ? &*cache : nullptr);
+                ++(outcome.kind == outcome_kind::ok     ? stats_.items_ok
+                   : outcome.kind == outcome_kind::gone ? stats_.items_gone
+                                                        : stats_.items_cached);
             } else {
                 q.record_failure(s.job, node_id, item.index, total, item.id, outcome.reason);
                 ++stats_.items_failed;

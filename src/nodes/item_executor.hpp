@@ -26,6 +26,7 @@ struct executor_stats {
     std::atomic<std::uint64_t> items_failed{0};
     std::atomic<std::uint64_t> items_retried{0}; // attempts after the first
     std::atomic<std::uint64_t> items_poisoned{0};
+    std::atomic<std::uint64_t> items_cached{0}; // answered from the freshness cache
 };
 
 struct job_run {
@@ -62,6 +63,8 @@ class item_executor {
     struct job_state;
     boost::asio::awaitable<void> lane(job_state& s, std::size_t lane_no);
     boost::asio::awaitable<item_outcome> process(job_state& s, item_context& item);
+    /// Fills the item from its freshness entry; false when the entry is unreadable.
+    static bool answer_from_cache(const std::string& entry, item_context& item);
     /// Records the final outcome (fenced); false when the lane must stop.
     bool record(job_state& s, queue::job_queue& q, const item_context& item,
                 const item_outcome& outcome);

@@ -22,6 +22,8 @@ enum class outcome_kind {
     // serve, a sink is down). Nothing is saved or recorded; the item is redone by whoever runs
     // the job next (after a release, a retry or a takeover).
     abandoned,
+    // Saved less than the platform's cache_ttl ago: answered from Redis, not fetched again.
+    cached,
 };
 
 struct item_outcome {

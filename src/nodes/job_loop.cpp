@@ -25,7 +25,7 @@ job_loop::job_loop(const platform_config& config, pool::browser_pool* pool,
         qs.push_back(outcome_queues_.back().get());
     }
     scan_services services{pool_, limiter_ ? &*limiter_ : nullptr, &blocking_};
-    flow_ = std::make_unique<workflow>(config_, services);
+    flow_ = std::make_unique<workflow>(config_, services, &redis_);
     if (flow_->scanner() != nullptr && pool_ == nullptr) {
         throw std::invalid_argument(config_.source + ": a scan_product node needs a browser pool");
     }
@@ -49,6 +49,7 @@ loop_stats job_loop::stats() const {
     s.items_failed = e.items_failed;
     s.items_retried = e.items_retried;
     s.items_poisoned = e.items_poisoned;
+    s.items_cached = e.items_cached;
     return s;
 }
 
@@ -63,7 +64,8 @@ nlohmann::json job_loop::heartbeat_status(const std::string& job_id) const {
                              {"jobs_completed", s.jobs_completed},
                              {"items_ok", s.items_ok},
                              {"items_gone", s.items_gone},
-                             {"items_failed", s.items_failed}};
+                             {"items_failed", s.items_failed},
+                             {"items_cached", s.items_cached}};
     if (pool_ != nullptr) {
         const auto p = pool_->stats();
         status["pool"] = {{"healthy", p.healthy},

@@ -39,6 +39,7 @@ struct loop_stats {
     std::uint64_t items_failed = 0;
     std::uint64_t items_retried = 0;
     std::uint64_t items_poisoned = 0;
+    std::uint64_t items_cached = 0;
     std::uint64_t items_skipped = 0; // already done per the checkpoint (resume)
 };
 

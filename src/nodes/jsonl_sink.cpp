@@ -16,11 +16,12 @@ nlohmann::json item_record::to_json() const {
                         {"fields", fields},     {"status", status}, {"url", url},
                         {"timings", timings},   {"at_ms", at_ms}};
     if (!reason.empty()) j["reason"] = reason;
+    if (!data.is_null()) j["data"] = data;
     return j;
 }
 
-jsonl_sink::jsonl_sink(std::filesystem::path dir, std::string platform)
-    : dir_(std::move(dir)), platform_(std::move(platform)) {
+jsonl_sink::jsonl_sink(std::filesystem::path dir, std::string platform, outcome_set outcomes)
+    : dir_(std::move(dir)), platform_(std::move(platform)), outcomes_(std::move(outcomes)) {
     std::error_code ec;
     std::filesystem::create_directories(dir_, ec);
     if (ec) {

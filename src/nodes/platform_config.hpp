@@ -8,9 +8,12 @@
 #include "pool/rotation.hpp"
 #include "pool/shm.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,7 +30,8 @@ enum class field_type { string, integer, price, boolean, json };
 
 struct field_spec {
     std::string name;
-    std::string selector; // CSS selector; the first match is read
+    std::string selector; // browser: CSS selector; the first match is read
+    std::string pointer;  // api: JSON pointer into the response (/data/product/price)
     field_read read = field_read::text;
     std::string attribute;            // for read == attr
     std::optional<std::string> regex; // applied to the text; the first group (or the match)
@@ -60,6 +64,7 @@ struct timeouts_spec {
     milliseconds navigation{30000};
     milliseconds wait{10000}; // for wait_for
     milliseconds item{90000}; // one attempt at one item, everything included
+    milliseconds request{15000}; // api: one HTTP request, connection included
 };
 
 struct browser_spec {
@@ -81,15 +86,53 @@ struct scan_spec {
     std::vector<field_spec> fields;
 };
 
+/// An API platform's request and what to read from its JSON answer.
+struct api_spec {
+    std::string method = "GET"; // GET, POST, PUT, PATCH
+    std::map<std::string, std::string> headers;
+    // The body: a JSON template whose strings "{id}" and "{data.NAME}" become the item's id and
+    // the values it was enqueued with, as JSON values (never pasted into text that is parsed).
+    std::optional<nlohmann::json> body;
+    std::string graphql_query;   // set: POST {"query": graphql_query, "variables": body}
+    std::string found;           // a JSON pointer whose value null or missing means gone
+    std::vector<field_spec> fields; // read by pointer
+    std::size_t max_body_bytes = 8 * 1024 * 1024;
+    long max_connections = 0;    // per host at once (0: as many as requests in flight)
+    bool allow_private_addresses = false; // internal APIs whose public names resolve privately
+};
+
 struct node_spec {
     std::string id;
-    std::string type; // scan_product | validate | save (api_fetch: next issue)
+    std::string type; // scan_product | api_fetch | validate | save
     std::vector<std::string> depends_on;
     std::vector<std::string> sinks; // save: which sinks (names under `sinks:`)
 };
 
+/// Which outcomes a sink takes (ok, gone, failed, cached).
+using outcome_set = std::set<std::string>;
+
 struct jsonl_sink_spec {
     std::string dir = "results"; // one file per platform and day under it
+    outcome_set outcomes{"ok", "gone", "failed", "cached"};
+};
+
+/// An upsert into a PostgreSQL table: one row per key, written in batches.
+struct postgres_sink_spec {
+    std::string url;   // a libpq connection string or postgresql:// URL
+    std::string table; // [schema.]table
+    // column -> where its value comes from: platform, item, run, lease, outcome, reason,
+    // status, url, at (timestamptz text), at_ms, fields (all, as JSON), fields.NAME, data.NAME
+    std::vector<std::pair<std::string, std::string>> columns;
+    std::vector<std::string> key; // the columns of the table's unique key (ON CONFLICT)
+    std::size_t batch = 100;      // rows per statement at most
+    outcome_set outcomes{"ok"};
+};
+
+/// XADD of each record to a Redis stream, trimmed to about maxlen entries.
+struct redis_stream_sink_spec {
+    std::string key; // "" : {prefix}stream:platform:{platform}
+    std::size_t maxlen = 100000;
+    outcome_set outcomes{"ok", "gone"};
 };
 
 struct platform_config {
@@ -112,7 +155,14 @@ struct platform_config {
     scan_spec scan;
     std::vector<node_spec> workflow; // in an order where every node follows its dependencies
     std::optional<jsonl_sink_spec> jsonl;
+    std::optional<postgres_sink_spec> postgres;
+    std::optional<redis_stream_sink_spec> redis_stream;
+    api_spec api;                        // worker_type api
+    std::chrono::seconds cache_ttl{0};   // > 0: an item saved less than this ago is not fetched
 };
+
+/// The fields a platform extracts: scan.fields (browser) or api.fields (api).
+const std::vector<field_spec>& fields_of(const platform_config& config);
 
 std::string_view to_string(field_type t);
 std::string_view to_string(worker_type t);

@@ -20,20 +20,8 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-asio::awaitable<void> sleep_for(milliseconds d) {
-    if (d.count() <= 0) co_return;
-    asio::steady_timer t(co_await asio::this_coro::executor, d);
-    co_await t.async_wait(asio::use_awaitable);
-}
-
 long long ms_since(clock_type::time_point t0) {
     return std::chrono::duration_cast<milliseconds>(clock_type::now() - t0).count();
-}
-
-milliseconds jitter(milliseconds lo, milliseconds hi) {
-    if (hi <= lo) return lo;
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    return milliseconds(std::uniform_int_distribution<long long>(lo.count(), hi.count())(rng));
 }
 
 bool has(const std::vector<int>& v, int x) {
@@ -58,84 +46,17 @@ cdp::page_profile profile_for(const platform_config& c) {
 scan_product_node::scan_product_node(std::string id, const platform_config& config,
                                      scan_services services)
     : id_(std::move(id)), config_(config), services_(services), urls_(config),
-      profile_(profile_for(config)), field_args_(extract_arguments(config.scan)) {
+      polite_(config, services.limiter, *services.blocking), profile_(profile_for(config)),
+      field_args_(extract_arguments(config.scan)) {
     for (const auto& f : config.scan.fields) {
         regexes_.push_back(f.regex ? std::optional<std::regex>(std::regex(*f.regex))
                                    : std::nullopt);
     }
 }
 
-asio::awaitable<bool> scan_product_node::polite_wait(const item_context& item) {
-    // A lane's own pause between its requests (wait_time_ms, with jitter), then the platform's
-    // rate shared by every worker (asked again until granted; the wait comes from Redis), or,
-    // with no rate, a cooldown any worker set (a 429 pauses everyone). Waits are cut into short
-    // slices so a stop is not held up; Redis away is waited out, not counted against the item.
-    auto pause = [&](milliseconds d) -> asio::awaitable<bool> {
-        const auto until = clock_type::now() + d;
-        while (clock_type::now() < until) {
-            if (item.stopping()) co_return false;
-            co_await sleep_for(std::min(milliseconds(250), std::chrono::duration_cast<milliseconds>(
-                                                               until - clock_type::now())));
-        }
-        co_return !item.stopping();
-    };
-    if (!co_await pause(jitter(config_.rate_limit.wait_min, config_.rate_limit.wait_max))) {
-        co_return false;
-    }
-    if (services_.limiter == nullptr) co_return true;
-    const bool rated = config_.rate_limit.requests_per_minute > 0;
-    const queue::rate_limit rate{config_.rate_limit.requests_per_minute / 60.0,
-                                 static_cast<double>(std::max(1, config_.rate_limit.burst))};
-    for (;;) {
-        if (!rated) {
-            // No rate: only a cooldown can hold the item. Its state is read at most every
-            // 500 ms per worker, not once per item (that would double an item's round trips).
-            const auto now = clock_type::now().time_since_epoch().count();
-            const auto checked = cooldown_checked_at_.load();
-            if (now - checked < std::chrono::nanoseconds(milliseconds(500)).count()) {
-                if (!cooling_.load()) co_return true;
-                if (!co_await pause(milliseconds(250))) co_return false;
-                continue;
-            }
-            cooldown_checked_at_ = now;
-        }
-        auto ask = [limiter = services_.limiter, platform = config_.platform, rate, rated,
-                    cooling = &cooling_] {
-            if (rated) return limiter->try_acquire(platform, rate);
-            const bool on = limiter->cooldown_factor(platform) < 0.999;
-            *cooling = on;
-            return on ? milliseconds(500) : milliseconds(0);
-        };
-        milliseconds wait{0};
-        try {
-            wait = co_await detail::run_blocking(*services_.blocking, std::move(ask));
-        } catch (const queue::error& e) {
-            if (e.kind() != queue::errc::redis_unavailable) throw;
-            wait = milliseconds(1000); // Redis away: wait for it, the item is not at fault
-        }
-        if (wait.count() <= 0) co_return true;
-        if (!co_await pause(wait)) co_return false;
-    }
-}
-
 asio::awaitable<item_outcome> scan_product_node::cool_down(const std::string& why) {
     ++counters_.cooldowns;
-    cooling_ = true;
-    cooldown_checked_at_ = clock_type::now().time_since_epoch().count();
-    const auto duration = std::chrono::duration_cast<milliseconds>(config_.rate_limit.cooldown);
-    if (services_.limiter != nullptr) {
-        // With a rate: a quarter of it for cooldown_s, then a ramp back. Without one: a pause for
-        // everyone for cooldown_s (the factor is read by every lane's polite wait).
-        const auto ramp = config_.rate_limit.requests_per_minute > 0 ? duration : milliseconds(0);
-        auto slow_down = [limiter = services_.limiter, platform = config_.platform, duration,
-                          ramp] { limiter->cooldown(platform, 0.25, duration, ramp); };
-        try {
-            co_await detail::run_blocking(*services_.blocking, std::move(slow_down));
-        } catch (const queue::error& e) {
-            spdlog::warn("{}: cooling down: {}", config_.platform, e.what());
-        }
-    }
-    co_return item_outcome::blocked(why, duration);
+    co_return co_await polite_.cool_down(why);
 }
 
 asio::awaitable<item_outcome> scan_product_node::run(item_context& item) {
@@ -152,7 +73,7 @@ asio::awaitable<item_outcome> scan_product_node::run(item_context& item) {
         co_return item_outcome::failed("refused: " + check.reason);
     }
     auto t0 = clock_type::now();
-    if (!co_await polite_wait(item)) co_return item_outcome::abandoned("stopped while waiting");
+    if (!co_await polite_.wait(item)) co_return item_outcome::abandoned("stopped while waiting");
     item.timings["polite_wait_ms"] = ms_since(t0);
     // The item's time starts now: waiting for the rate is not the page's time.
     item.deadline = clock_type::now() + config_.timeouts.item;

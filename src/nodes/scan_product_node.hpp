@@ -9,6 +9,8 @@
 #include "nodes/item_url.hpp"
 #include "nodes/node.hpp"
 #include "nodes/platform_config.hpp"
+#include "nodes/politeness.hpp"
+#include "http/client.hpp"
 #include "pool/browser_pool.hpp"
 #include "queue/rate_limiter.hpp"
 
@@ -27,6 +29,7 @@ struct scan_services {
     pool::browser_pool* pool = nullptr;
     queue::rate_limiter* limiter = nullptr;       // null: no shared rate
     boost::asio::thread_pool* blocking = nullptr; // for Redis calls
+    http::client* http = nullptr;                 // api_fetch (null: the workflow makes one)
 };
 
 struct scan_counters {
@@ -45,8 +48,6 @@ class scan_product_node final : public node {
     const cdp::page_profile& profile() const noexcept { return profile_; }
 
   private:
-    /// false when the item should stop waiting (a stop, a lost lease).
-    boost::asio::awaitable<bool> polite_wait(const item_context& item);
     boost::asio::awaitable<item_outcome> scan_on_page(pool::page_lease& lease, item_context& item);
     boost::asio::awaitable<item_outcome> cool_down(const std::string& why);
 
@@ -54,13 +55,11 @@ class scan_product_node final : public node {
     const platform_config& config_;
     scan_services services_;
     url_builder urls_;
+    politeness polite_;
     cdp::page_profile profile_;
     nlohmann::json field_args_;
     std::vector<std::optional<std::regex>> regexes_; // per field, compiled once
     scan_counters counters_;
-    // Without a rate: whether a cooldown holds, as last read from Redis, and when (steady ns).
-    std::atomic<bool> cooling_{false};
-    std::atomic<std::int64_t> cooldown_checked_at_{0};
 };
 
 /// The page profile of a platform (headers, user agent, cookies, blocking, allowed hosts).

@@ -20,6 +20,8 @@ std::string_view to_string(outcome_kind k) {
         return "blocked";
     case outcome_kind::abandoned:
         return "abandoned";
+    case outcome_kind::cached:
+        return "cached";
     }
     return "?";
 }
@@ -29,14 +31,15 @@ validate_node::validate_node(std::string id, const platform_config& config)
 
 boost::asio::awaitable<item_outcome> validate_node::run(item_context& item) {
     std::string why;
-    for (const auto& f : config_.scan.fields) {
+    for (const auto& f : fields_of(config_)) {
         if (!f.required) continue;
         const auto problem = item.problems.find(f.name);
         if (problem != item.problems.end()) {
             why += (why.empty() ? "" : "; ") + f.name + ": " + problem->get<std::string>();
         } else if (!item.fields.contains(f.name) || item.fields[f.name].is_null()) {
-            why += (why.empty() ? "" : "; ") + f.name + ": missing (no element matches " +
-                   f.selector + ")";
+            why += (why.empty() ? "" : "; ") + f.name +
+                   (f.pointer.empty() ? ": missing (no element matches " + f.selector + ")"
+                                      : ": missing (nothing at " + f.pointer + ")");
         }
     }
     if (!why.empty()) co_return item_outcome::failed("validation: " + why);
@@ -56,6 +59,7 @@ item_record record_of(const item_context& item, const item_outcome& outcome) {
     r.status = item.http_status;
     r.url = item.url;
     r.timings = item.timings;
+    r.data = item.data;
     r.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::system_clock::now().time_since_epoch())
                   .count();
@@ -68,7 +72,9 @@ save_node::save_node(std::string id, std::vector<std::shared_ptr<sink>> sinks,
 
 boost::asio::awaitable<void> save_node::write(item_record record) {
     auto write_all = [sinks = sinks_, r = std::move(record)] {
-        for (const auto& s : sinks) s->write(r);
+        for (const auto& s : sinks) {
+            if (s->takes(r.outcome)) s->write(r);
+        }
     };
     co_await detail::run_blocking(blocking_, std::move(write_all));
 }

@@ -17,12 +17,13 @@ struct item_record {
     std::string lease; // the lease token the item ran under (tells repeats apart)
     std::string item;  // the item id
     std::size_t index = 0;
-    std::string outcome; // ok, gone, failed
+    std::string outcome; // ok, gone, failed, cached
     std::string reason;  // for gone and failed
     nlohmann::json fields = nlohmann::json::object();
     int status = 0;
     std::string url;
     nlohmann::json timings = nlohmann::json::object();
+    nlohmann::json data; // the values the item was enqueued with (null: none)
     std::int64_t at_ms = 0; // wall clock, ms since the epoch
 
     nlohmann::json to_json() const;
@@ -39,6 +40,8 @@ class sink {
   public:
     virtual ~sink() = default;
     virtual const std::string& name() const noexcept = 0;
+    /// Whether records of this outcome go to this sink (the sink's `outcomes:`).
+    virtual bool takes(const std::string& outcome) const { return !outcome.empty(); }
     /// Thread-safe; blocking (call it off the executor's threads). Throws sink_error.
     virtual void write(const item_record& record) = 0;
     /// Makes what was written durable (fsync); at the end of each job, before it completes.

@@ -331,22 +331,51 @@ std::size_t job_queue::record_failure(const job_lease& job, const std::string& n
 
 std::size_t job_queue::store_result(const job_lease& job, const std::string& node_id,
                                     std::size_t index, std::size_t total,
-                                    const nlohmann::json& result) {
+                                    const nlohmann::json& result, const cache_entry* cache) {
     return store_outcome(job, node_id, index, total, "ok",
                          result.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
-                         "store result of " + job.id + " item " + std::to_string(index));
+                         "store result of " + job.id + " item " + std::to_string(index), cache);
+}
+
+std::vector<std::optional<std::string>>
+job_queue::read_cache(const std::string& platform, const std::vector<std::string>& items) {
+    std::vector<std::optional<std::string>> out;
+    out.reserve(items.size());
+    for (std::size_t at = 0; at < items.size(); at += 500) {
+        std::vector<std::string> argv = {"MGET"};
+        for (std::size_t i = at; i < std::min(items.size(), at + 500); ++i) {
+            argv.push_back(keys_.cache(platform, items[i]));
+        }
+        const auto reply = command(argv);
+        if (reply.type != redis_reply::kind::array || reply.elements.size() != argv.size() - 1) {
+            throw error(errc::redis_error, "read cache of " + platform + ": not an MGET reply");
+        }
+        for (const auto& e : reply.elements) {
+            out.push_back(e.is_nil() ? std::nullopt : std::optional<std::string>(e.as_string()));
+        }
+    }
+    return out;
 }
 
 std::size_t job_queue::store_outcome(const job_lease& job, const std::string& node_id,
                                      std::size_t index, std::size_t total, const char* kind,
-                                     const std::string& payload, const std::string& what) {
-    const auto reply = run(store_outcome_,
-                           {keys_.job(job.id), keys_.checkpoint(job.id, node_id),
-                            keys_.results(job.id), keys_.failures(job.id)},
-                           {job.token, std::to_string(index), std::to_string(total),
-                            std::to_string(options_.failures_ttl.count()),
-                            std::to_string(options_.results_ttl.count()), kind, payload},
-                           what);
+                                     const std::string& payload, const std::string& what,
+                                     const cache_entry* cache) {
+    std::vector<std::string> k = {keys_.job(job.id), keys_.checkpoint(job.id, node_id),
+                                  keys_.results(job.id), keys_.failures(job.id)};
+    std::vector<std::string> args = {job.token,
+                                     std::to_string(index),
+                                     std::to_string(total),
+                                     std::to_string(options_.failures_ttl.count()),
+                                     std::to_string(options_.results_ttl.count()),
+                                     kind,
+                                     payload};
+    if (cache != nullptr && cache->ttl.count() > 0) {
+        k.push_back(keys_.cache(job.platform, cache->item));
+        args.push_back(std::to_string(cache->ttl.count()));
+        args.push_back(cache->value);
+    }
+    const auto reply = run(store_outcome_, k, args, what);
     return static_cast<std::size_t>(reply.as_integer());
 }
 

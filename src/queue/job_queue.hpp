@@ -121,6 +121,13 @@ struct job_lease {
     const nlohmann::json* item_data(std::size_t index) const;
 };
 
+/// An item's freshness entry, written with its result (a platform's cache_ttl).
+struct cache_entry {
+    std::string item;
+    std::chrono::seconds ttl{0};
+    std::string value; // what a later run answers the item with (JSON)
+};
+
 struct failure_record {
     std::size_t index = 0;
     std::string item;
@@ -180,8 +187,14 @@ class job_queue {
     /// Stores item `index`'s result (results:{job}, kept results_ttl) and checkpoints it, in one
     /// fenced step: after the lease is lost nothing is written. An item already counted is not
     /// stored again. Returns the new processed_index. Throws errc::lease_lost.
+    /// With `cache`, the item's freshness entry is set in the same step (only when stored).
     std::size_t store_result(const job_lease& job, const std::string& node_id, std::size_t index,
-                             std::size_t total, const nlohmann::json& result);
+                             std::size_t total, const nlohmann::json& result,
+                             const cache_entry* cache = nullptr);
+    /// The freshness entries of `items` of `platform` (nullopt: none, or expired), in order; one
+    /// round trip per 500 items.
+    std::vector<std::optional<std::string>> read_cache(const std::string& platform,
+                                                       const std::vector<std::string>& items);
     /// Records an item failure (it counts as processed), the same way.
     std::size_t record_failure(const job_lease& job, const std::string& node_id, std::size_t index,
                                std::size_t total, const std::string& item,
@@ -240,7 +253,7 @@ class job_queue {
         complete_claim_, fail_job_, reap_, heartbeat_, dead_letter_, release_;
     std::size_t store_outcome(const job_lease& job, const std::string& node_id, std::size_t index,
                               std::size_t total, const char* kind, const std::string& payload,
-                              const std::string& what);
+                              const std::string& what, const cache_entry* cache = nullptr);
     std::string pulse_gap_ms() const;
     std::string done_ttl() const; // seconds a done job's hash is kept; "0": deleted
     std::string dead_ttl() const; // seconds a dead job's hash is kept

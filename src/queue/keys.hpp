@@ -58,6 +58,10 @@ class keys {
         return prefix_ + "ratelimit:platform:" + platform;
     }
     std::string cooldown(const std::string& platform) const { return rate(platform) + ":cooldown"; }
+    /// An item's freshness entry (the platform's cache_ttl).
+    std::string cache(const std::string& platform, const std::string& item) const {
+        return prefix_ + "cache:platform:" + platform + ":" + item;
+    }
     std::string concurrency(const std::string& platform) const {
         return prefix_ + "concurrency:platform:" + platform;
     }

@@ -1,0 +1,253 @@
+#include "nodes/postgres_sink.hpp"
+
+#include <pqxx/pqxx>
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <ctime>
+#include <map>
+
+namespace rotor::nodes {
+namespace {
+
+std::string iso_time(std::int64_t at_ms) {
+    const std::time_t t = static_cast<std::time_t>(at_ms / 1000);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char text[40];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+    char ms[8];
+    std::snprintf(ms, sizeof ms, ".%03dZ", static_cast<int>(at_ms % 1000));
+    return std::string(text) + ms;
+}
+
+std::optional<std::string> json_text(const nlohmann::json& v) {
+    if (v.is_null()) return std::nullopt;
+    if (v.is_string()) return v.get<std::string>();
+    return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string without_nul(std::string s) {
+    s.erase(std::remove(s.begin(), s.end(), '\0'), s.end()); // PostgreSQL text holds no NUL
+    return s;
+}
+
+} // namespace
+
+struct postgres_sink::connection {
+    explicit connection(const std::string& url) : c(url) {}
+    pqxx::connection c;
+};
+
+postgres_sink::postgres_sink(postgres_sink_spec spec, std::string platform)
+    : spec_(std::move(spec)), platform_(std::move(platform)) {
+    for (const auto& k : spec_.key) {
+        for (std::size_t i = 0; i < spec_.columns.size(); ++i) {
+            if (spec_.columns[i].first == k) key_columns_.push_back(i);
+        }
+    }
+}
+
+postgres_sink::~postgres_sink() = default;
+
+std::vector<std::optional<std::string>> postgres_sink::row_of(const postgres_sink_spec& spec,
+                                                              const item_record& r) {
+    std::vector<std::optional<std::string>> row;
+    row.reserve(spec.columns.size());
+    for (const auto& [column, src] : spec.columns) {
+        std::optional<std::string> v;
+        if (src == "platform") {
+            v = r.platform;
+        } else if (src == "item") {
+            v = r.item;
+        } else if (src == "run") {
+            v = r.run;
+        } else if (src == "lease") {
+            v = r.lease;
+        } else if (src == "outcome") {
+            v = r.outcome;
+        } else if (src == "reason") {
+            if (!r.reason.empty()) v = r.reason;
+        } else if (src == "status") {
+            v = std::to_string(r.status);
+        } else if (src == "url") {
+            v = r.url;
+        } else if (src == "at") {
+            v = iso_time(r.at_ms);
+        } else if (src == "at_ms") {
+            v = std::to_string(r.at_ms);
+        } else if (src == "fields") {
+            v = json_text(r.fields);
+        } else if (src.rfind("fields.", 0) == 0) {
+            if (r.fields.is_object()) {
+                if (const auto it = r.fields.find(src.substr(7)); it != r.fields.end()) {
+                    v = json_text(*it);
+                }
+            }
+        } else if (src.rfind("data.", 0) == 0) {
+            if (r.data.is_object()) {
+                if (const auto it = r.data.find(src.substr(5)); it != r.data.end()) {
+                    v = json_text(*it);
+                }
+            }
+        }
+        if (v) v = without_nul(std::move(*v));
+        row.push_back(std::move(v));
+    }
+    return row;
+}
+
+void postgres_sink::connect() {
+    conn_.reset();
+    try {
+        auto c = std::make_unique<connection>(spec_.url);
+        // A hung server must not hold a lane for ever: statements end after 30 s.
+        pqxx::nontransaction setup(c->c);
+        setup.exec("SET statement_timeout = 30000");
+        conn_ = std::move(c);
+        ++connects_;
+    } catch (const std::exception& e) {
+        throw sink_error("postgres sink (" + spec_.table + "): cannot connect: " + e.what());
+    }
+}
+
+std::string postgres_sink::statement(const std::vector<std::shared_ptr<pending>>& batch) {
+    auto& c = conn_->c;
+    std::string table;
+    for (std::size_t at = 0;;) {
+        const auto dot = spec_.table.find('.', at);
+        table += c.quote_name(spec_.table.substr(at, dot - at));
+        if (dot == std::string::npos) break;
+        table += ".";
+        at = dot + 1;
+    }
+    std::string sql = "INSERT INTO " + table + " (";
+    for (std::size_t i = 0; i < spec_.columns.size(); ++i) {
+        sql += (i ? ", " : "") + c.quote_name(spec_.columns[i].first);
+    }
+    sql += ") VALUES ";
+    // One row per key: ON CONFLICT DO UPDATE may not touch a row twice in one statement, so of
+    // two records with the same key (an item twice in the batch) the later one is written.
+    std::map<std::vector<std::optional<std::string>>, std::size_t> last;
+    for (std::size_t b = 0; b < batch.size(); ++b) {
+        std::vector<std::optional<std::string>> key;
+        for (const auto k : key_columns_) key.push_back(batch[b]->row[k]);
+        last[key] = b;
+    }
+    bool first_row = true;
+    for (std::size_t b = 0; b < batch.size(); ++b) {
+        std::vector<std::optional<std::string>> key;
+        for (const auto k : key_columns_) key.push_back(batch[b]->row[k]);
+        if (last[key] != b) continue;
+        sql += first_row ? "(" : ", (";
+        first_row = false;
+        const auto& row = batch[b]->row;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            sql += (i ? ", " : "") + (row[i] ? c.quote(*row[i]) : std::string("NULL"));
+        }
+        sql += ")";
+    }
+    sql += " ON CONFLICT (";
+    for (std::size_t i = 0; i < spec_.key.size(); ++i) sql += (i ? ", " : "") + c.quote_name(spec_.key[i]);
+    sql += ")";
+    std::string updates;
+    for (const auto& [column, src] : spec_.columns) {
+        if (std::find(spec_.key.begin(), spec_.key.end(), column) != spec_.key.end()) continue;
+        const auto q = c.quote_name(column);
+        updates += (updates.empty() ? "" : ", ") + q + " = EXCLUDED." + q;
+    }
+    sql += updates.empty() ? " DO NOTHING" : " DO UPDATE SET " + updates;
+    return sql;
+}
+
+void postgres_sink::write_batch(std::vector<std::shared_ptr<pending>>& batch) {
+    // One reconnect per batch: a server restarted since the last write is met at once; a server
+    // still away fails the batch (sink_error: the job is given back).
+    for (int attempt = 0;; ++attempt) {
+        try {
+            if (!conn_ || !conn_->c.is_open()) connect();
+            const auto sql = statement(batch);
+            pqxx::work w(conn_->c);
+            w.exec(sql);
+            w.commit();
+            return;
+        } catch (const sink_error&) {
+            throw;
+        } catch (const pqxx::broken_connection& e) {
+            conn_.reset();
+            if (attempt >= 1) {
+                throw sink_error("postgres sink (" + spec_.table + "): connection lost: " +
+                                 e.what());
+            }
+        } catch (const pqxx::in_doubt_error& e) {
+            conn_.reset(); // the upsert is idempotent: writing it again is safe
+            if (attempt >= 1) {
+                throw sink_error("postgres sink (" + spec_.table + "): commit in doubt: " +
+                                 e.what());
+            }
+        } catch (const pqxx::sql_error& e) {
+            // The server refused the statement (a missing column, a type, a constraint): not
+            // the items' fault either, and it will not pass on a retry of the same rows alone;
+            // the job is given back with the server's words.
+            const std::string state = e.sqlstate();
+            if (state.rfind("57P", 0) == 0 || state.rfind("08", 0) == 0) { // shutdown, connection
+                conn_.reset();
+                if (attempt < 1) continue;
+            }
+            throw sink_error("postgres sink (" + spec_.table + "): " + e.what() +
+                             (state.empty() ? "" : " (SQLSTATE " + state + ")"));
+        } catch (const std::exception& e) {
+            conn_.reset();
+            throw sink_error("postgres sink (" + spec_.table + "): " + e.what());
+        }
+    }
+}
+
+void postgres_sink::write(const item_record& record) {
+    auto mine = std::make_shared<pending>();
+    mine->row = row_of(spec_, record);
+    std::unique_lock lock(mutex_);
+    queue_.push_back(mine);
+    if (writing_) {
+        cv_.wait(lock, [&] { return mine->done || !writing_; });
+    }
+    // The writer: takes what waits (its own row among it), batch after batch, until this row is
+    // written; then hands over to a lane still waiting, if any.
+    while (!mine->done) {
+        writing_ = true;
+        std::vector<std::shared_ptr<pending>> batch;
+        while (!queue_.empty() && batch.size() < spec_.batch) {
+            batch.push_back(std::move(queue_.front()));
+            queue_.pop_front();
+        }
+        lock.unlock();
+        std::string error;
+        try {
+            write_batch(batch);
+        } catch (const sink_error& e) {
+            error = e.what();
+        }
+        lock.lock();
+        if (error.empty()) {
+            ++stats_.statements;
+            stats_.rows += batch.size();
+        }
+        for (auto& p : batch) {
+            p->done = true;
+            p->error = error;
+        }
+        writing_ = false;
+        cv_.notify_all();
+    }
+    if (!mine->error.empty()) throw sink_error(mine->error);
+}
+
+postgres_sink_stats postgres_sink::stats() const {
+    std::lock_guard lock(mutex_);
+    auto s = stats_;
+    s.connects = connects_;
+    return s;
+}
+
+} // namespace rotor::nodes
