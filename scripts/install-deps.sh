@@ -6,8 +6,8 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build pkg-config git curl
   libboost-dev libboost-system-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev
-  libhiredis-dev libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev
-  chromium redis-server clang-format
+  libhiredis-dev libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev libpqxx-dev
+  chromium redis-server postgresql postgresql-client clang-format
 )
 
 missing=()

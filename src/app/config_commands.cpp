@@ -108,8 +108,8 @@ int run_probe(const std::string& dir, const std::string& platform, const std::st
         fetch = std::make_unique<nodes::scan_product_node>("scan", config, services);
     } else {
         client = std::make_unique<http::client>(nodes::http_options_for(config));
-        fetch = std::make_unique<nodes::api_fetch_node>("fetch", config, *client, nullptr,
-                                                        blocking);
+        fetch =
+            std::make_unique<nodes::api_fetch_node>("fetch", config, *client, nullptr, blocking);
     }
     nodes::validate_node validate("validate", config);
     asio::io_context io;

@@ -231,8 +231,8 @@ url_check url_policy::check_address(std::string_view url, std::string_view addre
     if (auto* why = std::get_if<std::string>(&parsed)) return {false, "not a URL (" + *why + ")"};
     const auto& parts = std::get<detail::url_parts>(parsed);
     const std::string text(address);
-    auto canonical = detail::canonical_host(text.find(':') != std::string::npos ? "[" + text + "]"
-                                                                               : text);
+    auto canonical =
+        detail::canonical_host(text.find(':') != std::string::npos ? "[" + text + "]" : text);
     if (auto* why = std::get_if<std::string>(&canonical)) {
         return {false, parts.host + " resolved to " + text + ", not an address (" + *why + ")"};
     }

@@ -214,8 +214,8 @@ curl_socket_t client::impl::on_open(void* t_p, curlsocktype purpose,
     if (purpose != CURLSOCKTYPE_IPCXN) return CURL_SOCKET_BAD;
     if (self->options.guard) {
         const std::string ip = address_text(&address->addr);
-        std::string why = ip.empty() ? "an address of an unknown family"
-                                     : self->options.guard(t->req.url, ip);
+        std::string why =
+            ip.empty() ? "an address of an unknown family" : self->options.guard(t->req.url, ip);
         if (!why.empty()) {
             if (t->refused.empty()) t->refused = std::move(why);
             ++self->stats.refused;
@@ -294,8 +294,8 @@ void client::impl::finish(CURLcode code, CURL* easy) {
     }
     long version = 0;
     curl_easy_getinfo(easy, CURLINFO_HTTP_VERSION, &version);
-    t->res.http_version = version == CURL_HTTP_VERSION_2_0   ? 2
-                          : version == CURL_HTTP_VERSION_3   ? 3
+    t->res.http_version = version == CURL_HTTP_VERSION_2_0    ? 2
+                          : version == CURL_HTTP_VERSION_3    ? 3
                           : version == CURL_HTTP_VERSION_NONE ? 0
                                                               : 1;
     long connects = 0;
@@ -333,7 +333,8 @@ void client::impl::start(transfer& t) {
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, ""); // every encoding this libcurl decodes
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_USERAGENT, options.user_agent.c_str());
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long long>(1, r.timeout.count())));
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                     static_cast<long>(std::max<long long>(1, r.timeout.count())));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(std::max<long long>(1, r.connect_timeout.count())));
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.errbuf);
@@ -403,12 +404,12 @@ asio::awaitable<response> client::impl::perform(std::shared_ptr<transfer> t) {
     case CURLE_UNSUPPORTED_PROTOCOL:
         throw error(errc::refused, what + "refused: only http and https are fetched");
     case CURLE_COULDNT_RESOLVE_HOST:
-        throw error(errc::resolve_failed, what + "the host name did not resolve (" +
-                                              std::string(t->errbuf) + ")");
+        throw error(errc::resolve_failed,
+                    what + "the host name did not resolve (" + std::string(t->errbuf) + ")");
     case CURLE_WRITE_ERROR:
         if (t->too_large) {
-            throw error(errc::too_large, what + "the response is over " +
-                                             std::to_string(r.max_body) + " bytes");
+            throw error(errc::too_large,
+                        what + "the response is over " + std::to_string(r.max_body) + " bytes");
         }
         break;
     case CURLE_COULDNT_CONNECT:

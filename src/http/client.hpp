@@ -50,12 +50,12 @@ struct response {
 using address_guard = std::function<std::string(std::string_view url, std::string_view address)>;
 
 struct client_options {
-    address_guard guard;                 // null: every address
+    address_guard guard; // null: every address
     std::string user_agent = "rotor/0.1";
-    long max_host_connections = 0;       // per host at once; 0: no limit (requests queue above)
-    long max_total_connections = 0;      // 0: no limit
-    std::string proxy;                   // "" : none ("http://host:port", "socks5h://...")
-    std::vector<std::string> resolve;    // "host:port:address" pins (tests, DNS pinning)
+    long max_host_connections = 0;    // per host at once; 0: no limit (requests queue above)
+    long max_total_connections = 0;   // 0: no limit
+    std::string proxy;                // "" : none ("http://host:port", "socks5h://...")
+    std::vector<std::string> resolve; // "host:port:address" pins (tests, DNS pinning)
 };
 
 struct client_stats {

@@ -32,5 +32,4 @@ class error : public std::runtime_error {
 
 } // namespace rotor::http
 
-template <>
-struct std::is_error_code_enum<rotor::http::errc> : std::true_type {};
+template <> struct std::is_error_code_enum<rotor::http::errc> : std::true_type {};

@@ -107,7 +107,8 @@ asio::awaitable<item_outcome> api_fetch_node::run(item_context& item) {
     http::response res;
     for (int redirects = 0;; ++redirects) {
         req.url = url;
-        req.timeout = std::min(config_.timeouts.request, std::max(milliseconds(1), item.remaining()));
+        req.timeout =
+            std::min(config_.timeouts.request, std::max(milliseconds(1), item.remaining()));
         req.connect_timeout = std::min(milliseconds(10000), req.timeout);
         ++counters_.requests;
         try {
@@ -168,10 +169,9 @@ item_outcome api_fetch_node::read_answer(item_context& item, const http::respons
         for (auto& c : start) {
             if (static_cast<unsigned char>(c) < 0x20) c = ' ';
         }
-        return item_outcome::failed("the answer from " + item.url + " is not JSON (" +
-                                    (res.content_type.empty() ? "no content type"
-                                                              : res.content_type) +
-                                    "): " + start);
+        return item_outcome::failed(
+            "the answer from " + item.url + " is not JSON (" +
+            (res.content_type.empty() ? "no content type" : res.content_type) + "): " + start);
     }
     const std::string gql = graphql_error(doc);
     const auto& api = config_.api;

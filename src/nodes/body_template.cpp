@@ -14,8 +14,8 @@ std::optional<placeholder> placeholder_at(const std::string& s, std::size_t at) 
     if (s.compare(at, 4, "{id}") == 0) return placeholder{4, {}};
     if (s.compare(at, 6, "{data.") != 0) return std::nullopt;
     std::size_t i = at + 6;
-    while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) != 0 || s[i] == '_' ||
-                            s[i] == '-')) {
+    while (i < s.size() &&
+           (std::isalnum(static_cast<unsigned char>(s[i])) != 0 || s[i] == '_' || s[i] == '-')) {
         ++i;
     }
     if (i == at + 6 || i >= s.size() || s[i] != '}') return std::nullopt;
@@ -29,8 +29,8 @@ std::optional<nlohmann::json> value_of(const placeholder& p, const std::string& 
         if (const auto it = data.find(p.data_key); it != data.end()) return *it;
     }
     if (problem.empty()) {
-        problem = "the request body needs data." + p.data_key +
-                  ", which the item was not enqueued with";
+        problem =
+            "the request body needs data." + p.data_key + ", which the item was not enqueued with";
     }
     return std::nullopt;
 }

@@ -170,7 +170,8 @@ platform_config parse_platform_config(const std::string& yaml, const std::string
         if (browser) {
             read_scan(r, n, c.scan);
         } else {
-            r.problem(n, "scan", "an api platform reads its fields under api: (scan is for browsers)");
+            r.problem(n, "scan",
+                      "an api platform reads its fields under api: (scan is for browsers)");
         }
     } else if (browser) {
         r.problem(root, "scan", "missing (a browser platform says what to extract)");
@@ -206,7 +207,7 @@ platform_config parse_platform_config(const std::string& yaml, const std::string
     }
     if (c.postgres) {
         // Every column's source must be something a record has.
-        static const std::set<std::string> plain = {"platform", "item",   "run", "lease",
+        static const std::set<std::string> plain = {"platform", "item",   "run",    "lease",
                                                     "outcome",  "reason", "status", "url",
                                                     "at",       "at_ms",  "fields"};
         std::set<std::string> names;
@@ -285,8 +286,8 @@ platform_config parse_platform_config(const std::string& yaml, const std::string
         }
         if (fetches != 1) {
             r.problem(root["workflow"], "workflow",
-                      "a " + std::string(to_string(c.type)) + " workflow has exactly one " +
-                          fetch + " node (it has " + std::to_string(fetches) + ")");
+                      "a " + std::string(to_string(c.type)) + " workflow has exactly one " + fetch +
+                          " node (it has " + std::to_string(fetches) + ")");
         } else if (c.workflow.front().type != fetch) {
             r.problem(root["workflow"], "workflow",
                       "the " + fetch + " node must come first (give the others depends_on)");

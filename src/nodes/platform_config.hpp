@@ -62,8 +62,8 @@ struct rate_limit_spec {
 
 struct timeouts_spec {
     milliseconds navigation{30000};
-    milliseconds wait{10000}; // for wait_for
-    milliseconds item{90000}; // one attempt at one item, everything included
+    milliseconds wait{10000};    // for wait_for
+    milliseconds item{90000};    // one attempt at one item, everything included
     milliseconds request{15000}; // api: one HTTP request, connection included
 };
 
@@ -93,11 +93,11 @@ struct api_spec {
     // The body: a JSON template whose strings "{id}" and "{data.NAME}" become the item's id and
     // the values it was enqueued with, as JSON values (never pasted into text that is parsed).
     std::optional<nlohmann::json> body;
-    std::string graphql_query;   // set: POST {"query": graphql_query, "variables": body}
-    std::string found;           // a JSON pointer whose value null or missing means gone
+    std::string graphql_query;      // set: POST {"query": graphql_query, "variables": body}
+    std::string found;              // a JSON pointer whose value null or missing means gone
     std::vector<field_spec> fields; // read by pointer
     std::size_t max_body_bytes = 8 * 1024 * 1024;
-    long max_connections = 0;    // per host at once (0: as many as requests in flight)
+    long max_connections = 0;             // per host at once (0: as many as requests in flight)
     bool allow_private_addresses = false; // internal APIs whose public names resolve privately
 };
 
@@ -157,8 +157,8 @@ struct platform_config {
     std::optional<jsonl_sink_spec> jsonl;
     std::optional<postgres_sink_spec> postgres;
     std::optional<redis_stream_sink_spec> redis_stream;
-    api_spec api;                        // worker_type api
-    std::chrono::seconds cache_ttl{0};   // > 0: an item saved less than this ago is not fetched
+    api_spec api;                      // worker_type api
+    std::chrono::seconds cache_ttl{0}; // > 0: an item saved less than this ago is not fetched
 };
 
 /// The fields a platform extracts: scan.fields (browser) or api.fields (api).

@@ -1,12 +1,11 @@
 #include "nodes/postgres_sink.hpp"
 
-#include <pqxx/pqxx>
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <pqxx/pqxx>
 
 namespace rotor::nodes {
 namespace {
@@ -149,7 +148,8 @@ std::string postgres_sink::statement(const std::vector<std::shared_ptr<pending>>
         sql += ")";
     }
     sql += " ON CONFLICT (";
-    for (std::size_t i = 0; i < spec_.key.size(); ++i) sql += (i ? ", " : "") + c.quote_name(spec_.key[i]);
+    for (std::size_t i = 0; i < spec_.key.size(); ++i)
+        sql += (i ? ", " : "") + c.quote_name(spec_.key[i]);
     sql += ")";
     std::string updates;
     for (const auto& [column, src] : spec_.columns) {
@@ -177,14 +177,14 @@ void postgres_sink::write_batch(std::vector<std::shared_ptr<pending>>& batch) {
         } catch (const pqxx::broken_connection& e) {
             conn_.reset();
             if (attempt >= 1) {
-                throw sink_error("postgres sink (" + spec_.table + "): connection lost: " +
-                                 e.what());
+                throw sink_error("postgres sink (" + spec_.table +
+                                 "): connection lost: " + e.what());
             }
         } catch (const pqxx::in_doubt_error& e) {
             conn_.reset(); // the upsert is idempotent: writing it again is safe
             if (attempt >= 1) {
-                throw sink_error("postgres sink (" + spec_.table + "): commit in doubt: " +
-                                 e.what());
+                throw sink_error("postgres sink (" + spec_.table +
+                                 "): commit in doubt: " + e.what());
             }
         } catch (const pqxx::sql_error& e) {
             // The server refused the statement (a missing column, a type, a constraint): not

@@ -64,7 +64,7 @@ class postgres_sink final : public sink {
     std::condition_variable cv_;
     std::deque<std::shared_ptr<pending>> queue_;
     bool writing_ = false; // a lane is the writer: it takes what waits, batch after batch
-    struct connection;                 // a pqxx::connection (libpqxx stays out of this header)
+    struct connection;     // a pqxx::connection (libpqxx stays out of this header)
     std::unique_ptr<connection> conn_; // the writer's alone
     postgres_sink_stats stats_;
     std::atomic<std::uint64_t> connects_{0};

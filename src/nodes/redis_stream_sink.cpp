@@ -4,10 +4,9 @@
 
 namespace rotor::nodes {
 
-redis_stream_sink::redis_stream_sink(const redis_stream_sink_spec& spec,
-                                     queue::redis_options redis)
-    : outcomes_(spec.outcomes), stream_(std::move(redis), queue::stream_options{spec.key,
-                                                                                spec.maxlen}) {}
+redis_stream_sink::redis_stream_sink(const redis_stream_sink_spec& spec, queue::redis_options redis)
+    : outcomes_(spec.outcomes),
+      stream_(std::move(redis), queue::stream_options{spec.key, spec.maxlen}) {}
 
 void redis_stream_sink::write(const item_record& record) {
     const std::string json =

@@ -14,9 +14,7 @@ class redis_stream_sink final : public sink {
     redis_stream_sink(const redis_stream_sink_spec& spec, queue::redis_options redis);
 
     const std::string& name() const noexcept override { return name_; }
-    bool takes(const std::string& outcome) const override {
-        return outcomes_.count(outcome) > 0;
-    }
+    bool takes(const std::string& outcome) const override { return outcomes_.count(outcome) > 0; }
     /// Thread-safe; throws sink_error while Redis is away (after the connection's retries).
     void write(const item_record& record) override;
 

@@ -6,11 +6,11 @@
 // for the data and extracts every field in one evaluation whose specs are passed as arguments
 // (never pasted into source).
 
+#include "http/client.hpp"
 #include "nodes/item_url.hpp"
 #include "nodes/node.hpp"
 #include "nodes/platform_config.hpp"
 #include "nodes/politeness.hpp"
-#include "http/client.hpp"
 #include "pool/browser_pool.hpp"
 #include "queue/rate_limiter.hpp"
 

@@ -23,7 +23,7 @@ struct item_record {
     int status = 0;
     std::string url;
     nlohmann::json timings = nlohmann::json::object();
-    nlohmann::json data; // the values the item was enqueued with (null: none)
+    nlohmann::json data;    // the values the item was enqueued with (null: none)
     std::int64_t at_ms = 0; // wall clock, ms since the epoch
 
     nlohmann::json to_json() const;

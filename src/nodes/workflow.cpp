@@ -30,11 +30,11 @@ workflow::workflow(const platform_config& config, scan_services services,
             std::vector<std::shared_ptr<sink>> sinks;
             for (const auto& name : spec.sinks) {
                 if (name == "jsonl" && config.jsonl) {
-                    sinks.push_back(std::make_shared<jsonl_sink>(
-                        config.jsonl->dir, config.platform, config.jsonl->outcomes));
+                    sinks.push_back(std::make_shared<jsonl_sink>(config.jsonl->dir, config.platform,
+                                                                 config.jsonl->outcomes));
                 } else if (name == "postgres" && config.postgres) {
-                    sinks.push_back(std::make_shared<postgres_sink>(*config.postgres,
-                                                                    config.platform));
+                    sinks.push_back(
+                        std::make_shared<postgres_sink>(*config.postgres, config.platform));
                 } else if (name == "redis_stream" && config.redis_stream) {
                     if (redis == nullptr) {
                         throw std::invalid_argument(config.source +

@@ -6,8 +6,8 @@
 namespace rotor::queue {
 
 result_stream::result_stream(redis_options redis, stream_options options)
-    : options_(std::move(options)), conn_(std::move(redis)),
-      add_{"stream_add", detail::stream_add_lua, {}} {
+    : options_(std::move(options)),
+      conn_(std::move(redis)), add_{"stream_add", detail::stream_add_lua, {}} {
     if (options_.key.empty()) throw error(errc::invalid_argument, "result stream: no key");
     if (options_.maxlen == 0) throw error(errc::invalid_argument, "result stream: maxlen is 0");
 }

@@ -14,8 +14,8 @@
 namespace rotor::queue {
 
 struct stream_options {
-    std::string key;             // the stream
-    std::size_t maxlen = 100000; // trimmed to about this many entries
+    std::string key;                                           // the stream
+    std::size_t maxlen = 100000;                               // trimmed to about this many entries
     std::chrono::seconds seen_ttl{std::chrono::hours(24 * 7)}; // how long repeats are noticed
 };
 

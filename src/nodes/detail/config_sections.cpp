@@ -19,7 +19,8 @@ std::optional<int> http_status(const std::string& s) {
 }
 
 // "3000" or "3000-4000" (milliseconds).
-static bool parse_wait(const std::string& text, milliseconds& lo, milliseconds& hi, std::string& why) {
+static bool parse_wait(const std::string& text, milliseconds& lo, milliseconds& hi,
+                       std::string& why) {
     const auto dash = text.find('-');
     auto num = [](const std::string& s, long long& v) {
         if (s.empty()) return false;
@@ -196,7 +197,7 @@ void read_browser(yaml_reader& r, const YAML::Node& n, browser_spec& out) {
 
 // A field is read by CSS selector (browser) or by JSON pointer (api).
 static void read_fields(yaml_reader& r, const YAML::Node& n, const std::string& path,
-                 std::vector<field_spec>& out, bool by_pointer = false) {
+                        std::vector<field_spec>& out, bool by_pointer = false) {
     if (!n.IsMap()) {
         r.problem(n, path,
                   by_pointer ? "expected a mapping of field name to {pointer, type, ...}"
@@ -375,7 +376,6 @@ void read_workflow(yaml_reader& r, const YAML::Node& n, std::vector<node_spec>& 
     }
 }
 
-
 std::optional<std::chrono::seconds> parse_duration(const std::string& text) {
     if (text.empty() || text.size() > 12) return std::nullopt;
     std::size_t digits = 0;
@@ -469,8 +469,9 @@ void read_api(yaml_reader& r, const YAML::Node& n, api_spec& out) {
             if (out.body) {
                 r.problem(g, p, "give graphql (query and variables) or body, not both");
             }
-            out.body = g["variables"].IsDefined() ? yaml_to_json(r, g["variables"], p + ".variables")
-                                                  : nlohmann::json::object();
+            out.body = g["variables"].IsDefined()
+                           ? yaml_to_json(r, g["variables"], p + ".variables")
+                           : nlohmann::json::object();
             if (!out.body->is_object()) {
                 r.problem(g["variables"], p + ".variables", "expected a mapping");
             }
@@ -567,8 +568,9 @@ void read_sinks(yaml_reader& r, const YAML::Node& n, platform_config& c) {
             s.table = r.text(pg, p, "table", true).value_or("");
             if (!s.table.empty() && !sql_identifier(s.table, true)) {
                 r.problem(pg["table"], p + ".table",
-                          "'" + s.table + "' is not a table name ([schema.]name, letters, digits "
-                                          "and _)");
+                          "'" + s.table +
+                              "' is not a table name ([schema.]name, letters, digits "
+                              "and _)");
             }
             const auto cols = pg["columns"];
             if (!cols.IsDefined() || !cols.IsMap() || cols.size() == 0) {
@@ -598,7 +600,8 @@ void read_sinks(yaml_reader& r, const YAML::Node& n, platform_config& c) {
                     r.problem(pg["key"], p + ".key", "'" + k + "' is not one of the columns");
                 }
             }
-            if (auto b = r.integer(pg, p, "batch", 1, 10000)) s.batch = static_cast<std::size_t>(*b);
+            if (auto b = r.integer(pg, p, "batch", 1, 10000))
+                s.batch = static_cast<std::size_t>(*b);
             s.outcomes = read_outcomes(r, pg, p, s.outcomes);
             c.postgres = s;
         }

@@ -1,5 +1,7 @@
 // The worker binary against a real redis-server, the fixture shop and Chromium: killed with
-// SIGKILL mid-job and started again, it saves no item twice beyond those that were in flight.
+// SIGKILL mid-job and started again, it saves no item twice beyond those that were in flight;
+// an API worker writing to PostgreSQL, killed and resumed, leaves one row per item.
+#include "postgres_server.hpp"
 #include "queue/job_queue.hpp"
 #include "redis_server.hpp"
 #include "shop_server.hpp"
@@ -15,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <thread>
 
 extern char** environ;
@@ -25,12 +28,15 @@ using std::chrono::milliseconds;
 
 class WorkerTest : public ::testing::Test {
   protected:
-    pid_t start_worker(const std::string& id) {
+    pid_t start_worker(const std::string& id, const std::string& platform = "demo-shop",
+                       const std::string& config_dir = std::string(ROTOR_SOURCE_DIR) +
+                                                       "/config/platforms",
+                       const std::vector<std::string>& extra_env = {}) {
         std::vector<std::string> args = {WORKER,
                                          "--platform",
-                                         "demo-shop",
+                                         platform,
                                          "--config-dir",
-                                         std::string(ROTOR_SOURCE_DIR) + "/config/platforms",
+                                         config_dir,
                                          "--redis-port",
                                          std::to_string(redis_.port()),
                                          "--worker-id",
@@ -43,6 +49,7 @@ class WorkerTest : public ::testing::Test {
         std::vector<std::string> env = {"ROTOR_SHOP_URL=" + shop_.base_url(),
                                         "ROTOR_RESULTS_DIR=" + results_dir(),
                                         "TMPDIR=" + profiles_.path().string()};
+        env.insert(env.end(), extra_env.begin(), extra_env.end());
         for (char** e = environ; *e != nullptr; ++e) {
             const std::string v = *e;
             if (v.rfind("ROTOR_", 0) != 0 && v.rfind("TMPDIR=", 0) != 0) env.push_back(v);
@@ -116,6 +123,62 @@ TEST_F(WorkerTest, ResumedAfterSigkillItSavesNoItemTwiceBeyondThoseInFlight) {
     // Saved but not yet checkpointed when the worker died: at most the items in flight.
     EXPECT_LE(repeats, 3) << "items saved twice beyond those in flight";
     EXPECT_EQ(q.command({"HLEN", qo.prefix + "results:" + job}).as_integer(), 40);
+}
+
+// An API worker writing to PostgreSQL, SIGKILLed mid-run: the next worker resumes after the
+// lease expires, and the table ends with exactly one row per item, none lost.
+TEST_F(WorkerTest, ApiWorkerKilledAndResumedLeavesOneRowPerItemInPostgres) {
+    rotor::test::postgres_server pg;
+    pg.psql("CREATE TABLE products (platform text NOT NULL, product_id text NOT NULL, "
+            "price numeric, run_id text, PRIMARY KEY (platform, product_id))");
+    rotor::test::temp_dir configs{"rotor-worker-configs"};
+    {
+        std::ifstream in(std::string(ROTOR_SOURCE_DIR) + "/config/platforms/demo-api.yaml");
+        std::stringstream text;
+        text << in.rdbuf();
+        std::string yaml = text.str();
+        const std::string save = "sinks: [jsonl]}";
+        yaml.replace(yaml.find(save), save.size(), "sinks: [jsonl, postgres]}");
+        yaml += "  postgres:\n    url: '${ROTOR_PG_URL}'\n    table: products\n"
+                "    key: [platform, product_id]\n"
+                "    columns: {platform: platform, product_id: item, price: fields.price, "
+                "run_id: run}\n";
+        std::ofstream(configs.path() / "demo-api.yaml") << yaml;
+    }
+    const std::vector<std::string> env = {"ROTOR_PG_URL=" + pg.url(), "ROTOR_RPM=900"};
+    rotor::queue::redis_options r;
+    r.port = redis_.port();
+    rotor::queue::queue_options qo;
+    qo.batch_size = 100;
+    rotor::queue::job_queue q(r, qo);
+    rotor::queue::enqueue_request req;
+    req.platform = "demo-api";
+    for (int i = 0; i < 100; ++i) req.items.push_back(std::to_string(9100 + i));
+    const auto job = q.enqueue(req).job_ids.at(0);
+    auto rows = [&] { return std::stoi(pg.psql("SELECT count(*) FROM products")); };
+
+    const pid_t first = start_worker("first", "demo-api", configs.path().string(), env);
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (rows() < 25 && std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::sleep_for(milliseconds(20));
+    }
+    ::kill(first, SIGKILL);
+    int status = 0;
+    ::waitpid(first, &status, 0);
+    const int before = rows();
+    ASSERT_GE(before, 25) << "the first worker wrote too little";
+    ASSERT_LT(before, 100) << "the first worker finished before it was killed";
+
+    const pid_t second = start_worker("second", "demo-api", configs.path().string(), env);
+    ::waitpid(second, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    EXPECT_EQ(q.job_fields(job).at("status"), "done");
+    EXPECT_EQ(rows(), 100) << "items lost";
+    EXPECT_EQ(pg.psql("SELECT count(DISTINCT product_id) FROM products WHERE run_id = '" + job +
+                      "' AND price > 0"),
+              "100");
+    EXPECT_EQ(q.command({"HLEN", qo.prefix + "results:" + job}).as_integer(), 100);
 }
 
 } // namespace

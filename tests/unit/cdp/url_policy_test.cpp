@@ -277,5 +277,30 @@ TEST(UrlParts, CanonicalizesLikeTheUrlStandard) {
     EXPECT_EQ(std::get<url_parts>(parse_url("http://x.example:8080/")).port, 8080);
 }
 
+// Where a connection is opened (an HTTP client's socket callback): the resolved address.
+TEST(UrlPolicy, ResolvedAddressesAreCheckedAgainstTheName) {
+    const url_policy shop({"shop.example", "127.0.0.1", "localhost"});
+    EXPECT_TRUE(shop.check_address("https://shop.example/x", "93.184.216.34").allowed);
+    for (const char* bad : {"169.254.169.254", "100.100.100.200", "fd00:ec2::254", "0.0.0.0",
+                            "fe80::1", "::ffff:127.0.0.1"}) {
+        const auto c = shop.check_address("https://shop.example/x", bad);
+        EXPECT_FALSE(c.allowed) << bad;
+        EXPECT_NE(c.reason.find("shop.example resolved to"), std::string::npos) << c.reason;
+    }
+    for (const char* rebinding : {"127.0.0.1", "10.1.2.3", "192.168.0.9", "::1"}) {
+        const auto c = shop.check_address("https://shop.example/x", rebinding);
+        EXPECT_FALSE(c.allowed) << rebinding << ": a public name led to a private address";
+    }
+    EXPECT_TRUE(shop.check_address("http://127.0.0.1:8080/x", "127.0.0.1").allowed);
+    EXPECT_TRUE(shop.check_address("http://localhost:8080/x", "::1").allowed);
+    EXPECT_FALSE(shop.check_address("http://localhost:8080/x", "169.254.169.254").allowed);
+    url_policy_options internal;
+    internal.allow_private_addresses = true;
+    const url_policy inside({"api.internal.example"}, internal);
+    EXPECT_TRUE(inside.check_address("https://api.internal.example/", "10.0.0.5").allowed);
+    EXPECT_FALSE(inside.check_address("https://api.internal.example/", "169.254.169.254").allowed);
+    EXPECT_FALSE(shop.check_address("https://shop.example/x", "not-an-ip").allowed);
+}
+
 } // namespace
 } // namespace rotor::cdp
