@@ -1,8 +1,9 @@
 # Shared by bench/*.sh (sourced).
 
-# npm peers (playwright-core, bullmq) into bench/node_modules, once. Never part of the build/CI.
+# npm peers (playwright-core, bullmq, crawlee) into bench/node_modules, once. Never part of the build/CI.
 ensure_peers() {
-  if [[ ! -d bench/node_modules/playwright-core || ! -d bench/node_modules/bullmq ]]; then
+  if [[ ! -d bench/node_modules/playwright-core || ! -d bench/node_modules/bullmq ||
+        ! -d bench/node_modules/crawlee ]]; then
     echo "bench: installing npm peers into bench/node_modules" >&2
     npm install --prefix bench --no-audit --no-fund --loglevel=error >&2
   fi
