@@ -147,17 +147,24 @@ int main(int argc, char** argv) {
             const auto g = q.progress(group_id);
             std::int64_t ok = 0;
             std::int64_t gone = 0;
+            std::int64_t cached = 0;
             std::int64_t failed = 0;
             nlohmann::json examples = nlohmann::json::array();
             for (std::int64_t i = g.first; i < g.first + g.total; ++i) {
                 const std::string id = group_id + "-" + std::to_string(i);
-                // A result is ok, or gone (404/410: stored with "gone": true).
+                // A result is ok, gone (404/410: stored with "gone": true) or cached (answered
+                // from the freshness cache: "cached": true).
+                auto flagged = [](const nlohmann::json& r, const char* name) {
+                    const auto flag = r.is_object() ? r.find(name) : r.end();
+                    return flag != r.end() && flag->is_boolean() && flag->get<bool>();
+                };
                 for (const auto& v :
                      q.command({"HVALS", queue.prefix + "results:" + id}).elements) {
                     const auto r = nlohmann::json::parse(v.as_string(), nullptr, false);
-                    const auto flag = r.is_object() ? r.find("gone") : r.end();
-                    if (flag != r.end() && flag->is_boolean() && flag->get<bool>())
+                    if (flagged(r, "gone"))
                         ++gone;
+                    else if (flagged(r, "cached"))
+                        ++cached;
                     else
                         ++ok;
                 }
@@ -175,6 +182,7 @@ int main(int argc, char** argv) {
                                         {"enqueuing", g.enqueuing},
                                         {"items_ok", ok},
                                         {"items_gone", gone},
+                                        {"items_cached", cached},
                                         {"items_failed", failed},
                                         {"failed_examples", examples}}
                              .dump()

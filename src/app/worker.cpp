@@ -136,6 +136,7 @@ int main(int argc, char** argv) {
                                   {"jobs_released", s.jobs_released},
                                   {"items_ok", s.items_ok},
                                   {"items_gone", s.items_gone},
+                                  {"items_cached", s.items_cached},
                                   {"items_failed", s.items_failed},
                                   {"items_retried", s.items_retried},
                                   {"items_poisoned", s.items_poisoned},

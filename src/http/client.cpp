@@ -71,7 +71,8 @@ struct client::impl {
         CURL* easy = nullptr;
         curl_slist* headers = nullptr;
         CURLcode code = CURLE_OK;
-        std::string refused; // the guard's reason, when it refused the connection
+        std::string refused; // the guard's reason, when it refused an address
+        int opened = 0;      // addresses the guard let through (happy eyeballs tries several)
         bool too_large = false;
         bool finished = false;
         char errbuf[CURL_ERROR_SIZE] = {0};
@@ -167,6 +168,9 @@ int client::impl::on_socket(CURL*, curl_socket_t s, int what, void* self_p, void
     return 0;
 }
 
+// A wait that fires always reaches curl, even if curl since asked for the other direction: the
+// reactor is edge-triggered, so an event not passed on now may never come again (curl ignores
+// what it does not need).
 void client::impl::arm(const std::shared_ptr<watched>& w, curl_socket_t s) {
     if (w->closed) return;
     if ((w->wanted & CURL_POLL_IN) != 0 && !w->reading) {
@@ -175,7 +179,6 @@ void client::impl::arm(const std::shared_ptr<watched>& w, curl_socket_t s) {
                          [this, w, s](const boost::system::error_code& ec) {
                              w->reading = false;
                              if (w->closed || ec == asio::error::operation_aborted) return;
-                             if ((w->wanted & CURL_POLL_IN) == 0) return;
                              action(s, ec ? CURL_CSELECT_ERR : CURL_CSELECT_IN);
                              arm(w, s);
                          });
@@ -186,7 +189,6 @@ void client::impl::arm(const std::shared_ptr<watched>& w, curl_socket_t s) {
                          [this, w, s](const boost::system::error_code& ec) {
                              w->writing = false;
                              if (w->closed || ec == asio::error::operation_aborted) return;
-                             if ((w->wanted & CURL_POLL_OUT) == 0) return;
                              action(s, ec ? CURL_CSELECT_ERR : CURL_CSELECT_OUT);
                              arm(w, s);
                          });
@@ -232,6 +234,7 @@ curl_socket_t client::impl::on_open(void* t_p, curlsocktype purpose,
         return CURL_SOCKET_BAD;
     }
     ++self->stats.connections_opened;
+    ++t->opened;
     return fd;
 }
 
@@ -368,6 +371,8 @@ void client::impl::start(transfer& t) {
     active.insert(&t);
     if (const CURLMcode m = curl_multi_add_handle(multi, e); m != CURLM_OK) {
         active.erase(&t);
+        curl_easy_cleanup(e);
+        t.easy = nullptr;
         throw error(errc::transfer_failed,
                     r.method + " " + r.url + ": libcurl: " + curl_multi_strerror(m));
     }
@@ -413,7 +418,11 @@ asio::awaitable<response> client::impl::perform(std::shared_ptr<transfer> t) {
         }
         break;
     case CURLE_COULDNT_CONNECT:
-        if (!t->refused.empty()) throw error(errc::refused, what + "refused: " + t->refused);
+        // Refused only when no address was let through: a refused IPv6 address next to an IPv4
+        // one that timed out is a connection failure (retried), not a refusal.
+        if (!t->refused.empty() && t->opened == 0) {
+            throw error(errc::refused, what + "refused: " + t->refused);
+        }
         throw error(errc::connect_failed, what + "cannot connect (" + std::string(t->errbuf) + ")");
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
@@ -431,6 +440,10 @@ asio::awaitable<response> client::impl::perform(std::shared_ptr<transfer> t) {
 client::client(client_options options) : impl_(std::make_unique<impl>(std::move(options))) {
     global_init();
     auto& i = *impl_;
+    if (i.options.guard && !i.options.proxy.empty()) {
+        // Through a proxy the guard would see the proxy's address, never the target's.
+        throw std::invalid_argument("http client: an address guard cannot work through a proxy");
+    }
     i.multi = curl_multi_init();
     i.share = curl_share_init();
     if (i.multi == nullptr || i.share == nullptr) {

@@ -37,10 +37,50 @@ std::string graphql_error(const nlohmann::json& doc) {
     if (first.is_object() && first.contains("message") && first["message"].is_string()) {
         return first["message"].get<std::string>();
     }
-    return first.dump().substr(0, 200);
+    return first.is_string() ? first.get<std::string>().substr(0, 200) : "an error";
 }
 
 } // namespace
+
+std::string ambiguous_url(const std::string& url) {
+    // The policy reads URLs as the URL standard does, libcurl as RFC 3986 does; where they part
+    // ways (a backslash ends the host for one and not the other, an '@' splits user and host)
+    // a URL could pass the policy's host check and reach another host. Such URLs are refused.
+    for (const char c : url) {
+        if (c == '\\') return "a backslash";
+        if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+            return "a space or control character";
+    }
+    const auto scheme = url.find("://");
+    const auto start = scheme == std::string::npos ? 0 : scheme + 3;
+    const auto end = url.find_first_of("/?#", start);
+    if (url.substr(start, end == std::string::npos ? std::string::npos : end - start).find('@') !=
+        std::string::npos) {
+        return "user information (an '@' before the host)";
+    }
+    return "";
+}
+
+nlohmann::json parse_answer(const std::string& body, std::string& problem) {
+    // nlohmann parses without recursion but dumps and copies recursively: an answer nested deeper
+    // than any product needs is refused instead of risking the worker's stack.
+    bool too_deep = false;
+    nlohmann::json::parser_callback_t limit = [&too_deep](int depth, nlohmann::json::parse_event_t,
+                                                          nlohmann::json&) {
+        if (depth > max_answer_depth) {
+            too_deep = true;
+            return false;
+        }
+        return true;
+    };
+    auto doc = nlohmann::json::parse(body, limit, false);
+    if (too_deep) {
+        problem = "nested deeper than " + std::to_string(max_answer_depth) + " levels";
+        return nullptr;
+    }
+    if (doc.is_discarded()) problem = "not JSON";
+    return doc;
+}
 
 http::client_options http_options_for(const platform_config& config) {
     http::client_options o;
@@ -106,6 +146,13 @@ asio::awaitable<item_outcome> api_fetch_node::run(item_context& item) {
     std::string url = item.url;
     http::response res;
     for (int redirects = 0;; ++redirects) {
+        if (const auto why = ambiguous_url(url); !why.empty()) {
+            ++counters_.refused;
+            co_return item_outcome::failed("refused: " + url.substr(0, 200) + " has " + why);
+        }
+        if (redirects > 0 && !co_await polite_.wait(item)) {
+            co_return item_outcome::abandoned("stopped while waiting"); // a hop is a request too
+        }
         req.url = url;
         req.timeout =
             std::min(config_.timeouts.request, std::max(milliseconds(1), item.remaining()));
@@ -163,23 +210,31 @@ asio::awaitable<item_outcome> api_fetch_node::run(item_context& item) {
 }
 
 item_outcome api_fetch_node::read_answer(item_context& item, const http::response& res) {
-    const auto doc = nlohmann::json::parse(res.body, nullptr, false);
-    if (doc.is_discarded()) {
+    std::string problem;
+    const auto doc = parse_answer(res.body, problem);
+    if (!problem.empty()) {
         std::string start = res.body.substr(0, 120);
         for (auto& c : start) {
             if (static_cast<unsigned char>(c) < 0x20) c = ' ';
         }
         return item_outcome::failed(
-            "the answer from " + item.url + " is not JSON (" +
+            "the answer from " + item.url + " is " + problem + " (" +
             (res.content_type.empty() ? "no content type" : res.content_type) + "): " + start);
     }
     const std::string gql = graphql_error(doc);
     const auto& api = config_.api;
     if (!api.found.empty()) {
+        // Gone only when the answer says so: `found` itself present and null (GraphQL's
+        // {"data": {"product": null}}). An error envelope without it ({"errors": [...],
+        // "data": null}) is the server's trouble: retried, then recorded.
         const nlohmann::json::json_pointer at(api.found);
-        if (!doc.contains(at) || doc.at(at).is_null()) {
+        if (doc.contains(at) && doc.at(at).is_null()) {
             return item_outcome::gone("not found: " + api.found + " is null" +
                                       (gql.empty() ? "" : " (" + gql + ")"));
+        }
+        if (!doc.contains(at)) {
+            return item_outcome::retry("the answer from " + item.url + " has no " + api.found +
+                                       (gql.empty() ? "" : " (" + gql + ")"));
         }
     }
     for (std::size_t i = 0; i < api.fields.size(); ++i) {

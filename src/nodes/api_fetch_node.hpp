@@ -53,6 +53,15 @@ class api_fetch_node final : public node {
     api_counters counters_;
 };
 
+/// Why `url` is refused before libcurl sees it (a backslash, a control character, user
+/// information: where the URL standard and libcurl read a host differently), "" when it is not.
+std::string ambiguous_url(const std::string& url);
+
+/// Answers nested deeper than this are refused (dumping them would recurse that deep).
+inline constexpr int max_answer_depth = 64;
+/// An API answer parsed; `problem` says why it is unusable ("not JSON", "nested deeper ...").
+nlohmann::json parse_answer(const std::string& body, std::string& problem);
+
 /// The HTTP client options for a platform: its address guard (allowed_hosts, and no public name
 /// leading to a private or metadata address), its connection limit.
 http::client_options http_options_for(const platform_config& config);

@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdio>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -162,16 +163,52 @@ asio::awaitable<void> item_executor::lane(job_state& s, std::size_t lane_no) {
     }
 }
 
-bool item_executor::answer_from_cache(const std::string& entry, item_context& item) {
-    const auto j = nlohmann::json::parse(entry, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("fields") || !j["fields"].is_object()) {
-        return false; // not an entry this build wrote: fetch the item
+std::string item_executor::cache_identity(const item_context& item) const {
+    // What the fetched values depend on: the request (template, body, the item's id and data)
+    // and how fields are read. An entry written under another identity (the item enqueued with
+    // other data, the config changed) is not an answer.
+    std::string text = config_.url_template + '\n' + config_.api.method + '\n' +
+                       config_.api.graphql_query + '\n' +
+                       (config_.api.body ? config_.api.body->dump() : "") + '\n' + item.id + '\n' +
+                       item.data.dump() + '\n';
+    for (const auto& f : fields_of(config_)) {
+        text += f.name + '\t' + f.selector + '\t' + f.pointer + '\t' + f.attribute + '\t' +
+                std::to_string(static_cast<int>(f.read)) + '\t' +
+                std::to_string(static_cast<int>(f.type)) + '\t' + f.regex.value_or("") + '\t' +
+                (f.required ? "1" : "0") + '\n';
     }
-    item.fields = j["fields"];
-    item.url = j.value("url", "");
-    item.http_status = j.value("status", 0);
-    item.timings = {{"cached_from", j.value("run", "")}, {"cached_at_ms", j.value("at_ms", 0LL)}};
-    return true;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(text));
+    return hex;
+}
+
+bool item_executor::answer_from_cache(const std::string& entry, item_context& item) const {
+    try {
+        const auto j = nlohmann::json::parse(entry, nullptr, false);
+        if (j.is_discarded() || !j.is_object() || !j.contains("fields") ||
+            !j["fields"].is_object()) {
+            return false; // not an entry this build wrote: fetch the item
+        }
+        if (j.value("identity", std::string()) != cache_identity(item)) return false;
+        // Read at the job's start, answered maybe much later: the entry's own age decides.
+        const auto now_ms = std::chrono::duration_cast<milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        const auto at_ms = j.value("at_ms", std::int64_t{0});
+        if (now_ms - at_ms >= std::chrono::duration_cast<milliseconds>(config_.cache_ttl).count()) {
+            return false;
+        }
+        item.fields = j["fields"];
+        item.url = j.value("url", std::string());
+        item.http_status = j.value("status", 0);
+        item.timings = {{"cached_from", j.value("run", std::string())}, {"cached_at_ms", at_ms}};
+        return true;
+    } catch (const nlohmann::json::exception&) {
+        item.fields = nlohmann::json::object();
+        item.url.clear();
+        item.http_status = 0;
+        return false; // a foreign or damaged entry: fetch the item
+    }
 }
 
 asio::awaitable<item_outcome> item_executor::process(job_state& s, item_context& item) {
@@ -262,6 +299,7 @@ bool item_executor::record(job_state& s, queue::job_queue& q, const item_context
                     // Only fetched values go into the cache: an answer from it does not make
                     // it fresher.
                     const nlohmann::json entry = {
+                        {"identity", cache_identity(item)},
                         {"fields", item.fields},
                         {"url", item.url},
                         {"status", item.http_status},

@@ -63,8 +63,10 @@ class item_executor {
     struct job_state;
     boost::asio::awaitable<void> lane(job_state& s, std::size_t lane_no);
     boost::asio::awaitable<item_outcome> process(job_state& s, item_context& item);
-    /// Fills the item from its freshness entry; false when the entry is unreadable.
-    static bool answer_from_cache(const std::string& entry, item_context& item);
+    /// Fills the item from its freshness entry; false when the entry is unreadable, too old, or
+    /// was written for another request or field spec (then the item is fetched).
+    bool answer_from_cache(const std::string& entry, item_context& item) const;
+    std::string cache_identity(const item_context& item) const;
     /// Records the final outcome (fenced); false when the lane must stop.
     bool record(job_state& s, queue::job_queue& q, const item_context& item,
                 const item_outcome& outcome);

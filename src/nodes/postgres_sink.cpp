@@ -32,6 +32,35 @@ std::string without_nul(std::string s) {
     return s;
 }
 
+// A statement the server refused for a row's values (SQLSTATE classes 22 data exception and 23
+// integrity constraint violation): the rows' fault, not the server's or the config's.
+class row_error : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+// libpq parameters every connection gets unless the URL sets them: a dead host is noticed (connect
+// timeout, keepalives, unacknowledged data), and a statement cannot run for ever.
+std::string with_defaults(const std::string& url) {
+    const bool uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
+    const std::vector<std::pair<std::string, std::string>> defaults = {
+        {"connect_timeout", "5"},
+        {"keepalives", "1"},
+        {"keepalives_idle", "30"},
+        {"tcp_user_timeout", "30000"},
+        {"options", uri ? "-c%20statement_timeout%3D30000" : "'-c statement_timeout=30000'"}};
+    std::string out = url;
+    for (const auto& [key, value] : defaults) {
+        if (url.find(key + "=") != std::string::npos) continue;
+        if (uri) {
+            out += (out.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
+        } else {
+            out += " " + key + "=" + value;
+        }
+    }
+    return out;
+}
+
 } // namespace
 
 struct postgres_sink::connection {
@@ -100,7 +129,7 @@ std::vector<std::optional<std::string>> postgres_sink::row_of(const postgres_sin
 void postgres_sink::connect() {
     conn_.reset();
     try {
-        auto c = std::make_unique<connection>(spec_.url);
+        auto c = std::make_unique<connection>(with_defaults(spec_.url));
         // A hung server must not hold a lane for ever: statements end after 30 s.
         pqxx::nontransaction setup(c->c);
         setup.exec("SET statement_timeout = 30000");
@@ -128,17 +157,22 @@ std::string postgres_sink::statement(const std::vector<std::shared_ptr<pending>>
     sql += ") VALUES ";
     // One row per key: ON CONFLICT DO UPDATE may not touch a row twice in one statement, so of
     // two records with the same key (an item twice in the batch) the later one is written.
-    std::map<std::vector<std::optional<std::string>>, std::size_t> last;
-    for (std::size_t b = 0; b < batch.size(); ++b) {
+    // A key with a NULL conflicts with nothing in PostgreSQL: such rows are all written.
+    auto key_of = [&](std::size_t b) {
         std::vector<std::optional<std::string>> key;
         for (const auto k : key_columns_) key.push_back(batch[b]->row[k]);
-        last[key] = b;
+        return key;
+    };
+    auto has_null = [](const std::vector<std::optional<std::string>>& key) {
+        return std::any_of(key.begin(), key.end(), [](const auto& v) { return !v; });
+    };
+    std::map<std::vector<std::optional<std::string>>, std::size_t> last;
+    for (std::size_t b = 0; b < batch.size(); ++b) {
+        if (auto key = key_of(b); !has_null(key)) last[key] = b;
     }
     bool first_row = true;
     for (std::size_t b = 0; b < batch.size(); ++b) {
-        std::vector<std::optional<std::string>> key;
-        for (const auto k : key_columns_) key.push_back(batch[b]->row[k]);
-        if (last[key] != b) continue;
+        if (const auto key = key_of(b); !has_null(key) && last[key] != b) continue;
         sql += first_row ? "(" : ", (";
         first_row = false;
         const auto& row = batch[b]->row;
@@ -168,9 +202,9 @@ void postgres_sink::write_batch(std::vector<std::shared_ptr<pending>>& batch) {
         try {
             if (!conn_ || !conn_->c.is_open()) connect();
             const auto sql = statement(batch);
-            pqxx::work w(conn_->c);
+            // One statement is atomic on its own: no BEGIN/COMMIT round trips around it.
+            pqxx::nontransaction w(conn_->c);
             w.exec(sql);
-            w.commit();
             return;
         } catch (const sink_error&) {
             throw;
@@ -194,6 +228,10 @@ void postgres_sink::write_batch(std::vector<std::shared_ptr<pending>>& batch) {
             if (state.rfind("57P", 0) == 0 || state.rfind("08", 0) == 0) { // shutdown, connection
                 conn_.reset();
                 if (attempt < 1) continue;
+            }
+            if (state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0) {
+                throw row_error("postgres sink (" + spec_.table + ") refused the row: " + e.what() +
+                                " (SQLSTATE " + state + ")");
             }
             throw sink_error("postgres sink (" + spec_.table + "): " + e.what() +
                              (state.empty() ? "" : " (SQLSTATE " + state + ")"));
@@ -222,25 +260,46 @@ void postgres_sink::write(const item_record& record) {
             queue_.pop_front();
         }
         lock.unlock();
-        std::string error;
-        try {
-            write_batch(batch);
-        } catch (const sink_error& e) {
-            error = e.what();
-        }
+        write_rows(batch);
         lock.lock();
-        if (error.empty()) {
-            ++stats_.statements;
-            stats_.rows += batch.size();
-        }
         for (auto& p : batch) {
             p->done = true;
-            p->error = error;
+            if (p->error.empty()) ++stats_.rows;
         }
+        ++stats_.statements;
         writing_ = false;
         cv_.notify_all();
     }
+    if (mine->refused) throw record_refused(mine->error);
     if (!mine->error.empty()) throw sink_error(mine->error);
+}
+
+void postgres_sink::write_rows(std::vector<std::shared_ptr<pending>>& batch) {
+    try {
+        write_batch(batch);
+        return;
+    } catch (const row_error& e) {
+        if (batch.size() == 1) {
+            batch[0]->error = e.what();
+            batch[0]->refused = true;
+            return;
+        }
+    } catch (const sink_error& e) {
+        for (auto& p : batch) p->error = e.what();
+        return;
+    }
+    // A row's values broke the statement: each row alone, so only the guilty ones are refused.
+    for (auto& p : batch) {
+        std::vector<std::shared_ptr<pending>> one{p};
+        try {
+            write_batch(one);
+        } catch (const row_error& e) {
+            p->error = e.what();
+            p->refused = true;
+        } catch (const sink_error& e) {
+            p->error = e.what();
+        }
+    }
 }
 
 postgres_sink_stats postgres_sink::stats() const {

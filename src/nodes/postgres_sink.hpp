@@ -50,11 +50,15 @@ class postgres_sink final : public sink {
     struct pending {
         std::vector<std::optional<std::string>> row;
         bool done = false;
+        bool refused = false; // error is this row's own (record_refused)
         std::string error;
     };
     void write_batch(std::vector<std::shared_ptr<pending>>& batch);
     std::string statement(const std::vector<std::shared_ptr<pending>>& batch);
     void connect();
+    /// Writes `batch`; one that fails on a row's values is written again row by row, so only
+    /// the rows at fault are refused. Sets each row's outcome.
+    void write_rows(std::vector<std::shared_ptr<pending>>& batch);
 
     std::string name_ = "postgres";
     postgres_sink_spec spec_;

@@ -83,14 +83,23 @@ boost::asio::awaitable<item_outcome> save_node::run(item_context& item) {
     // A sink that is down (disk full, a server away) throws sink_error: the worker's fault, not
     // the item's; the executor gives the job back rather than burn the items.
     auto record = record_of(item, item_outcome::ok());
-    co_await write(std::move(record));
+    try {
+        co_await write(std::move(record));
+    } catch (const record_refused& e) {
+        co_return item_outcome::failed(e.what()); // the item's values, not the worker
+    }
     co_return item_outcome::ok();
 }
 
 boost::asio::awaitable<void> save_node::save_end(const item_context& item,
                                                  const item_outcome& outcome) {
     auto record = record_of(item, outcome);
-    co_await write(std::move(record));
+    try {
+        co_await write(std::move(record));
+    } catch (const record_refused& e) {
+        // The item is recorded with its outcome anyway; this sink just does not hold it.
+        spdlog::warn("{}: item {} ({}): {}", item.platform, item.id, outcome.reason, e.what());
+    }
 }
 
 void save_node::end_of_job() {

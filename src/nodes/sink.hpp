@@ -36,13 +36,21 @@ class sink_error : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// A record a sink refuses for what it holds (a value the table's column cannot take, a broken
+/// constraint): the item's fault, not the worker's. The item is recorded as failed with it.
+class record_refused : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
 class sink {
   public:
     virtual ~sink() = default;
     virtual const std::string& name() const noexcept = 0;
     /// Whether records of this outcome go to this sink (the sink's `outcomes:`).
     virtual bool takes(const std::string& outcome) const { return !outcome.empty(); }
-    /// Thread-safe; blocking (call it off the executor's threads). Throws sink_error.
+    /// Thread-safe; blocking (call it off the executor's threads). Throws sink_error, or
+    /// record_refused for this record alone.
     virtual void write(const item_record& record) = 0;
     /// Makes what was written durable (fsync); at the end of each job, before it completes.
     /// Throws sink_error.

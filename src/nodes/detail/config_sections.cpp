@@ -590,6 +590,12 @@ void read_sinks(yaml_reader& r, const YAML::Node& n, platform_config& c) {
             }
             if (auto k = r.texts(pg, p, "key")) {
                 s.key = *k;
+                const std::set<std::string> unique(s.key.begin(), s.key.end());
+                if (s.key.empty()) {
+                    r.problem(pg["key"], p + ".key", "empty: name the columns of the unique key");
+                } else if (unique.size() != s.key.size()) {
+                    r.problem(pg["key"], p + ".key", "a column is named twice");
+                }
             } else {
                 r.problem(pg, p + ".key", "missing: the columns of the table's unique key");
             }

@@ -130,7 +130,14 @@ TEST_F(WorkerTest, ResumedAfterSigkillItSavesNoItemTwiceBeyondThoseInFlight) {
 TEST_F(WorkerTest, ApiWorkerKilledAndResumedLeavesOneRowPerItemInPostgres) {
     rotor::test::postgres_server pg;
     pg.psql("CREATE TABLE products (platform text NOT NULL, product_id text NOT NULL, "
-            "price numeric, run_id text, PRIMARY KEY (platform, product_id))");
+            "price numeric, run_id text, writes int NOT NULL DEFAULT 1, "
+            "PRIMARY KEY (platform, product_id))");
+    // Counts how often a row was written: the key makes a second row impossible, so a repeat
+    // shows only as an update.
+    pg.psql("CREATE FUNCTION count_write() RETURNS trigger LANGUAGE plpgsql AS "
+            "'BEGIN NEW.writes := OLD.writes + 1; RETURN NEW; END'");
+    pg.psql("CREATE TRIGGER counted BEFORE UPDATE ON products FOR EACH ROW EXECUTE FUNCTION "
+            "count_write()");
     rotor::test::temp_dir configs{"rotor-worker-configs"};
     {
         std::ifstream in(std::string(ROTOR_SOURCE_DIR) + "/config/platforms/demo-api.yaml");
@@ -179,6 +186,9 @@ TEST_F(WorkerTest, ApiWorkerKilledAndResumedLeavesOneRowPerItemInPostgres) {
                       "' AND price > 0"),
               "100");
     EXPECT_EQ(q.command({"HLEN", qo.prefix + "results:" + job}).as_integer(), 100);
+    // Written but not yet checkpointed when the worker died: at most the lanes in flight (16).
+    const int rewrites = std::stoi(pg.psql("SELECT sum(writes) - count(*) FROM products"));
+    EXPECT_LE(rewrites, 16) << "rows written twice beyond those in flight";
 }
 
 } // namespace

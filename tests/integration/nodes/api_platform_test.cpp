@@ -2,15 +2,23 @@
 // fixture shop's JSON and GraphQL routes over real HTTP, the item executor, and the JSONL,
 // PostgreSQL (a real server) and Redis stream sinks, with the freshness cache.
 #include "catalog.hpp"
+#include "nodes/api_fetch_node.hpp"
 #include "nodes/config_loader.hpp"
+#include "nodes/item_url.hpp"
 #include "nodes/job_loop.hpp"
 #include "nodes/postgres_sink.hpp"
+#include "nodes/redis_stream_sink.hpp"
 #include "postgres_server.hpp"
 #include "queue/job_queue.hpp"
 #include "queue/redis_connection.hpp"
 #include "redis_server.hpp"
 #include "shop_server.hpp"
 #include "temp_dir.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
 
 #include <gtest/gtest.h>
 
@@ -184,6 +192,30 @@ TEST_F(ApiPlatformTest, CachedItemsAreAnsweredFromRedisNotFetched) {
     const auto ttl = q.command({"TTL", "workflow:cache:platform:demo-api:6400"}).integer;
     EXPECT_GT(ttl, 3500);
     EXPECT_LE(ttl, 3600);
+
+    // An entry older than the TTL (read at the job's start, answered later), a damaged one, and
+    // one written under another field spec are not answers: those items are fetched.
+    const std::string old_key = "workflow:cache:platform:demo-api:6400";
+    auto entry = nlohmann::json::parse(q.command({"GET", old_key}).as_string());
+    entry["at_ms"] = 0;
+    q.command({"SET", old_key, entry.dump(), "KEEPTTL"});
+    q.command({"SET", "workflow:cache:platform:demo-api:6401", "{not json", "EX", "600"});
+    q.command({"SET", "workflow:cache:platform:demo-api:6402", R"({"fields": 3, "status": "x"})",
+               "EX", "600"});
+    shop_.reset_stats();
+    q.enqueue(request("demo-api", {"6400", "6401", "6402", "6403"}));
+    const auto s2 = drain(c);
+    EXPECT_EQ(s2.items_cached, 1u);
+    EXPECT_EQ(s2.items_ok, 3u);
+    EXPECT_EQ(shop_.stats()["requests_by_route"]["api"], 3);
+
+    auto changed = c;
+    changed.api.fields[1].type = field_type::string; // price read another way: entries stale
+    shop_.reset_stats();
+    q.enqueue(request("demo-api", {"6404", "6405"}));
+    const auto s3 = drain(changed);
+    EXPECT_EQ(s3.items_cached, 0u) << "an entry of another field spec answered";
+    EXPECT_EQ(shop_.stats()["requests_by_route"]["api"], 2);
 }
 
 TEST_F(ApiPlatformTest, TheStreamHoldsOneEntryPerSavedItem) {
@@ -215,6 +247,62 @@ TEST_F(ApiPlatformTest, TheStreamHoldsOneEntryPerSavedItem) {
             EXPECT_EQ(f["outcome"], "gone");
         }
     }
+}
+
+TEST_F(ApiPlatformTest, AStreamRecordSavedAgainAfterACrashIsAddedOnce) {
+    redis_stream_sink_spec spec;
+    spec.key = "workflow:stream:platform:demo-api";
+    redis_stream_sink sink(spec, redis());
+    item_record r;
+    r.platform = "demo-api";
+    r.run = "job-1";
+    r.item = "6600";
+    r.outcome = "ok";
+    sink.write(r);
+    sink.write(r); // the repeat a crash between save and checkpoint makes
+    r.run = "job-2";
+    sink.write(r); // another run: a new entry
+    queue::job_queue q(redis(), {});
+    EXPECT_EQ(q.command({"XLEN", spec.key}).integer, 2);
+    EXPECT_FALSE(sink.takes("failed"));
+}
+
+// Redirects are followed only to allowed hosts, and never through a URL whose host libcurl and
+// the policy would read differently; a second shop on 127.0.0.2 stands for the other host.
+TEST_F(ApiPlatformTest, RedirectsStayOnAllowedHosts) {
+    fixture::shop_options other_options;
+    other_options.address = "127.0.0.2";
+    fixture::shop_server other(other_options);
+    const auto c = load("demo-api", shop_);
+    http::client client(http_options_for(c));
+    boost::asio::thread_pool blocking(2);
+    api_fetch_node fetch("fetch", c, client, nullptr, blocking);
+    auto run_url = [&](const std::string& target) {
+        item_context item;
+        item.platform = "demo-api";
+        item.id = "probe";
+        item.url = shop_.base_url() + "/redirect-to?url=" + percent_encode(target);
+        item.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        boost::asio::io_context io;
+        auto f = boost::asio::co_spawn(io, fetch.run(item), boost::asio::use_future);
+        io.run();
+        const auto o = f.get();
+        return std::make_pair(o, item);
+    };
+    const auto other_port = std::to_string(other.port());
+    const auto own_port = std::to_string(shop_.port());
+    auto [off, off_item] = run_url("http://127.0.0.2:" + other_port + "/api/products/5100");
+    EXPECT_EQ(off.kind, outcome_kind::failed);
+    EXPECT_NE(off.reason.find("refused"), std::string::npos) << off.reason;
+    auto [slash, slash_item] =
+        run_url("http://127.0.0.1:" + own_port + "\\@127.0.0.2:" + other_port + "/api/products/1");
+    EXPECT_EQ(slash.kind, outcome_kind::failed);
+    EXPECT_NE(slash.reason.find("backslash"), std::string::npos) << slash.reason;
+    EXPECT_EQ(other.stats()["total_requests"], 0) << "the other host was reached";
+    auto [ok, ok_item] = run_url(shop_.base_url() + "/api/products/5100");
+    EXPECT_EQ(ok.kind, outcome_kind::ok) << ok.reason;
+    EXPECT_EQ(ok_item.fields["price"], fixture::product_for(5100).price);
+    EXPECT_EQ(ok_item.timings["redirected_to"], shop_.base_url() + "/api/products/5100");
 }
 
 class ApiPostgresTest : public ApiPlatformTest {
@@ -300,8 +388,29 @@ TEST_F(ApiPostgresTest, ConcurrentWritesAreGroupCommitted) {
               }()));
     const auto st = sink.stats();
     EXPECT_EQ(st.rows, 320u);
-    EXPECT_LT(st.statements, 200u) << "one statement per row: nothing was batched";
+    // 16 lanes waiting at once: a statement carries several rows (one per row would be 320).
+    EXPECT_LE(st.statements, 80u) << "rows were hardly batched";
     EXPECT_EQ(st.connects, 1u);
+}
+
+// A row the table refuses (a CHECK on one product) fails that item alone, with the server's
+// words; the rest of its batch is written and the job completes (it is not given back for ever).
+TEST_F(ApiPostgresTest, ARowTheTableRefusesFailsItsItemAlone) {
+    pg_.psql("ALTER TABLE products ADD CONSTRAINT no_7105 CHECK (product_id <> '7105')");
+    auto c = with_postgres(shop_);
+    c.concurrency = 8;
+    queue::job_queue q(redis(), {});
+    const auto job = q.enqueue(request("demo-api", ids(7100, 20))).job_ids.at(0);
+    const auto s = drain(c);
+    EXPECT_EQ(s.items_ok, 19u);
+    EXPECT_EQ(s.items_failed, 1u);
+    EXPECT_EQ(q.job_fields(job).at("status"), "done");
+    const auto failures = q.failures(job);
+    ASSERT_EQ(failures.size(), 1u);
+    EXPECT_EQ(failures[0].item, "7105");
+    EXPECT_NE(failures[0].error.find("refused the row"), std::string::npos) << failures[0].error;
+    EXPECT_NE(failures[0].error.find("SQLSTATE 23514"), std::string::npos) << failures[0].error;
+    EXPECT_EQ(rows().size(), 19u);
 }
 
 TEST_F(ApiPostgresTest, AServerStoppedForFiveSecondsLosesNothing) {

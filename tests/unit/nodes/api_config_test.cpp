@@ -1,5 +1,6 @@
 // API platforms as pure logic: their config section and sinks (every mistake named), request
 // body templates, JSON field values, and the rows the PostgreSQL sink writes.
+#include "nodes/api_fetch_node.hpp"
 #include "nodes/body_template.hpp"
 #include "nodes/config_loader.hpp"
 #include "nodes/detail/config_sections.hpp"
@@ -110,6 +111,8 @@ TEST(ApiConfig, EveryKindOfMistakeHasItsOwnMessage) {
         {"  graphql:\n", "  method: GET\n  graphql:\n", "a GraphQL request is a POST"},
         {"'http://127.0.0.1:8080/graphql'", "'http://127.0.0.1:8080/graphql'\nscan: {}",
          "an api platform reads its fields under api:"},
+        {"key: [platform, product_id]", "key: []", "empty: name the columns"},
+        {"key: [platform, product_id]", "key: [platform, platform]", "a column is named twice"},
         {"variables: {id: '{id}', brand: '{data.brand}', limit: 3, exact: '3'}",
          "variables: {limit: 3}", "every item would ask for the same thing"},
     };
@@ -203,6 +206,29 @@ TEST(PostgresRows, EachColumnFromItsSource) {
     EXPECT_EQ(row[5], "2023-11-14T22:13:20.123Z");
     EXPECT_EQ(row[6], R"({"price":100})");
     EXPECT_FALSE(row[7]) << "no reason: NULL";
+}
+
+// Where the URL standard (the policy) and libcurl read a host differently, the URL is refused.
+TEST(ApiUrls, AmbiguousUrlsAreRefusedBeforeLibcurlSeesThem) {
+    EXPECT_EQ(ambiguous_url("https://shop.example/api/products/1?x=a@b"), "");
+    EXPECT_NE(ambiguous_url("http://shop.example\\@evil.example/"), "");
+    EXPECT_NE(ambiguous_url("http://user@evil.example/"), "");
+    EXPECT_NE(ambiguous_url("http://shop.example@evil.example/x"), "");
+    EXPECT_NE(ambiguous_url("http://shop.example/a b"), "");
+    EXPECT_NE(ambiguous_url(std::string("http://shop.example/\x01")), "");
+}
+
+TEST(ApiAnswers, DeepNestingIsRefusedNotRecursedInto) {
+    std::string problem;
+    const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+    const auto doc = parse_answer(deep, problem);
+    EXPECT_NE(problem.find("nested deeper than"), std::string::npos) << problem;
+    EXPECT_TRUE(doc.is_null());
+    problem.clear();
+    EXPECT_EQ(parse_answer(R"({"a": {"b": [1, 2]}})", problem)["a"]["b"][1], 2);
+    EXPECT_EQ(problem, "");
+    parse_answer("<html>", problem);
+    EXPECT_EQ(problem, "not JSON");
 }
 
 } // namespace
