@@ -62,22 +62,32 @@ std::string ambiguous_url(const std::string& url) {
 }
 
 nlohmann::json parse_answer(const std::string& body, std::string& problem) {
-    // nlohmann parses without recursion but dumps and copies recursively: an answer nested deeper
-    // than any product needs is refused instead of risking the worker's stack.
-    bool too_deep = false;
-    nlohmann::json::parser_callback_t limit = [&too_deep](int depth, nlohmann::json::parse_event_t,
-                                                          nlohmann::json&) {
-        if (depth > max_answer_depth) {
-            too_deep = true;
-            return false;
+    // nlohmann parses without recursion but dumps and copies recursively, and a parser callback
+    // still builds every level: the nesting is measured first, in one pass over the bytes (no
+    // allocation), and an answer deeper than any product needs is refused.
+    int depth = 0;
+    bool in_string = false;
+    bool escaped = false;
+    for (const char c : body) {
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max_answer_depth) {
+                problem = "nested deeper than " + std::to_string(max_answer_depth) + " levels";
+                return nullptr;
+            }
+        } else if (c == ']' || c == '}') {
+            --depth;
         }
-        return true;
-    };
-    auto doc = nlohmann::json::parse(body, limit, false);
-    if (too_deep) {
-        problem = "nested deeper than " + std::to_string(max_answer_depth) + " levels";
-        return nullptr;
     }
+    auto doc = nlohmann::json::parse(body, nullptr, false);
     if (doc.is_discarded()) problem = "not JSON";
     return doc;
 }
@@ -150,8 +160,13 @@ asio::awaitable<item_outcome> api_fetch_node::run(item_context& item) {
             ++counters_.refused;
             co_return item_outcome::failed("refused: " + url.substr(0, 200) + " has " + why);
         }
-        if (redirects > 0 && !co_await polite_.wait(item)) {
-            co_return item_outcome::abandoned("stopped while waiting"); // a hop is a request too
+        if (redirects > 0) {
+            // A hop is a request too: it waits for the rate, and that wait is not the item's.
+            const auto waited_from = clock_type::now();
+            if (!co_await polite_.wait(item)) {
+                co_return item_outcome::abandoned("stopped while waiting");
+            }
+            item.deadline += clock_type::now() - waited_from;
         }
         req.url = url;
         req.timeout =

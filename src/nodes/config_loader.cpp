@@ -146,6 +146,13 @@ platform_config parse_platform_config(const std::string& yaml, const std::string
         if (c.url_template.rfind("http://", 0) != 0 && c.url_template.rfind("https://", 0) != 0) {
             r.problem(root["url_template"], "url_template", "must start with http:// or https://");
         }
+        const auto host_end = c.url_template.find_first_of("/?#", c.url_template.find("://") + 3);
+        if (c.url_template.find('\\') != std::string::npos ||
+            c.url_template.substr(0, host_end).find('@') != std::string::npos) {
+            r.problem(root["url_template"], "url_template",
+                      "has a backslash or user information (an '@' before the host): give "
+                      "credentials in api.headers");
+        }
     }
     if (auto v = r.texts(root, "", "allowed_hosts")) {
         for (const auto& h : *v) {

@@ -177,8 +177,14 @@ std::string item_executor::cache_identity(const item_context& item) const {
                 std::to_string(static_cast<int>(f.type)) + '\t' + f.regex.value_or("") + '\t' +
                 (f.required ? "1" : "0") + '\n';
     }
-    char hex[17];
-    std::snprintf(hex, sizeof hex, "%016zx", std::hash<std::string>{}(text));
+    // FNV-1a 64: the same in every build and on every host (std::hash is neither promised).
+    std::uint64_t h = 14695981039346656037ull;
+    for (const unsigned char c : text) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    char hex[24];
+    std::snprintf(hex, sizeof hex, "v1:%016llx", static_cast<unsigned long long>(h));
     return hex;
 }
 

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <map>
 #include <pqxx/pqxx>
+#include <set>
 
 namespace rotor::nodes {
 namespace {
@@ -36,7 +37,12 @@ std::string without_nul(std::string s) {
 // integrity constraint violation): the rows' fault, not the server's or the config's.
 class row_error : public std::runtime_error {
   public:
-    using std::runtime_error::runtime_error;
+    row_error(const std::string& what, std::string state)
+        : std::runtime_error(what), state_(std::move(state)) {}
+    const std::string& state() const noexcept { return state_; }
+
+  private:
+    std::string state_;
 };
 
 // libpq parameters every connection gets unless the URL sets them: a dead host is noticed (connect
@@ -47,13 +53,17 @@ std::string with_defaults(const std::string& url) {
         {"connect_timeout", "5"},
         {"keepalives", "1"},
         {"keepalives_idle", "30"},
-        {"tcp_user_timeout", "30000"},
-        {"options", uri ? "-c%20statement_timeout%3D30000" : "'-c statement_timeout=30000'"}};
+        {"tcp_user_timeout", "30000"}};
+    // (statement_timeout is SET after connecting, not sent as `options`: PgBouncer refuses that.)
     std::string out = url;
     for (const auto& [key, value] : defaults) {
-        if (url.find(key + "=") != std::string::npos) continue;
+        if (url.find(key) != std::string::npos) continue; // the URL says it (or a key like it)
         if (uri) {
-            out += (out.find('?') == std::string::npos ? "?" : "&") + key + "=" + value;
+            const auto q = out.find('?');
+            out += q == std::string::npos                       ? "?"
+                   : (q + 1 == out.size() || out.back() == '&') ? ""
+                                                                : "&";
+            out += key + "=" + value;
         } else {
             out += " " + key + "=" + value;
         }
@@ -205,6 +215,7 @@ void postgres_sink::write_batch(std::vector<std::shared_ptr<pending>>& batch) {
             // One statement is atomic on its own: no BEGIN/COMMIT round trips around it.
             pqxx::nontransaction w(conn_->c);
             w.exec(sql);
+            ++statements_;
             return;
         } catch (const sink_error&) {
             throw;
@@ -229,9 +240,13 @@ void postgres_sink::write_batch(std::vector<std::shared_ptr<pending>>& batch) {
                 conn_.reset();
                 if (attempt < 1) continue;
             }
-            if (state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0) {
+            // Classes 22 (data) and 23 (constraints), 21000 (two rows the server sees as one key),
+            // 54000 (a row too large), P0001 (a trigger's RAISE): a row's fault.
+            if (state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0 || state == "21000" ||
+                state == "54000" || state == "P0001") {
                 throw row_error("postgres sink (" + spec_.table + ") refused the row: " + e.what() +
-                                " (SQLSTATE " + state + ")");
+                                    " (SQLSTATE " + state + ")",
+                                state);
             }
             throw sink_error("postgres sink (" + spec_.table + "): " + e.what() +
                              (state.empty() ? "" : " (SQLSTATE " + state + ")"));
@@ -245,6 +260,14 @@ void postgres_sink::write_batch(std::vector<std::shared_ptr<pending>>& batch) {
 void postgres_sink::write(const item_record& record) {
     auto mine = std::make_shared<pending>();
     mine->row = row_of(spec_, record);
+    for (const auto k : key_columns_) {
+        if (!mine->row[k]) {
+            // NULL never conflicts: a repeat would add a second row. Refused, not written.
+            throw record_refused("postgres sink (" + spec_.table + "): key column " +
+                                 spec_.columns[k].first + " (" + spec_.columns[k].second +
+                                 ") is empty for item " + record.item);
+        }
+    }
     std::unique_lock lock(mutex_);
     queue_.push_back(mine);
     if (writing_) {
@@ -260,13 +283,16 @@ void postgres_sink::write(const item_record& record) {
             queue_.pop_front();
         }
         lock.unlock();
-        write_rows(batch);
+        try {
+            write_rows(batch);
+        } catch (const std::exception& e) { // nothing may leave a batch undone or the lanes waiting
+            for (auto& p : batch) p->error = std::string("postgres sink: ") + e.what();
+        }
         lock.lock();
         for (auto& p : batch) {
             p->done = true;
             if (p->error.empty()) ++stats_.rows;
         }
-        ++stats_.statements;
         writing_ = false;
         cv_.notify_all();
     }
@@ -289,16 +315,31 @@ void postgres_sink::write_rows(std::vector<std::shared_ptr<pending>>& batch) {
         return;
     }
     // A row's values broke the statement: each row alone, so only the guilty ones are refused.
+    std::string server_error;
+    std::set<std::string> refusals;
     for (auto& p : batch) {
+        if (!server_error.empty()) {
+            p->error = server_error; // the server went away meanwhile: no more tries
+            continue;
+        }
         std::vector<std::shared_ptr<pending>> one{p};
         try {
             write_batch(one);
         } catch (const row_error& e) {
             p->error = e.what();
             p->refused = true;
+            refusals.insert(e.state());
         } catch (const sink_error& e) {
-            p->error = e.what();
+            server_error = e.what();
+            p->error = server_error;
         }
+    }
+    // Every row refused for the same reason: the table or the config, not the rows (a NOT NULL
+    // column the mapping leaves out): the job goes back rather than every item failing.
+    const bool all =
+        std::all_of(batch.begin(), batch.end(), [](const auto& p) { return p->refused; });
+    if (all && refusals.size() == 1 && batch.size() > 1) {
+        for (auto& p : batch) p->refused = false;
     }
 }
 
@@ -306,6 +347,7 @@ postgres_sink_stats postgres_sink::stats() const {
     std::lock_guard lock(mutex_);
     auto s = stats_;
     s.connects = connects_;
+    s.statements = statements_;
     return s;
 }
 

@@ -22,7 +22,7 @@
 namespace rotor::nodes {
 
 struct postgres_sink_stats {
-    std::uint64_t statements = 0; // committed INSERTs
+    std::uint64_t statements = 0; // INSERTs the server took
     std::uint64_t rows = 0;
     std::uint64_t connects = 0;
 };
@@ -38,7 +38,9 @@ class postgres_sink final : public sink {
     bool takes(const std::string& outcome) const override {
         return spec_.outcomes.count(outcome) > 0;
     }
-    /// Returns once the row is committed. Thread-safe; throws sink_error.
+    bool may_refuse() const override { return true; }
+    /// Returns once the row is committed. Thread-safe; throws sink_error, or record_refused for
+    /// a row the table does not take (or whose key has a NULL).
     void write(const item_record& record) override;
     postgres_sink_stats stats() const;
 
@@ -72,6 +74,7 @@ class postgres_sink final : public sink {
     std::unique_ptr<connection> conn_; // the writer's alone
     postgres_sink_stats stats_;
     std::atomic<std::uint64_t> connects_{0};
+    std::atomic<std::uint64_t> statements_{0};
 };
 
 } // namespace rotor::nodes

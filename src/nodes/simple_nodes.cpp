@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace rotor::nodes {
 
 std::string_view to_string(outcome_kind k) {
@@ -68,12 +70,25 @@ item_record record_of(const item_context& item, const item_outcome& outcome) {
 
 save_node::save_node(std::string id, std::vector<std::shared_ptr<sink>> sinks,
                      boost::asio::thread_pool& blocking)
-    : id_(std::move(id)), sinks_(std::move(sinks)), blocking_(blocking) {}
+    : id_(std::move(id)), sinks_(std::move(sinks)), blocking_(blocking) {
+    std::stable_partition(sinks_.begin(), sinks_.end(),
+                          [](const auto& s) { return s->may_refuse(); });
+}
 
 boost::asio::awaitable<void> save_node::write(item_record record) {
+    // Sinks that may refuse a record come first (the constructor orders them): an ok record one
+    // refuses reaches no other sink, and the item is then saved as failed everywhere. A record
+    // of an item that ended otherwise goes to every sink; a refusal is only logged.
     auto write_all = [sinks = sinks_, r = std::move(record)] {
         for (const auto& s : sinks) {
-            if (s->takes(r.outcome)) s->write(r);
+            if (!s->takes(r.outcome)) continue;
+            try {
+                s->write(r);
+            } catch (const record_refused& e) {
+                if (r.outcome == "ok") throw;
+                spdlog::warn("{}: item {} ({}): sink {}: {}", r.platform, r.item, r.outcome,
+                             s->name(), e.what());
+            }
         }
     };
     co_await detail::run_blocking(blocking_, std::move(write_all));
@@ -94,12 +109,7 @@ boost::asio::awaitable<item_outcome> save_node::run(item_context& item) {
 boost::asio::awaitable<void> save_node::save_end(const item_context& item,
                                                  const item_outcome& outcome) {
     auto record = record_of(item, outcome);
-    try {
-        co_await write(std::move(record));
-    } catch (const record_refused& e) {
-        // The item is recorded with its outcome anyway; this sink just does not hold it.
-        spdlog::warn("{}: item {} ({}): {}", item.platform, item.id, outcome.reason, e.what());
-    }
+    co_await write(std::move(record)); // a refusal is logged per sink (write_all)
 }
 
 void save_node::end_of_job() {

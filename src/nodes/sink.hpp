@@ -49,6 +49,8 @@ class sink {
     virtual const std::string& name() const noexcept = 0;
     /// Whether records of this outcome go to this sink (the sink's `outcomes:`).
     virtual bool takes(const std::string& outcome) const { return !outcome.empty(); }
+    /// Whether write() may throw record_refused (such sinks are written first).
+    virtual bool may_refuse() const { return false; }
     /// Thread-safe; blocking (call it off the executor's threads). Throws sink_error, or
     /// record_refused for this record alone.
     virtual void write(const item_record& record) = 0;

