@@ -23,6 +23,8 @@ cmake --build build-asan -j"$jobs"
 echo "== tests (ASan+UBSan)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+# Third-party leaks only (each explained in the file).
+export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 # A failing sanitizer test gets one more run (and must pass it); ctest lists every test that
 # needed it, and each one so far was a real cause, found and fixed: a CDP completion posted to
 # a destroyed thread_pool (cdp/detail/completion.hpp), and the memory-budget test's fixed 650 MB
