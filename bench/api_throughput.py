@@ -65,7 +65,7 @@ def run_rotor(a, work, base, redis_port, redis_pid, first, level):
     t0 = time.monotonic()
     proc = subprocess.Popen([a.worker, "--platform", "demo-api", "--config-dir", a.config_dir,
                              "--redis-port", str(redis_port), "--concurrency", str(level),
-                             "--worker-id", "bench", "--drain"],
+                             "--worker-id", "bench", "--drain", "--heartbeat-port", "0"],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     cpu = wait_cpu(proc)
     wall = time.monotonic() - t0

@@ -64,6 +64,10 @@ for spec in "${bins[@]}"; do
     platform=demo-shop
     run_worker=(env ROTOR_SHOP_URL="$shop" ROTOR_RESULTS_DIR="$work/results" "$worker"
       --platform demo-shop --config-dir config/platforms --concurrency 4)
+    # A build with a heartbeat endpoint: any free port (8080 may be taken).
+    if "$worker" --help 2>&1 | grep -q -- --heartbeat-port; then
+      run_worker+=(--heartbeat-port 0)
+    fi
   else
     platform=fixture
     run_worker=("$worker" --platform fixture --base-url "$shop" --concurrency 4)

@@ -80,6 +80,9 @@ def run_once(dir_, label, items, work):
         env = dict(os.environ, ROTOR_SHOP_URL=base, ROTOR_RESULTS_DIR=f"{work}/results")
         cmd = [worker, "--platform", platform, "--redis-port", str(port), "--drain", "--concurrency", "4"]
         cmd += ["--config-dir", "config/platforms"] if new_style else ["--base-url", base]
+        if "--heartbeat-port" in subprocess.run([worker, "--help"], capture_output=True,
+                                                text=True).stdout:
+            cmd += ["--heartbeat-port", "0"]  # any free port: 8080 may be taken
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -41,7 +41,8 @@ group=$(echo "$enqueued" | sed -E 's/.*"group":"([^"]+)".*/\1/')
 
 echo "demo: running the worker (config/platforms/demo-shop.yaml, 4 pages, drain mode)"
 ROTOR_SHOP_URL="$shop" ROTOR_RESULTS_DIR="$work/results" build/src/app/worker \
-  --platform demo-shop --redis-port "$redis_port" --drain 2> >(grep -E "warn|error|job " >&2)
+  --platform demo-shop --redis-port "$redis_port" --heartbeat-port 0 --drain \
+  2> >(grep -E "warn|error|job " >&2)
 
 echo "demo: summary"
 build/src/app/rotorctl --redis-port "$redis_port" group "$group"

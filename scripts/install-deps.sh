@@ -7,7 +7,7 @@ packages=(
   g++ cmake ninja-build pkg-config git curl
   libboost-dev libboost-system-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev
   libhiredis-dev libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev libpqxx-dev
-  chromium redis-server postgresql postgresql-client clang-format
+  chromium redis-server postgresql postgresql-client python3-prometheus-client clang-format
 )
 
 missing=()

@@ -2,6 +2,8 @@
 // pool of Chromium processes. SIGTERM/SIGINT: finish the items in flight, release the job (back
 // to the front of its queue with its checkpoint, no stall counted), then exit; another worker
 // resumes it at once.
+#include "app/heartbeat_server.hpp"
+#include "app/worker_health.hpp"
 #include "nodes/config_loader.hpp"
 #include "nodes/job_loop.hpp"
 #include "queue/redis_durability.hpp"
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -48,6 +51,20 @@ int main(int argc, char** argv) {
                    "A claimed job is this worker's for this long unless renewed (every third of "
                    "it); a dead worker's job is taken over after it (default 60000)")
         ->check(CLI::Range(std::int64_t{1000}, std::int64_t{3600000}));
+    rotor::app::heartbeat_options heartbeat;
+    app.add_option("--heartbeat-port", heartbeat.port,
+                   "Port of /healthz, /readyz and /metrics (0: any free port, see the log)")
+        ->envname("HEARTBEAT_PORT");
+    app.add_option("--heartbeat-bind", heartbeat.bind,
+                   "Address the heartbeat listens on (0.0.0.0 in a container)")
+        ->envname("HEARTBEAT_BIND");
+    std::string heartbeat_port_file;
+    app.add_option("--heartbeat-port-file", heartbeat_port_file,
+                   "Write the heartbeat's port here once it listens (for supervisors and tests)");
+    std::int64_t stall_timeout_s = 60;
+    app.add_option("--stall-timeout-s", stall_timeout_s,
+                   "/healthz answers 503 when a job runs and no item ended for this long")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{86400}));
     bool allow_eviction = false;
     app.add_flag("--allow-eviction", allow_eviction,
                  "Run on a Redis whose maxmemory-policy may evict keys (checkpoints, jobs)");
@@ -125,6 +142,23 @@ int main(int argc, char** argv) {
             }
         });
         signal_thread.detach();
+        rotor::app::worker_view view;
+        view.worker_id = loop.worker_id;
+        view.config = &config;
+        view.loop = &run;
+        view.pool = browsers.get();
+        view.stall_timeout = std::chrono::seconds(stall_timeout_s);
+        rotor::app::heartbeat_routes routes;
+        routes.healthz = [&view] { return rotor::app::healthz(view); };
+        routes.readyz = [&view] { return rotor::app::readyz(view); };
+        routes.metrics = [&view] { return rotor::app::metrics(view); };
+        // Declared after `run` and `view`: destroyed (stopped) before them.
+        rotor::app::heartbeat_server heartbeat_server(heartbeat, routes);
+        spdlog::info("worker {}: heartbeat on http://{}:{} (/healthz, /readyz, /metrics)",
+                     loop.worker_id, heartbeat.bind, heartbeat_server.port());
+        if (!heartbeat_port_file.empty()) {
+            std::ofstream(heartbeat_port_file) << heartbeat_server.port() << "\n";
+        }
         spdlog::info("worker {}: serving {} ({}, concurrency {}, config {})", loop.worker_id,
                      config.platform, rotor::nodes::to_string(config.type), config.concurrency,
                      config.source);

@@ -153,6 +153,8 @@ asio::awaitable<void> item_executor::lane(job_state& s, std::size_t lane_no) {
         const bool go_on = co_await detail::run_blocking(blocking_, std::move(record_it));
         if (!go_on) co_return;
         ++s.ended;
+        stats_.last_item_ms =
+            std::chrono::duration_cast<milliseconds>(clock_type::now().time_since_epoch()).count();
         if (outcome.kind == outcome_kind::failed &&
             config_.on_item_failure == platform_config::item_failure_policy::fail_job) {
             s.dead_letter = true;

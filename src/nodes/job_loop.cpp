@@ -53,6 +53,21 @@ loop_stats job_loop::stats() const {
     return s;
 }
 
+job_loop::health job_loop::health_now() const {
+    health h;
+    {
+        std::lock_guard lock(job_mutex_);
+        h.job = current_job_;
+    }
+    const auto now = std::chrono::duration_cast<milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch())
+                         .count();
+    const auto last = std::max(job_started_ms_.load(), executor_->stats().last_item_ms.load());
+    h.since_progress = milliseconds(h.job.empty() ? 0 : now - last);
+    h.redis_ok = redis_ok_;
+    return h;
+}
+
 nlohmann::json job_loop::heartbeat_status(const std::string& job_id) const {
     const auto s = stats();
     nlohmann::json status = {{"platform", config_.platform},
@@ -103,6 +118,7 @@ void job_loop::run() {
                 last_chores = std::chrono::steady_clock::now();
                 queue_.heartbeat(options_.worker_id, heartbeat_status(""));
                 queue_.reap_stalled(config_.platform);
+                redis_ok_ = true;
             }
             if (!next && fault_backoff_.count() > 0) {
                 // The last job was given back for a fault of this worker: wait before claiming
@@ -143,6 +159,7 @@ void job_loop::run() {
                 last_chores = {};
             }
         } catch (const queue::error& e) {
+            if (e.kind() == queue::errc::redis_unavailable) redis_ok_ = false;
             spdlog::error("worker {}: {}", options_.worker_id, e.what());
             std::this_thread::sleep_for(options_.idle_wait);
         }
@@ -210,6 +227,20 @@ bool job_loop::run_job(const queue::job_lease& job) {
     spdlog::info("worker {}: job {} ({} items, {} to do{})", options_.worker_id, job.id, total,
                  pending.size(), pending.size() < total ? ", resumed from its checkpoint" : "");
 
+    {
+        std::lock_guard lock(job_mutex_);
+        current_job_ = job.id;
+    }
+    job_started_ms_ = std::chrono::duration_cast<milliseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+    struct idle_again {
+        job_loop& l;
+        ~idle_again() {
+            std::lock_guard lock(l.job_mutex_);
+            l.current_job_.clear();
+        }
+    } idle{*this};
     std::atomic<bool> lease_lost{false};
     std::mutex renew_mutex;
     std::condition_variable renew_cv;
@@ -221,12 +252,14 @@ bool job_loop::run_job(const queue::job_lease& job) {
             try {
                 renew_queue_->renew(lease);
                 renew_queue_->heartbeat(options_.worker_id, heartbeat_status(job.id));
+                redis_ok_ = true;
             } catch (const queue::error& e) {
                 if (e.kind() == queue::errc::lease_lost) {
                     lease_lost = true;
                     spdlog::warn("worker {}: {}", options_.worker_id, e.what());
                     return;
                 }
+                if (e.kind() == queue::errc::redis_unavailable) redis_ok_ = false;
                 spdlog::warn("worker {}: renewing {}: {}", options_.worker_id, job.id, e.what());
             } catch (const std::exception& e) {
                 spdlog::warn("worker {}: renewing {}: {}", options_.worker_id, job.id, e.what());

@@ -58,6 +58,14 @@ class job_loop {
     /// Items in flight finish, the job is released with its checkpoint (thread-safe).
     void stop() noexcept { stopping_ = true; }
     loop_stats stats() const;
+
+    /// What the heartbeat endpoint reports (thread-safe, no I/O).
+    struct health {
+        std::string job;                // the job running now ("" when idle)
+        milliseconds since_progress{0}; // since the job started or an item last ended
+        bool redis_ok = true;           // the loop's last Redis call went through
+    };
+    health health_now() const;
     nlohmann::json heartbeat_status(const std::string& job_id) const;
 
   private:
@@ -79,6 +87,10 @@ class job_loop {
     std::unique_ptr<workflow> flow_;
     std::unique_ptr<item_executor> executor_;
     std::atomic<bool> stopping_{false};
+    std::atomic<bool> redis_ok_{true};
+    std::atomic<std::int64_t> job_started_ms_{0}; // steady clock
+    mutable std::mutex job_mutex_;
+    std::string current_job_;
     milliseconds fault_backoff_{0}; // after a job given back for this worker's fault
     mutable std::mutex stats_mutex_;
     loop_stats stats_;

@@ -45,6 +45,8 @@ class WorkerTest : public ::testing::Test {
                                          "3",
                                          "--lease-ms",
                                          "3000",
+                                         "--heartbeat-port",
+                                         "0",
                                          "--drain"};
         std::vector<std::string> env = {"ROTOR_SHOP_URL=" + shop_.base_url(),
                                         "ROTOR_RESULTS_DIR=" + results_dir(),

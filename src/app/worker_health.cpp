@@ -1,0 +1,141 @@
+#include "app/worker_health.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+
+namespace rotor::app {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+double worker_rss_bytes() {
+    std::ifstream in("/proc/self/statm");
+    long long pages = 0, resident = 0;
+    if (!(in >> pages >> resident)) return 0;
+    return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+}
+
+http_answer healthz(const worker_view& w) {
+    const auto h = w.loop->health_now();
+    const auto s = w.loop->stats();
+    nlohmann::json body = {
+        {"worker", w.worker_id},
+        {"platform", w.config->platform},
+        {"uptime_s",
+         duration_cast<milliseconds>(std::chrono::steady_clock::now() - w.started).count() /
+             1000.0},
+        {"job", h.job},
+        {"since_progress_s", h.since_progress.count() / 1000.0},
+        {"stall_timeout_s", w.stall_timeout.count() / 1000.0},
+        {"items_ok", s.items_ok},
+        {"items_failed", s.items_failed},
+        {"jobs_completed", s.jobs_completed},
+        {"worker_rss_mb", worker_rss_bytes() / (1024.0 * 1024.0)}};
+    std::string reason;
+    if (!h.job.empty() && h.since_progress > w.stall_timeout) {
+        reason = "stalled: no item of job " + h.job + " finished for " +
+                 std::to_string(h.since_progress.count() / 1000) + " s (stall_timeout " +
+                 std::to_string(w.stall_timeout.count() / 1000) + " s)";
+    }
+    if (w.pool != nullptr) {
+        const auto p = w.pool->stats();
+        body["pool"] = {{"healthy", p.healthy},
+                        {"unhealthy_reason", p.unhealthy_reason},
+                        {"browsers", p.browsers.size()},
+                        {"shm", p.shm},
+                        {"pss_mb", p.pss_mb}};
+        if (!p.healthy && reason.empty())
+            reason = "the browser pool cannot serve: " + p.unhealthy_reason;
+    }
+    body["status"] = reason.empty() ? "ok" : "unhealthy";
+    if (!reason.empty()) body["reason"] = reason;
+    return {reason.empty() ? 200 : 503, "application/json", body.dump() + "\n"};
+}
+
+http_answer readyz(const worker_view& w) {
+    const auto h = w.loop->health_now();
+    std::string reason;
+    if (!h.redis_ok) reason = "Redis unreachable at the loop's last call";
+    if (w.pool != nullptr && reason.empty()) {
+        const auto p = w.pool->stats();
+        if (!p.healthy) reason = "the browser pool cannot serve: " + p.unhealthy_reason;
+    }
+    nlohmann::json body = {{"ready", reason.empty()}, {"platform", w.config->platform}};
+    if (!reason.empty()) body["reason"] = reason;
+    return {reason.empty() ? 200 : 503, "application/json", body.dump() + "\n"};
+}
+
+http_answer metrics(const worker_view& w) {
+    const auto s = w.loop->stats();
+    const auto h = w.loop->health_now();
+    const std::string p = w.config->platform;
+    metrics_text m;
+    m.family("rotor_items_total", "counter",
+             "Items that ended, by outcome (retried: attempts after the first).");
+    m.sample("rotor_items_total", {{"platform", p}, {"outcome", "ok"}},
+             static_cast<double>(s.items_ok));
+    m.sample("rotor_items_total", {{"platform", p}, {"outcome", "gone"}},
+             static_cast<double>(s.items_gone));
+    m.sample("rotor_items_total", {{"platform", p}, {"outcome", "failed"}},
+             static_cast<double>(s.items_failed));
+    m.sample("rotor_items_total", {{"platform", p}, {"outcome", "cached"}},
+             static_cast<double>(s.items_cached));
+    m.sample("rotor_items_total", {{"platform", p}, {"outcome", "retried"}},
+             static_cast<double>(s.items_retried));
+    m.family("rotor_items_poisoned_total", "counter",
+             "Items quarantined after crashing their renderer.");
+    m.sample("rotor_items_poisoned_total", {{"platform", p}},
+             static_cast<double>(s.items_poisoned));
+    m.family("rotor_jobs_total", "counter", "Jobs this worker ended, by result.");
+    m.sample("rotor_jobs_total", {{"platform", p}, {"result", "completed"}},
+             static_cast<double>(s.jobs_completed));
+    m.sample("rotor_jobs_total", {{"platform", p}, {"result", "failed"}},
+             static_cast<double>(s.jobs_failed));
+    m.sample("rotor_jobs_total", {{"platform", p}, {"result", "released"}},
+             static_cast<double>(s.jobs_released));
+    m.sample("rotor_jobs_total", {{"platform", p}, {"result", "abandoned"}},
+             static_cast<double>(s.jobs_abandoned));
+    m.family("rotor_job_active", "gauge", "1 while a job runs.");
+    m.sample("rotor_job_active", {{"platform", p}}, h.job.empty() ? 0 : 1);
+    m.family("rotor_seconds_since_progress", "gauge",
+             "Seconds since the running job started or an item of it ended (0 when idle).");
+    m.sample("rotor_seconds_since_progress", {{"platform", p}},
+             static_cast<double>(h.since_progress.count()) / 1000.0);
+    m.family("rotor_redis_up", "gauge", "1 when the loop's last Redis call went through.");
+    m.sample("rotor_redis_up", {{"platform", p}}, h.redis_ok ? 1 : 0);
+    m.family("rotor_worker_rss_bytes", "gauge", "Resident memory of the worker process.");
+    m.sample("rotor_worker_rss_bytes", {}, worker_rss_bytes());
+    m.family("rotor_uptime_seconds", "gauge", "Seconds since the worker started.");
+    m.sample(
+        "rotor_uptime_seconds", {},
+        static_cast<double>(
+            duration_cast<milliseconds>(std::chrono::steady_clock::now() - w.started).count()) /
+            1000.0);
+    if (w.pool != nullptr) {
+        const auto ps = w.pool->stats();
+        m.family("rotor_rotations_total", "counter", "Page and context rotations.");
+        m.sample("rotor_rotations_total", {{"kind", "page"}},
+                 static_cast<double>(ps.page_rotations));
+        m.sample("rotor_rotations_total", {{"kind", "context"}},
+                 static_cast<double>(ps.context_rotations));
+        m.family("rotor_browser_recycles_total", "counter",
+                 "Browsers replaced on purpose, by cause.");
+        m.sample("rotor_browser_recycles_total", {{"cause", "count"}},
+                 static_cast<double>(ps.recycles_by_count));
+        m.sample("rotor_browser_recycles_total", {{"cause", "memory"}},
+                 static_cast<double>(ps.recycles_by_memory));
+        m.sample("rotor_browser_recycles_total", {{"cause", "hang"}},
+                 static_cast<double>(ps.recycles_by_hang));
+        m.family("rotor_browser_restarts_total", "counter", "Browsers relaunched after they died.");
+        m.sample("rotor_browser_restarts_total", {}, static_cast<double>(ps.restarts));
+        m.family("rotor_chromium_pss_bytes", "gauge",
+                 "Proportional set size of every Chromium process, last sample.");
+        m.sample("rotor_chromium_pss_bytes", {}, ps.pss_mb * 1024 * 1024);
+        m.family("rotor_pool_healthy", "gauge", "1 while the pool can launch and serve pages.");
+        m.sample("rotor_pool_healthy", {}, ps.healthy ? 1 : 0);
+    }
+    return {200, "text/plain; version=0.0.4; charset=utf-8", m.text()};
+}
+
+} // namespace rotor::app

@@ -1,0 +1,240 @@
+// The heartbeat endpoint: the server on its own (routes, 404, 405, HEAD, limits), and a real
+// worker binary's /healthz, /readyz and /metrics (read by Debian's python3-prometheus-client
+// parser), /healthz turning 503 while a job makes no progress and 200 again after.
+#include "app/heartbeat_server.hpp"
+#include "http_client.hpp"
+#include "queue/job_queue.hpp"
+#include "redis_server.hpp"
+#include "shop_server.hpp"
+#include "temp_dir.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+extern char** environ;
+
+namespace {
+
+using rotor::app::heartbeat_options;
+using rotor::app::heartbeat_routes;
+using rotor::app::heartbeat_server;
+using rotor::app::http_answer;
+using std::chrono::milliseconds;
+
+std::string raw_request(unsigned short port, const std::string& text) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        ::close(fd);
+        return "";
+    }
+    (void)!::write(fd, text.data(), text.size());
+    std::string out;
+    char buf[4096];
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;)
+        out.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    return out;
+}
+
+TEST(HeartbeatServer, AnswersItsRoutesAndRefusesTheRest) {
+    heartbeat_options o;
+    o.port = 0;
+    heartbeat_routes r;
+    r.healthz = [] { return http_answer{200, "application/json", R"({"status":"ok"})"}; };
+    r.readyz = [] { return http_answer{503, "application/json", R"({"ready":false})"}; };
+    r.metrics = [] { return http_answer{200, "text/plain", "rotor_up 1\n"}; };
+    heartbeat_server s(o, r);
+    const std::string base = "http://127.0.0.1:" + std::to_string(s.port());
+    auto h = rotor::test::http_get(base + "/healthz");
+    EXPECT_EQ(h.status, 200);
+    EXPECT_EQ(h.body, R"({"status":"ok"})");
+    EXPECT_EQ(rotor::test::http_get(base + "/readyz").status, 503);
+    EXPECT_EQ(rotor::test::http_get(base + "/metrics").body, "rotor_up 1\n");
+    EXPECT_EQ(rotor::test::http_get(base + "/").status, 404);
+    const auto dotted = raw_request(
+        s.port(), "GET /healthz/../metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(dotted.rfind("HTTP/1.1 404", 0), 0u) << dotted;
+    const auto post = rotor::test::http_post(base + "/healthz", "{}");
+    EXPECT_EQ(post.status, 405);
+    EXPECT_EQ(post.headers.count("allow") ? post.headers.at("allow") : "", "GET, HEAD");
+    const auto head =
+        raw_request(s.port(), "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(head.rfind("HTTP/1.1 200", 0), 0u) << head;
+    EXPECT_EQ(head.find("status"), std::string::npos) << "HEAD has no body: " << head;
+    const std::string huge =
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(20000, 'a') + "\r\n\r\n";
+    EXPECT_EQ(raw_request(s.port(), huge).rfind("HTTP/1.1 413", 0), 0u)
+        << "an oversized request was served";
+    // A request that never finishes is cut at request_timeout (5 s) and the server goes on.
+    EXPECT_EQ(rotor::test::http_get(base + "/healthz").status, 200);
+}
+
+TEST(HeartbeatServer, ABusyPortIsAClearError) {
+    heartbeat_options o;
+    o.port = 0;
+    heartbeat_server first(o, {});
+    o.port = first.port();
+    try {
+        heartbeat_server second(o, {});
+        FAIL() << "two servers on one port";
+    } catch (const std::runtime_error& e) {
+        EXPECT_NE(
+            std::string(e.what()).find("cannot listen on 127.0.0.1:" + std::to_string(o.port)),
+            std::string::npos)
+            << e.what();
+    }
+}
+
+class WorkerHeartbeatTest : public ::testing::Test {
+  protected:
+    pid_t start_worker(const std::vector<std::string>& extra) {
+        std::vector<std::string> args = {WORKER,
+                                         "--platform",
+                                         "demo-api",
+                                         "--config-dir",
+                                         std::string(ROTOR_SOURCE_DIR) + "/config/platforms",
+                                         "--redis-port",
+                                         std::to_string(redis_.port()),
+                                         "--heartbeat-port",
+                                         "0",
+                                         "--heartbeat-port-file",
+                                         port_file_};
+        args.insert(args.end(), extra.begin(), extra.end());
+        std::vector<std::string> env = {"ROTOR_SHOP_URL=" + shop_.base_url(),
+                                        "ROTOR_RESULTS_DIR=" + (out_.path() / "out").string(),
+                                        "ROTOR_CONCURRENCY=1"};
+        for (char** e = environ; *e != nullptr; ++e) {
+            const std::string v = *e;
+            if (v.rfind("ROTOR_", 0) != 0 && v.rfind("HEARTBEAT_", 0) != 0) env.push_back(v);
+        }
+        std::vector<char*> argv, envp;
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        for (auto& e : env) envp.push_back(e.data());
+        envp.push_back(nullptr);
+        pid_t pid = -1;
+        EXPECT_EQ(::posix_spawn(&pid, WORKER, nullptr, nullptr, argv.data(), envp.data()), 0);
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+        while (std::chrono::steady_clock::now() < until) {
+            std::ifstream in(port_file_);
+            int port = 0;
+            if (in >> port && port > 0) {
+                base_ = "http://127.0.0.1:" + std::to_string(port);
+                break;
+            }
+            std::this_thread::sleep_for(milliseconds(50));
+        }
+        return pid;
+    }
+    std::string base_;
+    rotor::test::redis_server redis_;
+    rotor::fixture::shop_server shop_;
+    rotor::test::temp_dir out_{"rotor-heartbeat"};
+    std::string port_file_ = (out_.path() / "heartbeat.port").string();
+};
+
+TEST_F(WorkerHeartbeatTest, HealthReadinessAndMetricsOfARealWorker) {
+    const pid_t pid = start_worker({});
+    ASSERT_FALSE(base_.empty()) << "the worker never said its heartbeat port";
+    const auto h = rotor::test::http_get(base_ + "/healthz");
+    ASSERT_EQ(h.status, 200) << h.body;
+    const auto health = nlohmann::json::parse(h.body);
+    EXPECT_EQ(health["platform"], "demo-api");
+    EXPECT_EQ(health["job"], "") << "idle on an empty queue is healthy";
+    EXPECT_EQ(rotor::test::http_get(base_ + "/readyz").status, 200);
+
+    rotor::queue::redis_options r;
+    r.port = redis_.port();
+    rotor::queue::job_queue q(r, {});
+    rotor::queue::enqueue_request req;
+    req.platform = "demo-api";
+    req.items = {"8100", "8101", "404001"};
+    q.enqueue(req);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    std::string text;
+    while (std::chrono::steady_clock::now() < until) {
+        text = rotor::test::http_get(base_ + "/metrics").body;
+        if (text.find("outcome=\"gone\"} 1") != std::string::npos) break;
+        std::this_thread::sleep_for(milliseconds(100));
+    }
+    EXPECT_NE(text.find("rotor_items_total{platform=\"demo-api\",outcome=\"ok\"} 2"),
+              std::string::npos)
+        << text;
+    // Debian's prometheus_client parser reads the whole exposition (it throws on bad syntax).
+    const std::string file = (out_.path() / "metrics.txt").string();
+    std::ofstream(file) << text;
+    const std::string cmd =
+        "/usr/bin/python3 -c \"import sys; from prometheus_client.parser import "
+        "text_string_to_metric_families as p; fams = list(p(open(sys.argv[1]).read())); "
+        "names = {f.name for f in fams}; assert 'rotor_items' in names, names; "
+        "print(len(fams))\" " +
+        file + " 2>&1";
+    FILE* py = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(py, nullptr);
+    char buf[512] = {0};
+    std::string out;
+    while (std::fgets(buf, sizeof buf, py) != nullptr) out += buf;
+    EXPECT_EQ(::pclose(py), 0) << out << "\n" << text;
+    EXPECT_GE(std::atoi(out.c_str()), 8) << out;
+
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// A job whose items take longer than stall_timeout to end: /healthz says 503 with the reason
+// while it is stuck, and 200 once the worker is idle again.
+TEST_F(WorkerHeartbeatTest, HealthzTurns503WhileAJobMakesNoProgress) {
+    const pid_t pid = start_worker({"--stall-timeout-s", "1"});
+    ASSERT_FALSE(base_.empty());
+    rotor::queue::redis_options r;
+    r.port = redis_.port();
+    rotor::queue::job_queue q(r, {});
+    rotor::queue::enqueue_request req;
+    req.platform = "demo-api";
+    req.items = {"700001", "700004"}; // each answers after 3 s (slow_delay_ms)
+    const auto job = q.enqueue(req).job_ids.at(0);
+    bool saw_stall = false;
+    std::string reason;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < until) {
+        const auto h = rotor::test::http_get(base_ + "/healthz");
+        if (h.status == 503) {
+            saw_stall = true;
+            reason = nlohmann::json::parse(h.body).value("reason", "");
+        }
+        if (q.job_fields(job).at("status") == "done") break;
+        std::this_thread::sleep_for(milliseconds(200));
+    }
+    EXPECT_TRUE(saw_stall) << "never 503 while no item ended for 3 s";
+    EXPECT_NE(reason.find("stalled: no item of job " + job), std::string::npos) << reason;
+    std::this_thread::sleep_for(milliseconds(300));
+    EXPECT_EQ(rotor::test::http_get(base_ + "/healthz").status, 200) << "still unhealthy when idle";
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+} // namespace
