@@ -1,8 +1,12 @@
-// worker --platform P: claims the platform's batch jobs from Redis and scans their items with a
-// pool of Chromium processes. SIGTERM/SIGINT: finish the items in flight, release the job (back
-// to the front of its queue with its checkpoint, no stall counted), then exit; another worker
+// worker --platform P: claims the platform's batch jobs from Redis and runs their items through
+// the platform's workflow (a pool of Chromium processes, or HTTP for an api platform).
+// Exit codes: 0 done (stopped, drained, --max-jobs reached), 1 fatal (Redis unreachable at
+// start, the heartbeat port taken, a sink that cannot open), 2 usage (a bad option), 3 config
+// (the platform file has problems). SIGTERM/SIGINT: finish the items in flight, release the job
+// (back to the front of its queue with its checkpoint, no stall counted), then exit; another worker
 // resumes it at once.
 #include "app/heartbeat_server.hpp"
+#include "app/logging.hpp"
 #include "app/worker_health.hpp"
 #include "nodes/config_loader.hpp"
 #include "nodes/job_loop.hpp"
@@ -45,7 +49,19 @@ int main(int argc, char** argv) {
     app.add_option("--prefix", queue.prefix, "Redis key prefix");
     app.add_option("--concurrency", concurrency, "Items in flight (default: the config's)")
         ->check(CLI::Range(1, 256));
-    app.add_flag("--drain", loop.drain, "Exit when the platform's queue is empty");
+    app.add_flag("--drain,--once", loop.drain, "Exit when the platform's queue is empty");
+    app.add_option("--max-jobs", loop.max_jobs, "Exit after this many jobs ended (0: no limit)")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1000000000}));
+    std::string output_dir;
+    app.add_option("--output-dir", output_dir,
+                   "Where the JSONL sink writes (overrides the config's sinks.jsonl.dir)")
+        ->envname("ROTOR_OUTPUT_DIR");
+    std::string log_format = "text";
+    app.add_option("--log-format", log_format, "text, or json: one JSON object per line")
+        ->check(CLI::IsMember({"text", "json"}));
+    std::string log_level = "info";
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     std::int64_t lease_ms = queue.lease.count();
     app.add_option("--lease-ms", lease_ms,
                    "A claimed job is this worker's for this long unless renewed (every third of "
@@ -68,14 +84,31 @@ int main(int argc, char** argv) {
     bool allow_eviction = false;
     app.add_flag("--allow-eviction", allow_eviction,
                  "Run on a Redis whose maxmemory-policy may evict keys (checkpoints, jobs)");
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e); // prints the message naming the option
+        return 2;
+    }
+    rotor::app::configure_logging(log_format, log_level);
+    try {
+        if (!redis_url.empty()) rotor::queue::apply_redis_url(redis, redis_url);
+    } catch (const std::exception& e) {
+        std::cerr << "worker: --redis-url: " << e.what() << "\n";
+        return 2;
+    }
     rotor::nodes::platform_config config;
     try {
         config = rotor::nodes::load_platform(config_dir, platform);
-        if (!redis_url.empty()) rotor::queue::apply_redis_url(redis, redis_url);
     } catch (const std::exception& e) {
         std::cerr << "worker: " << e.what() << "\n";
-        return 2;
+        return 3;
+    }
+    if (!output_dir.empty()) {
+        if (!config.jsonl) config.jsonl = rotor::nodes::jsonl_sink_spec{};
+        config.jsonl->dir = output_dir;
     }
     if (concurrency > 0) config.concurrency = concurrency;
     queue.lease = std::chrono::milliseconds(lease_ms);
@@ -93,8 +126,8 @@ int main(int argc, char** argv) {
         for (const auto& w : report.warnings)
             spdlog::warn("redis {}:{}: {}", redis.host, redis.port, w);
     } catch (const std::exception& e) {
-        std::cerr << "worker: " << e.what() << "\n";
-        return 2;
+        std::cerr << "worker: cannot start: " << e.what() << "\n";
+        return 1;
     }
 
     // Signals are taken by a thread of ours, never by a library thread.

@@ -111,6 +111,7 @@ void job_loop::run() {
         }
     } leave{*this};
     std::optional<queue::job_lease> next;
+    std::size_t jobs_run = 0;
     auto last_chores = std::chrono::steady_clock::time_point{};
     while (!stopping_) {
         try {
@@ -153,10 +154,16 @@ void job_loop::run() {
             }
             auto job = std::move(*next);
             next.reset();
+            const bool last = options_.max_jobs > 0 && ++jobs_run >= options_.max_jobs;
             if (run_job(job)) {
-                next = finish(job, /*claim_next=*/!stopping_);
+                next = finish(job, /*claim_next=*/!stopping_ && !last);
             } else if (!stopping_) {
                 last_chores = {};
+            }
+            if (last) {
+                spdlog::info("worker {}: {} job(s) run (--max-jobs): stopping", options_.worker_id,
+                             jobs_run);
+                stopping_ = true;
             }
         } catch (const queue::error& e) {
             if (e.kind() == queue::errc::redis_unavailable) redis_ok_ = false;

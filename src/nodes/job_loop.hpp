@@ -27,6 +27,7 @@ struct loop_options {
     std::string worker_id;
     milliseconds idle_wait{1000}; // sleep when no job is ready
     bool drain = false;           // return when the queue is empty
+    std::size_t max_jobs = 0;     // return after this many jobs ended (0: no limit)
 };
 
 struct loop_stats {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -21,7 +22,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 extern char** environ;
@@ -235,6 +238,84 @@ TEST_F(WorkerHeartbeatTest, HealthzTurns503WhileAJobMakesNoProgress) {
     int status = 0;
     ::waitpid(pid, &status, 0);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// Runs the worker to its end with `args` (stderr to a file); its exit code.
+int run_worker(const std::vector<std::string>& args, const std::string& err_file,
+               const std::vector<std::string>& env_extra = {}) {
+    std::vector<std::string> a = {WORKER};
+    a.insert(a.end(), args.begin(), args.end());
+    std::vector<std::string> env = env_extra;
+    for (char** e = environ; *e != nullptr; ++e) {
+        const std::string v = *e;
+        if (v.rfind("ROTOR_", 0) != 0 && v.rfind("HEARTBEAT_", 0) != 0) env.push_back(v);
+    }
+    std::vector<char*> argv, envp;
+    for (auto& x : a) argv.push_back(x.data());
+    argv.push_back(nullptr);
+    for (auto& x : env) envp.push_back(x.data());
+    envp.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    pid_t pid = -1;
+    const int rc = ::posix_spawn(&pid, WORKER, &fa, nullptr, argv.data(), envp.data());
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) return -1;
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string read_all(const std::string& file) {
+    std::ifstream in(file);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// Exit codes say what went wrong (2 usage, 3 config), --max-jobs stops after that many jobs,
+// and --log-format json writes one JSON object per line.
+TEST_F(WorkerHeartbeatTest, ExitCodesMaxJobsAndJsonLogs) {
+    const std::string err = (out_.path() / "stderr.txt").string();
+    const std::string dir = std::string(ROTOR_SOURCE_DIR) + "/config/platforms";
+    EXPECT_EQ(run_worker({"--platform", "demo-api", "--concurrency", "999"}, err), 2);
+    EXPECT_NE(read_all(err).find("--concurrency"), std::string::npos) << read_all(err);
+    EXPECT_EQ(run_worker({"--platform", "demo-api", "--log-format", "yaml"}, err), 2);
+    EXPECT_EQ(run_worker({"--platform"}, err), 2);
+    EXPECT_EQ(run_worker({"--platform", "no-such-platform", "--config-dir", dir}, err), 3);
+    EXPECT_NE(read_all(err).find("no-such-platform.yaml: no such file"), std::string::npos)
+        << read_all(err);
+
+    rotor::queue::redis_options r;
+    r.port = redis_.port();
+    rotor::queue::queue_options qo;
+    qo.batch_size = 2;
+    rotor::queue::job_queue q(r, qo);
+    rotor::queue::enqueue_request req;
+    req.platform = "demo-api";
+    req.items = {"8200", "8201", "8202", "8203", "8204", "8205"}; // 3 jobs
+    q.enqueue(req);
+    EXPECT_EQ(
+        run_worker({"--platform", "demo-api", "--config-dir", dir, "--redis-port",
+                    std::to_string(redis_.port()), "--heartbeat-port", "0", "--max-jobs", "1",
+                    "--log-format", "json", "--output-dir", (out_.path() / "elsewhere").string()},
+                   err, {"ROTOR_SHOP_URL=" + shop_.base_url()}),
+        0);
+    EXPECT_EQ(q.counts("demo-api").queued, 2) << "--max-jobs 1 ran more than one job";
+    int lines = 0;
+    std::stringstream logs(read_all(err));
+    for (std::string line; std::getline(logs, line);) {
+        const auto j = nlohmann::json::parse(line, nullptr, false);
+        EXPECT_FALSE(j.is_discarded()) << "not JSON: " << line;
+        if (!j.is_discarded()) {
+            EXPECT_TRUE(j.contains("level") && j.contains("msg")) << line;
+        }
+        ++lines;
+    }
+    EXPECT_GE(lines, 2);
+    EXPECT_TRUE(std::filesystem::exists(out_.path() / "elsewhere")) << "--output-dir ignored";
 }
 
 } // namespace
