@@ -3,6 +3,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -56,6 +58,7 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<heartbeat_server
     } count{*s};
     beast::tcp_stream stream(std::move(socket));
     beast::flat_buffer buffer(s->options.max_request_bytes);
+    bool too_large = false;
     try {
         for (;;) {
             http::request_parser<http::string_body> parser;
@@ -80,16 +83,21 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<heartbeat_server
             if (!res.keep_alive()) break;
         }
     } catch (const boost::system::system_error& e) {
-        // A request over the limits gets its status before the connection is closed.
-        if (e.code() == http::error::header_limit || e.code() == http::error::body_limit) {
-            http::response<http::string_body> res{http::status::payload_too_large, 11};
-            res.set(http::field::content_type, "text/plain");
-            res.body() = "request too large\n";
-            res.keep_alive(false);
-            res.prepare_payload();
-            beast::error_code ignored;
-            stream.expires_after(std::chrono::seconds(1));
-            http::write(stream.socket(), res, ignored);
+        too_large = e.code() == http::error::header_limit || e.code() == http::error::body_limit ||
+                    e.code() == http::error::buffer_overflow;
+    }
+    if (too_large) {
+        // A request over the limits gets its status before the connection is closed; written
+        // asynchronously with a deadline, so a peer that reads nothing cannot hold the thread.
+        http::response<http::string_body> res{http::status::payload_too_large, 11};
+        res.set(http::field::content_type, "text/plain");
+        res.body() = "request too large\n";
+        res.keep_alive(false);
+        res.prepare_payload();
+        stream.expires_after(std::chrono::seconds(1));
+        try {
+            co_await http::async_write(stream, res, asio::use_awaitable);
+        } catch (const boost::system::system_error&) {
         }
     }
     beast::error_code ignored;
@@ -99,7 +107,16 @@ asio::awaitable<void> serve(tcp::socket socket, std::shared_ptr<heartbeat_server
 asio::awaitable<void> accept_loop(std::shared_ptr<tcp::acceptor> acceptor,
                                   std::shared_ptr<heartbeat_server::state> s) {
     for (;;) {
-        tcp::socket socket = co_await acceptor->async_accept(asio::use_awaitable);
+        tcp::socket socket(acceptor->get_executor());
+        boost::system::error_code ec;
+        co_await acceptor->async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+        if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+        if (ec) {
+            // Out of descriptors or buffers: the endpoint must not die of it. Wait, try again.
+            asio::steady_timer pause(acceptor->get_executor(), std::chrono::milliseconds(100));
+            co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+            continue;
+        }
         if (s->connections.load() >= s->options.max_connections) {
             beast::error_code ignored;
             socket.close(ignored); // bounded: a flood of idle connections cannot pin memory
@@ -179,6 +196,14 @@ metrics_text& metrics_text::sample(const std::string& name,
         text_ += "}";
     }
     char number[64];
+    if (std::isnan(value)) {
+        text_ += " NaN\n";
+        return *this;
+    }
+    if (std::isinf(value)) {
+        text_ += value > 0 ? " +Inf\n" : " -Inf\n";
+        return *this;
+    }
     if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 1e15) {
         std::snprintf(number, sizeof number, " %.0f\n", value);
     } else {

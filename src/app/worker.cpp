@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
                  "Run on a Redis whose maxmemory-policy may evict keys (checkpoints, jobs)");
     try {
         app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
+    } catch (const CLI::Success& e) { // --help (and any other early, successful exit)
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         app.exit(e); // prints the message naming the option
@@ -190,7 +190,10 @@ int main(int argc, char** argv) {
         spdlog::info("worker {}: heartbeat on http://{}:{} (/healthz, /readyz, /metrics)",
                      loop.worker_id, heartbeat.bind, heartbeat_server.port());
         if (!heartbeat_port_file.empty()) {
-            std::ofstream(heartbeat_port_file) << heartbeat_server.port() << "\n";
+            // Written whole, then renamed: a reader never sees it half written.
+            const std::string tmp = heartbeat_port_file + ".tmp";
+            std::ofstream(tmp) << heartbeat_server.port() << "\n";
+            std::rename(tmp.c_str(), heartbeat_port_file.c_str());
         }
         spdlog::info("worker {}: serving {} ({}, concurrency {}, config {})", loop.worker_id,
                      config.platform, rotor::nodes::to_string(config.type), config.concurrency,
@@ -216,6 +219,11 @@ int main(int argc, char** argv) {
             summary["shm"] = p.shm;
         }
         std::cout << summary.dump() << std::endl;
+    } catch (const std::invalid_argument& e) {
+        // The workflow cannot be built from the config (a node this build cannot run, a sink
+        // without what it needs): a config problem.
+        std::cerr << "worker: " << e.what() << "\n";
+        return 3;
     } catch (const std::exception& e) {
         std::cerr << "worker: " << e.what() << "\n";
         return 1;

@@ -50,7 +50,8 @@ http_answer healthz(const worker_view& w) {
     }
     body["status"] = reason.empty() ? "ok" : "unhealthy";
     if (!reason.empty()) body["reason"] = reason;
-    return {reason.empty() ? 200 : 503, "application/json", body.dump() + "\n"};
+    return {reason.empty() ? 200 : 503, "application/json",
+            body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
 }
 
 http_answer readyz(const worker_view& w) {
@@ -63,7 +64,8 @@ http_answer readyz(const worker_view& w) {
     }
     nlohmann::json body = {{"ready", reason.empty()}, {"platform", w.config->platform}};
     if (!reason.empty()) body["reason"] = reason;
-    return {reason.empty() ? 200 : 503, "application/json", body.dump() + "\n"};
+    return {reason.empty() ? 200 : 503, "application/json",
+            body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
 }
 
 http_answer metrics(const worker_view& w) {
@@ -71,8 +73,7 @@ http_answer metrics(const worker_view& w) {
     const auto h = w.loop->health_now();
     const std::string p = w.config->platform;
     metrics_text m;
-    m.family("rotor_items_total", "counter",
-             "Items that ended, by outcome (retried: attempts after the first).");
+    m.family("rotor_items_total", "counter", "Items that ended, by outcome.");
     m.sample("rotor_items_total", {{"platform", p}, {"outcome", "ok"}},
              static_cast<double>(s.items_ok));
     m.sample("rotor_items_total", {{"platform", p}, {"outcome", "gone"}},
@@ -81,8 +82,8 @@ http_answer metrics(const worker_view& w) {
              static_cast<double>(s.items_failed));
     m.sample("rotor_items_total", {{"platform", p}, {"outcome", "cached"}},
              static_cast<double>(s.items_cached));
-    m.sample("rotor_items_total", {{"platform", p}, {"outcome", "retried"}},
-             static_cast<double>(s.items_retried));
+    m.family("rotor_item_retries_total", "counter", "Attempts after an item's first.");
+    m.sample("rotor_item_retries_total", {{"platform", p}}, static_cast<double>(s.items_retried));
     m.family("rotor_items_poisoned_total", "counter",
              "Items quarantined after crashing their renderer.");
     m.sample("rotor_items_poisoned_total", {{"platform", p}},

@@ -124,6 +124,7 @@ asio::awaitable<void> item_executor::lane(job_state& s, std::size_t lane_no) {
         item.index = s.pending[k];
         item.id = s.items.at(item.index);
         item.should_stop = [&s] { return s.should_stop(); };
+        item.activity = &stats_.last_item_ms;
         if (const auto* d = s.job.item_data(item.index)) item.data = *d;
         item_outcome outcome;
         std::string fault;
@@ -276,6 +277,7 @@ asio::awaitable<item_outcome> item_executor::process(job_state& s, item_context&
         const auto until = clock_type::now() + wait;
         while (clock_type::now() < until) {
             if (s.should_stop()) co_return item_outcome::abandoned(outcome.reason);
+            item.touch(); // a backoff or cooldown is not a stall
             asio::steady_timer t(
                 co_await asio::this_coro::executor,
                 std::min(milliseconds(250),
@@ -344,6 +346,7 @@ bool item_executor::record(job_state& s, queue::job_queue& q, const item_context
             if (e.kind() == queue::errc::redis_unavailable && !s.lease_lost && !s.stopping) {
                 spdlog::warn("{}: item {} of {}: {}; waiting for Redis", config_.platform, item.id,
                              s.job.id, e.what());
+                item.touch(); // waiting out Redis: a restart would not help
                 std::this_thread::sleep_for(milliseconds(1000));
                 continue;
             }

@@ -27,7 +27,7 @@ struct executor_stats {
     std::atomic<std::uint64_t> items_retried{0}; // attempts after the first
     std::atomic<std::uint64_t> items_poisoned{0};
     std::atomic<std::uint64_t> items_cached{0}; // answered from the freshness cache
-    std::atomic<std::int64_t> last_item_ms{0};  // steady clock ms when an item last ended
+    std::atomic<std::int64_t> last_item_ms{0};  // steady ms: an item ended or waited legitimately
 };
 
 struct job_run {

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -64,8 +65,18 @@ struct item_context {
     nlohmann::json timings = nlohmann::json::object();  // step -> ms
     std::chrono::steady_clock::time_point deadline;     // of this attempt (timeouts.item)
     std::function<bool()> should_stop;                  // true: waits end early (stop, lease lost)
+    std::atomic<std::int64_t>* activity = nullptr;      // steady ms of the last sign of life
 
     bool stopping() const { return should_stop && should_stop(); }
+    /// A sign of life during a legitimate wait (the rate, a cooldown, a backoff): the heartbeat's
+    /// stall check measures from the latest one.
+    void touch() const {
+        if (activity != nullptr) {
+            *activity = std::chrono::duration_cast<milliseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+        }
+    }
 
     milliseconds remaining() const {
         return std::chrono::duration_cast<milliseconds>(deadline -

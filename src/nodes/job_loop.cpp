@@ -53,6 +53,20 @@ loop_stats job_loop::stats() const {
     return s;
 }
 
+std::size_t job_loop::jobs_ended() const {
+    std::lock_guard lock(stats_mutex_);
+    return stats_.jobs_completed + stats_.jobs_failed;
+}
+
+bool job_loop::reached_max_jobs() const {
+    return options_.max_jobs > 0 && jobs_ended() >= options_.max_jobs;
+}
+
+bool job_loop::one_before_max_jobs() const {
+    // finish() completes the job it holds: with max_jobs - 1 ended, that one is the last.
+    return options_.max_jobs > 0 && jobs_ended() + 1 >= options_.max_jobs;
+}
+
 job_loop::health job_loop::health_now() const {
     health h;
     {
@@ -63,7 +77,7 @@ job_loop::health job_loop::health_now() const {
                          std::chrono::steady_clock::now().time_since_epoch())
                          .count();
     const auto last = std::max(job_started_ms_.load(), executor_->stats().last_item_ms.load());
-    h.since_progress = milliseconds(h.job.empty() ? 0 : now - last);
+    h.since_progress = milliseconds(h.job.empty() ? 0 : std::max<std::int64_t>(0, now - last));
     h.redis_ok = redis_ok_;
     return h;
 }
@@ -111,9 +125,14 @@ void job_loop::run() {
         }
     } leave{*this};
     std::optional<queue::job_lease> next;
-    std::size_t jobs_run = 0;
     auto last_chores = std::chrono::steady_clock::time_point{};
     while (!stopping_) {
+        if (reached_max_jobs()) {
+            spdlog::info("worker {}: {} job(s) ended (--max-jobs): stopping", options_.worker_id,
+                         options_.max_jobs);
+            stopping_ = true;
+            break;
+        }
         try {
             if (std::chrono::steady_clock::now() - last_chores >= options_.idle_wait) {
                 last_chores = std::chrono::steady_clock::now();
@@ -154,16 +173,10 @@ void job_loop::run() {
             }
             auto job = std::move(*next);
             next.reset();
-            const bool last = options_.max_jobs > 0 && ++jobs_run >= options_.max_jobs;
             if (run_job(job)) {
-                next = finish(job, /*claim_next=*/!stopping_ && !last);
+                next = finish(job, /*claim_next=*/!stopping_ && !one_before_max_jobs());
             } else if (!stopping_) {
                 last_chores = {};
-            }
-            if (last) {
-                spdlog::info("worker {}: {} job(s) run (--max-jobs): stopping", options_.worker_id,
-                             jobs_run);
-                stopping_ = true;
             }
         } catch (const queue::error& e) {
             if (e.kind() == queue::errc::redis_unavailable) redis_ok_ = false;
@@ -234,13 +247,13 @@ bool job_loop::run_job(const queue::job_lease& job) {
     spdlog::info("worker {}: job {} ({} items, {} to do{})", options_.worker_id, job.id, total,
                  pending.size(), pending.size() < total ? ", resumed from its checkpoint" : "");
 
-    {
-        std::lock_guard lock(job_mutex_);
-        current_job_ = job.id;
-    }
     job_started_ms_ = std::chrono::duration_cast<milliseconds>(
                           std::chrono::steady_clock::now().time_since_epoch())
                           .count();
+    {
+        std::lock_guard lock(job_mutex_); // published after its start time (no false stall)
+        current_job_ = job.id;
+    }
     struct idle_again {
         job_loop& l;
         ~idle_again() {

@@ -27,7 +27,7 @@ struct loop_options {
     std::string worker_id;
     milliseconds idle_wait{1000}; // sleep when no job is ready
     bool drain = false;           // return when the queue is empty
-    std::size_t max_jobs = 0;     // return after this many jobs ended (0: no limit)
+    std::size_t max_jobs = 0;     // return after this many jobs completed or failed (0: no limit)
 };
 
 struct loop_stats {
@@ -74,6 +74,10 @@ class job_loop {
     /// release() with the job's checkpoint kept; a failure is logged (the lease then expires).
     void give_back(const queue::job_lease& job);
     std::optional<queue::job_lease> finish(const queue::job_lease& job, bool claim_next);
+    /// Jobs completed or failed so far (what --max-jobs counts; given-back jobs do not count).
+    std::size_t jobs_ended() const;
+    bool reached_max_jobs() const;
+    bool one_before_max_jobs() const;
 
     const platform_config& config_;
     pool::browser_pool* pool_;

@@ -43,6 +43,7 @@ asio::awaitable<bool> politeness::wait(const item_context& item) {
         const auto until = clock_type::now() + d;
         while (clock_type::now() < until) {
             if (item.stopping()) co_return false;
+            item.touch();
             co_await sleep_for(std::min(milliseconds(250), std::chrono::duration_cast<milliseconds>(
                                                                until - clock_type::now())));
         }

@@ -219,18 +219,23 @@ TEST_F(WorkerHeartbeatTest, HealthzTurns503WhileAJobMakesNoProgress) {
     req.items = {"700001", "700004"}; // each answers after 3 s (slow_delay_ms)
     const auto job = q.enqueue(req).job_ids.at(0);
     bool saw_stall = false;
+    bool saw_recovery = false; // a 200 between the items: an item ending resets the clock
     std::string reason;
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (std::chrono::steady_clock::now() < until) {
         const auto h = rotor::test::http_get(base_ + "/healthz");
+        const bool done = q.job_fields(job).at("status") == "done";
         if (h.status == 503) {
             saw_stall = true;
             reason = nlohmann::json::parse(h.body).value("reason", "");
+        } else if (h.status == 200 && saw_stall && !done) {
+            saw_recovery = true;
         }
-        if (q.job_fields(job).at("status") == "done") break;
+        if (done) break;
         std::this_thread::sleep_for(milliseconds(200));
     }
     EXPECT_TRUE(saw_stall) << "never 503 while no item ended for 3 s";
+    EXPECT_TRUE(saw_recovery) << "the first item's end did not count as progress";
     EXPECT_NE(reason.find("stalled: no item of job " + job), std::string::npos) << reason;
     std::this_thread::sleep_for(milliseconds(300));
     EXPECT_EQ(rotor::test::http_get(base_ + "/healthz").status, 200) << "still unhealthy when idle";
