@@ -1,6 +1,7 @@
 #include "nodes/api_fetch_node.hpp"
 
 #include "nodes/body_template.hpp"
+#include "nodes/detail/status_rules.hpp"
 #include "nodes/field_values.hpp"
 
 #include <algorithm>
@@ -10,16 +11,10 @@ namespace rotor::nodes {
 
 namespace asio = boost::asio;
 using clock_type = std::chrono::steady_clock;
+using detail::ms_since;
+using detail::status_verdict;
 
 namespace {
-
-long long ms_since(clock_type::time_point t0) {
-    return std::chrono::duration_cast<milliseconds>(clock_type::now() - t0).count();
-}
-
-bool has(const std::vector<int>& v, int x) {
-    return std::find(v.begin(), v.end(), x) != v.end();
-}
 
 bool has_header(const std::map<std::string, std::string>& headers, const std::string& name) {
     return std::any_of(headers.begin(), headers.end(), [&](const auto& h) {
@@ -211,16 +206,23 @@ asio::awaitable<item_outcome> api_fetch_node::run(item_context& item) {
     if (url != item.url) item.timings["redirected_to"] = url;
 
     const int s = res.status;
-    if (s == 404 || s == 410) co_return item_outcome::gone("HTTP " + std::to_string(s));
-    if (has(config_.rate_limit.cooldown_on, s)) {
+    const std::string what = "HTTP " + std::to_string(s) + " from " + url;
+    switch (detail::judge_status(config_, s)) {
+    case status_verdict::gone:
+        co_return item_outcome::gone("HTTP " + std::to_string(s));
+    case status_verdict::cool_down:
+    case status_verdict::blocked:
         ++counters_.cooldowns;
-        const std::string why = "HTTP " + std::to_string(s) + " from " + url;
-        co_return co_await polite_.cool_down(why);
+        co_return co_await polite_.cool_down(what);
+    case status_verdict::retry:
+        co_return item_outcome::retry(what);
+    case status_verdict::fail:
+        co_return item_outcome::failed(what);
+    case status_verdict::proceed:
+        break;
     }
-    if (s >= 500) co_return item_outcome::retry("HTTP " + std::to_string(s) + " from " + url);
-    if (s >= 300 || s < 200) {
-        co_return item_outcome::failed("HTTP " + std::to_string(s) + " from " + url);
-    }
+    // A redirect without a Location, an informational status: not an answer to read.
+    if (s >= 300 || s < 200) co_return item_outcome::failed(what);
     co_return read_answer(item, res);
 }
 

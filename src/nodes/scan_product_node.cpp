@@ -1,6 +1,7 @@
 #include "nodes/scan_product_node.hpp"
 
 #include "nodes/detail/blocking.hpp"
+#include "nodes/detail/status_rules.hpp"
 #include "nodes/extract_script.hpp"
 #include "nodes/field_values.hpp"
 #include "queue/errors.hpp"
@@ -17,18 +18,8 @@ namespace rotor::nodes {
 
 namespace asio = boost::asio;
 using clock_type = std::chrono::steady_clock;
-
-namespace {
-
-long long ms_since(clock_type::time_point t0) {
-    return std::chrono::duration_cast<milliseconds>(clock_type::now() - t0).count();
-}
-
-bool has(const std::vector<int>& v, int x) {
-    return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-} // namespace
+using detail::ms_since;
+using detail::status_verdict;
 
 cdp::page_profile profile_for(const platform_config& c) {
     cdp::page_profile p;
@@ -143,25 +134,24 @@ asio::awaitable<item_outcome> scan_product_node::scan_on_page(pool::page_lease& 
     item.timings["navigate_ms"] = ms_since(t0);
     item.http_status = result.status;
     const int s = result.status;
-    if (s == 404 || s == 410) co_return item_outcome::gone("HTTP " + std::to_string(s));
-    if (has(config_.rate_limit.cooldown_on, s)) {
-        {
-            const std::string why = "HTTP " + std::to_string(s) + " from " + item.url;
-            co_return co_await cool_down(why);
-        }
+    switch (detail::judge_status(config_, s)) {
+    case status_verdict::gone:
+        co_return item_outcome::gone("HTTP " + std::to_string(s));
+    case status_verdict::cool_down: {
+        const std::string why = "HTTP " + std::to_string(s) + " from " + item.url;
+        co_return co_await cool_down(why);
     }
-    if (has(config_.scan.block_detect.status, s)) {
-        {
-            const std::string why = "blocked: HTTP " + std::to_string(s) + " from " + item.url;
-            co_return co_await cool_down(why);
-        }
+    case status_verdict::blocked: {
+        const std::string why = "blocked: HTTP " + std::to_string(s) + " from " + item.url;
+        co_return co_await cool_down(why);
     }
-    if (s >= 500) co_return item_outcome::retry("HTTP " + std::to_string(s) + " from " + item.url);
-    if (s == 0) {
-        co_return item_outcome::retry("no HTTP status seen for " + item.url);
-    }
-    if (s >= 400) {
+    case status_verdict::retry:
+        co_return item_outcome::retry(s == 0 ? "no HTTP status seen for " + item.url
+                                             : "HTTP " + std::to_string(s) + " from " + item.url);
+    case status_verdict::fail:
         co_return item_outcome::failed("HTTP " + std::to_string(s) + " from " + item.url);
+    case status_verdict::proceed:
+        break;
     }
 
     t0 = clock_type::now();
