@@ -104,7 +104,9 @@ api_fetch_node::api_fetch_node(std::string id, const platform_config& config, ht
                                queue::rate_limiter* limiter, asio::thread_pool& blocking)
     : id_(std::move(id)), config_(config), http_(http), urls_(config),
       polite_(config, limiter, blocking) {
+    if (!config.api.found.empty()) found_.emplace(config.api.found);
     for (const auto& f : config.api.fields) {
+        pointers_.emplace_back(f.pointer);
         regexes_.push_back(f.regex ? std::optional<std::regex>(std::regex(*f.regex))
                                    : std::nullopt);
     }
@@ -240,11 +242,11 @@ item_outcome api_fetch_node::read_answer(item_context& item, const http::respons
     }
     const std::string gql = graphql_error(doc);
     const auto& api = config_.api;
-    if (!api.found.empty()) {
+    if (found_) {
         // Gone only when the answer says so: `found` itself present and null (GraphQL's
         // {"data": {"product": null}}). An error envelope without it ({"errors": [...],
         // "data": null}) is the server's trouble: retried, then recorded.
-        const nlohmann::json::json_pointer at(api.found);
+        const auto& at = *found_;
         if (doc.contains(at) && doc.at(at).is_null()) {
             return item_outcome::gone("not found: " + api.found + " is null" +
                                       (gql.empty() ? "" : " (" + gql + ")"));
@@ -256,7 +258,7 @@ item_outcome api_fetch_node::read_answer(item_context& item, const http::respons
     }
     for (std::size_t i = 0; i < api.fields.size(); ++i) {
         const auto& f = api.fields[i];
-        const nlohmann::json::json_pointer at(f.pointer);
+        const auto& at = pointers_[i];
         const nlohmann::json* found = doc.contains(at) ? &doc.at(at) : nullptr;
         const auto v = convert_json_field(f, found, regexes_[i] ? &*regexes_[i] : nullptr);
         item.fields[f.name] = v.value;

@@ -49,7 +49,9 @@ class api_fetch_node final : public node {
     http::client& http_;
     url_builder urls_;
     politeness polite_;
-    std::vector<std::optional<std::regex>> regexes_; // per field, compiled once
+    std::vector<std::optional<std::regex>> regexes_;     // per field, compiled once
+    std::vector<nlohmann::json::json_pointer> pointers_; // per field, parsed once
+    std::optional<nlohmann::json::json_pointer> found_;
     api_counters counters_;
 };
 
