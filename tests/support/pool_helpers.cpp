@@ -61,6 +61,13 @@ std::vector<scrape_result> run_items(pool::browser_pool& p, const std::string& b
     return out;
 }
 
+std::vector<scrape_result> run_items_in_order(pool::browser_pool& p, const std::string& base,
+                                              const std::vector<std::uint64_t>& ids) {
+    std::vector<scrape_result> out;
+    for (auto id : ids) out.push_back(run_items(p, base, {id}).front());
+    return out;
+}
+
 pool::pool_stats stats_after(const pool::browser_pool& p, std::size_t items) {
     auto s = p.stats();
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);

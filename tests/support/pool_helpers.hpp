@@ -24,6 +24,12 @@ std::vector<fixture::scrape_result> run_items(pool::browser_pool& p, const std::
 
 /// The published stats once they count `items` items (releases reach the pool thread a moment
 /// after release() returns); the last snapshot after 5 s otherwise.
+/// Runs the items one after another: each is served only after the previous one ended, so the
+/// pool sees them in this order (run_items' lease order is up to its two runner threads).
+std::vector<fixture::scrape_result> run_items_in_order(pool::browser_pool& p,
+                                                       const std::string& base,
+                                                       const std::vector<std::uint64_t>& ids);
+
 pool::pool_stats stats_after(const pool::browser_pool& p, std::size_t items);
 
 /// "pid (comm) pgid ..." of every zombie whose parent is this process.
