@@ -1,13 +1,21 @@
-// rotorctl: enqueue products as batch jobs, look at queues, jobs, groups and failures, requeue
-// dead jobs and clean old ones away.
+// rotorctl: enqueue products as batch jobs; watch platforms and groups; list failures and retry
+// them; pause and resume a platform; requeue dead jobs and clean old ones away; check configs.
+// Output: plain `key=value` lines (progress bars on a terminal), or JSON lines with --json.
+// Exit codes: 0 done, 1 failed (Redis, a job or group that does not exist), 2 usage.
 #include "app/config_commands.hpp"
 #include "app/enqueue_command.hpp"
+#include "app/failure_commands.hpp"
+#include "app/logging.hpp"
+#include "app/printer.hpp"
+#include "app/status_command.hpp"
 #include "queue/job_admin.hpp"
 #include "queue/job_queue.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+
+#include <unistd.h>
 
 #include <chrono>
 #include <iostream>
@@ -18,10 +26,12 @@ int main(int argc, char** argv) {
     spdlog::set_default_logger(spdlog::stderr_color_mt("rotor"));
     CLI::App app{"rotorctl: rotor's admin command line"};
     app.require_subcommand(1);
+    // Global options may also come after the subcommand (rotorctl status --json).
+    app.fallthrough();
     rotor::queue::redis_options redis;
     rotor::queue::queue_options queue;
     app.add_option("--redis-host", redis.host);
-    app.add_option("--redis-port", redis.port);
+    app.add_option("--redis-port", redis.port)->check(CLI::Range(1, 65535));
     // An admin command waits a little for a restarting Redis, not a worker's minute.
     redis.retry_for = std::chrono::milliseconds(5000);
     std::int64_t redis_wait_ms = redis.retry_for.count();
@@ -34,6 +44,18 @@ int main(int argc, char** argv) {
            "redis://[[user]:password@]host[:port][/db]; overrides --redis-host/--redis-port")
         ->envname("ROTOR_REDIS_URL");
     app.add_option("--prefix", queue.prefix, "Redis key prefix");
+    bool json = false;
+    app.add_flag("--json", json, "One JSON object per line (for scripts)");
+    std::string config_dir = "config/platforms";
+    app.add_option("--config-dir", config_dir,
+                   "Where the platform files are (default config/platforms)")
+        ->envname("ROTOR_CONFIG_DIR");
+    std::string log_format = "text";
+    app.add_option("--log-format", log_format, "text, or json: one JSON object per line")
+        ->check(CLI::IsMember({"text", "json"}));
+    std::string log_level = "warn";
+    app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
     auto* enqueue = app.add_subcommand("enqueue", "Split products into batch jobs");
     rotor::queue::enqueue_target request;
@@ -61,17 +83,50 @@ int main(int argc, char** argv) {
     enqueue->add_option("--priority", prio)->check(CLI::IsMember({"high", "normal", "low"}));
     enqueue->add_option("--group", request.group_id);
 
-    auto* status = app.add_subcommand("status", "Queued/running/delayed/dead jobs of a platform");
+    auto* status = app.add_subcommand(
+        "status", "Platforms (queue depths, workers alive, paused, cooldown) and batch groups "
+                  "(progress, items/s, ETA)");
     std::string platform;
-    status->add_option("--platform", platform)->required();
+    rotor::app::status_options status_opts;
+    status->add_option("--platform", status_opts.platforms,
+                       "Only these platforms (default: every configured one and every one in "
+                       "Redis)");
+    status->add_option("--group", status_opts.groups, "Batch groups to show progress of");
+    status->add_flag("--watch", status_opts.watch, "Redraw every --interval seconds");
+    std::int64_t interval_s = 2;
+    status->add_option("--interval", interval_s, "Seconds between updates with --watch")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{3600}));
+    status
+        ->add_option("--updates", status_opts.updates,
+                     "With --watch: stop after this many updates (default: until Ctrl-C)")
+        ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}));
 
     auto* group = app.add_subcommand("group", "Progress of a batch group, items done and failed");
     std::string group_id;
     group->add_option("id", group_id)->required();
 
-    auto* failures = app.add_subcommand("failures", "Failed items of a job");
+    auto* failures =
+        app.add_subcommand("failures", "Failed items of a job or a batch group, with the reasons");
     std::string job_id;
-    failures->add_option("job", job_id)->required();
+    std::string failures_group;
+    failures->add_option("--job,job", job_id, "A job id");
+    failures->add_option("--group", failures_group, "A batch group id");
+
+    auto* retry_failed = app.add_subcommand(
+        "retry-failed", "Enqueue a group's failed items again as a new batch group");
+    std::string retry_group;
+    std::string retry_key;
+    retry_failed->add_option("--group", retry_group)->required();
+    retry_failed->add_option("--idempotency-key", retry_key,
+                             "Default retry-failed:<group>: running it again adds nothing twice");
+
+    auto* pause = app.add_subcommand(
+        "pause", "Workers claim no job of the platform until resume (running jobs run on)");
+    std::string pause_reason;
+    pause->add_option("--platform", platform)->required();
+    pause->add_option("--reason", pause_reason, "Shown by status");
+    auto* resume = app.add_subcommand("resume", "Workers claim the platform's jobs again");
+    resume->add_option("--platform", platform)->required();
 
     auto* jobs = app.add_subcommand("jobs", "Jobs of a platform in one state, with their fields");
     std::string state_name = "dead";
@@ -95,6 +150,11 @@ int main(int argc, char** argv) {
     auto* dead_list = dead->add_subcommand("list", "Dead jobs with why they died, oldest first");
     dead_list->add_option("--platform", platform, "Default: every platform with dead jobs");
     dead_list->add_option("--limit", limit, "Per platform")->check(CLI::Range(1, 100000));
+    auto* dead_requeue =
+        dead->add_subcommand("requeue", "Put dead jobs back into their queue (as requeue)");
+    dead_requeue->add_option("jobs", requeue_ids, "Job ids");
+    dead_requeue->add_flag("--all-dead", all_dead, "Every dead job of --platform");
+    dead_requeue->add_option("--platform", platform);
     auto* dead_clean = dead->add_subcommand(
         "clean", "Delete dead jobs (hash, failures, results) that died before --older-than");
     std::string older_than;
@@ -105,21 +165,40 @@ int main(int argc, char** argv) {
     config->require_subcommand(1);
     auto* config_check =
         config->add_subcommand("check", "Load every platform file; every problem, exit 1 on any");
-    std::string config_dir = "config/platforms";
-    config_check->add_option("--config-dir", config_dir)->envname("ROTOR_CONFIG_DIR");
     auto* probe = app.add_subcommand(
         "probe", "One item through a platform's scan and validate, locally (no Redis, no save)");
     std::string probe_item;
     probe->add_option("--platform", platform)->required();
-    probe->add_option("--config-dir", config_dir)->envname("ROTOR_CONFIG_DIR");
     probe->add_option("item", probe_item, "An item id, or a URL on the platform's hosts")
         ->required();
 
-    CLI11_PARSE(app, argc, argv);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::Success& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e); // prints the message naming the option
+        return 2;
+    }
+    rotor::app::configure_logging(log_format, log_level);
+    rotor::app::printer out(std::cout, rotor::app::printer::pick(json, STDOUT_FILENO));
+    // The config commands and enqueue write JSON lines; printed through `out` in its mode.
+    auto through_printer = [&out](auto&& command) {
+        std::ostringstream buffer;
+        const int rc = command(buffer);
+        out.lines_of(buffer.str());
+        return rc;
+    };
     // These need no Redis.
-    if (*config_check) return rotor::app::run_config_check(config_dir, std::cout, std::cerr);
+    if (*config_check) {
+        return through_printer([&](std::ostream& o) {
+            return rotor::app::run_config_check(config_dir, o, std::cerr);
+        });
+    }
     if (*probe) {
-        return rotor::app::run_probe(config_dir, platform, probe_item, std::cout, std::cerr);
+        return through_printer([&](std::ostream& o) {
+            return rotor::app::run_probe(config_dir, platform, probe_item, o, std::cerr);
+        });
     }
     try {
         if (!redis_url.empty()) rotor::queue::apply_redis_url(redis, redis_url);
@@ -135,14 +214,24 @@ int main(int argc, char** argv) {
             request.prio = prio == "high"  ? rotor::queue::priority::high
                            : prio == "low" ? rotor::queue::priority::low
                                            : rotor::queue::priority::normal;
-            return rotor::app::run_enqueue(q, request, source, std::cout, std::cerr);
+            return through_printer([&](std::ostream& o) {
+                return rotor::app::run_enqueue(q, request, source, o, std::cerr);
+            });
         } else if (*status) {
-            const auto s = admin.stats(platform);
-            nlohmann::json line = {{"platform", platform},        {"queued", s.counts.queued},
-                                   {"running", s.counts.running}, {"delayed", s.counts.delayed},
-                                   {"dead", s.counts.dead},       {"stalled", s.stalled}};
-            if (s.oldest_dead_ms > 0) line["oldest_dead_ms_ago"] = s.now_ms - s.oldest_dead_ms;
-            std::cout << line.dump() << std::endl;
+            status_opts.config_dir = config_dir;
+            status_opts.interval = std::chrono::seconds(interval_s);
+            return rotor::app::run_status(q, admin, queue, status_opts, out);
+        } else if (*pause) {
+            char host[256] = {0};
+            ::gethostname(host, sizeof host - 1);
+            admin.pause(platform, std::string("rotorctl@") + host, pause_reason);
+            out.line({{"platform", platform}, {"paused", true}, {"reason", pause_reason}});
+        } else if (*resume) {
+            const bool was = admin.resume(platform);
+            out.line({{"platform", platform}, {"paused", false}, {"was_paused", was}});
+        } else if (*retry_failed) {
+            return rotor::app::run_retry_failed(q, admin.key_names(), retry_group, retry_key, out,
+                                                std::cerr);
         } else if (*group) {
             const auto g = q.progress(group_id);
             std::int64_t ok = 0;
@@ -174,19 +263,17 @@ int main(int argc, char** argv) {
                         examples.push_back({{"item", f.item}, {"error", f.error}});
                 }
             }
-            std::cout << nlohmann::json{{"group", group_id},
-                                        {"jobs", g.total},
-                                        {"jobs_completed", g.completed},
-                                        {"jobs_failed", g.failed},
-                                        {"progress", g.progress},
-                                        {"enqueuing", g.enqueuing},
-                                        {"items_ok", ok},
-                                        {"items_gone", gone},
-                                        {"items_cached", cached},
-                                        {"items_failed", failed},
-                                        {"failed_examples", examples}}
-                             .dump()
-                      << std::endl;
+            out.line(nlohmann::json{{"group", group_id},
+                                    {"jobs", g.total},
+                                    {"jobs_completed", g.completed},
+                                    {"jobs_failed", g.failed},
+                                    {"progress", g.progress},
+                                    {"enqueuing", g.enqueuing},
+                                    {"items_ok", ok},
+                                    {"items_gone", gone},
+                                    {"items_cached", cached},
+                                    {"items_failed", failed},
+                                    {"failed_examples", examples}});
         } else if (*jobs) {
             for (const auto& j :
                  admin.list(platform, *rotor::queue::parse_job_state(state_name), limit)) {
@@ -196,10 +283,9 @@ int main(int argc, char** argv) {
                     const auto it = j.fields.find(field);
                     if (it != j.fields.end()) line[field] = it->second;
                 }
-                std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                          << std::endl;
+                out.line(line);
             }
-        } else if (*requeue) {
+        } else if (*requeue || *dead_requeue) {
             if (all_dead) {
                 if (platform.empty()) throw std::invalid_argument("--all-dead needs --platform");
                 for (const auto& j : admin.list(platform, rotor::queue::job_state::dead, 100000))
@@ -210,7 +296,7 @@ int main(int argc, char** argv) {
             for (const auto& id : requeue_ids) {
                 try {
                     admin.requeue(id);
-                    std::cout << nlohmann::json{{"requeued", id}}.dump() << std::endl;
+                    out.line({{"requeued", id}});
                 } catch (const rotor::queue::error& e) {
                     std::cerr << "rotorctl: " << e.what() << "\n";
                     ++failed;
@@ -222,11 +308,8 @@ int main(int argc, char** argv) {
                                     std::chrono::system_clock::now().time_since_epoch())
                                     .count();
             for (const auto& w : q.workers()) {
-                std::cout << nlohmann::json{{"id", w.id},
-                                            {"seen_ms_ago", now_ms - w.last_seen_ms},
-                                            {"status", w.status}}
-                                 .dump()
-                          << std::endl;
+                out.line(
+                    {{"id", w.id}, {"seen_ms_ago", now_ms - w.last_seen_ms}, {"status", w.status}});
             }
         } else if (*dead_list) {
             for (const auto& p : platforms()) {
@@ -237,27 +320,16 @@ int main(int argc, char** argv) {
                         const auto it = j.fields.find(field);
                         if (it != j.fields.end()) line[field] = it->second;
                     }
-                    // A reason may quote a page or Chromium: invalid UTF-8 is replaced, not thrown.
-                    std::cout << line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-                              << std::endl;
+                    out.line(line); // invalid UTF-8 in a reason is replaced, not thrown
                 }
             }
         } else if (*dead_clean) {
             const auto age = rotor::queue::parse_age(older_than);
             for (const auto& p : platforms()) {
-                std::cout
-                    << nlohmann::json{{"platform", p}, {"removed", admin.clean_dead(p, age)}}.dump()
-                    << std::endl;
+                out.line({{"platform", p}, {"removed", admin.clean_dead(p, age)}});
             }
         } else if (*failures) {
-            for (const auto& f : q.failures(job_id)) {
-                std::cout << nlohmann::json{{"index", f.index},
-                                            {"item", f.item},
-                                            {"error", f.error},
-                                            {"timestamp_ms", f.timestamp_ms}}
-                                 .dump()
-                          << std::endl;
-            }
+            return rotor::app::run_failures(q, admin.key_names(), job_id, failures_group, out);
         }
     } catch (const std::exception& e) {
         std::cerr << "rotorctl: " << e.what() << "\n";

@@ -115,7 +115,37 @@ std::int64_t job_admin::clean_dead(const std::string& platform, std::chrono::sec
 }
 
 std::vector<std::string> job_admin::platforms_with_dead() {
-    const std::string head = keys_.dead("");
+    return platforms_under(keys_.dead(""));
+}
+
+std::vector<std::string> job_admin::platforms_in_use() {
+    std::vector<std::string> out;
+    for (const auto& head : {keys_.queue(""), keys_.running(""), keys_.delayed(""), keys_.dead(""),
+                             keys_.paused("")}) {
+        const auto some = platforms_under(head);
+        out.insert(out.end(), some.begin(), some.end());
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+void job_admin::pause(const std::string& platform, const std::string& by,
+                      const std::string& reason) {
+    if (platform.empty()) throw error(errc::invalid_argument, "pause: no platform given");
+    const auto t = conn_.command({"TIME"});
+    const auto now_ms = t.elements.at(0).as_integer() * 1000 + t.elements.at(1).as_integer() / 1000;
+    const nlohmann::json record = {{"at_ms", now_ms}, {"by", by}, {"reason", reason}};
+    conn_.command({"SET", keys_.paused(platform),
+                   record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)});
+}
+
+bool job_admin::resume(const std::string& platform) {
+    if (platform.empty()) throw error(errc::invalid_argument, "resume: no platform given");
+    return conn_.command({"DEL", keys_.paused(platform)}).as_integer() == 1;
+}
+
+std::vector<std::string> job_admin::platforms_under(const std::string& head) {
     std::vector<std::string> out;
     std::string cursor = "0";
     do {
@@ -144,6 +174,35 @@ platform_stats job_admin::stats(const std::string& platform) {
     const auto oldest = conn_.command({"ZRANGE", keys_.dead(platform), "0", "0", "WITHSCORES"});
     if (oldest.elements.size() == 2) {
         s.oldest_dead_ms = static_cast<std::int64_t>(std::stod(oldest.elements[1].as_string()));
+    }
+    const auto paused = conn_.command({"GET", keys_.paused(platform)});
+    if (!paused.is_nil()) s.paused = paused.as_string();
+    // The cooldown as cooldown_factor.lua reads it: the full slowdown until `until`, then a
+    // linear ramp back to 1 over `ramp` ms. A key of another shape is no cooldown.
+    const auto cd = conn_.command({"TYPE", keys_.cooldown(platform)});
+    if (cd.as_string() == "hash") {
+        const auto f =
+            conn_.command({"HMGET", keys_.cooldown(platform), "factor", "until", "ramp"});
+        if (f.elements.size() == 3 && !f.elements[0].is_nil() && !f.elements[1].is_nil()) {
+            try {
+                const double factor = std::stod(f.elements[0].as_string());
+                const auto till = std::stoll(f.elements[1].as_string());
+                const auto ramp =
+                    f.elements[2].is_nil() ? 0 : std::stoll(f.elements[2].as_string());
+                if (factor > 0 && factor < 1) {
+                    s.cooldown_until_ms = till;
+                    if (s.now_ms < till) {
+                        s.cooldown_factor = factor;
+                    } else if (ramp > 0 && s.now_ms < till + ramp) {
+                        s.cooldown_factor = factor + (1 - factor) *
+                                                         static_cast<double>(s.now_ms - till) /
+                                                         static_cast<double>(ramp);
+                    }
+                }
+            } catch (const std::exception&) {
+                // not a number: no cooldown this build can read
+            }
+        }
     }
     return s;
 }

@@ -33,6 +33,9 @@ struct platform_stats {
     std::int64_t stalled = 0;        // running jobs whose lease has expired, not reaped yet
     std::int64_t oldest_dead_ms = 0; // when the oldest dead job died (0: none dead)
     std::int64_t now_ms = 0;         // Redis's clock when the stats were read
+    std::string paused;              // the pause's record (JSON: at_ms, by, reason); "": not paused
+    double cooldown_factor = 1;      // < 1 while a cooldown (429s) slows every worker down
+    std::int64_t cooldown_until_ms = 0; // when the cooldown's full slowdown ends (then a ramp)
 };
 
 class job_admin {
@@ -53,12 +56,20 @@ class job_admin {
     std::int64_t clean_dead(const std::string& platform, std::chrono::seconds older_than);
     /// Platforms that have dead jobs (SCAN over the dead sets).
     std::vector<std::string> platforms_with_dead();
+    /// Platforms with anything in Redis: a queue, running, delayed or dead jobs, or a pause.
+    std::vector<std::string> platforms_in_use();
+    /// No job of the platform is claimed until resume() (jobs running now run on). Idempotent:
+    /// a second pause replaces the first's record.
+    void pause(const std::string& platform, const std::string& by, const std::string& reason);
+    /// Ends a pause; false when the platform was not paused.
+    bool resume(const std::string& platform);
     platform_stats stats(const std::string& platform);
     std::map<std::string, std::string> job_fields(const std::string& job_id);
 
     const keys& key_names() const noexcept { return keys_; }
 
   private:
+    std::vector<std::string> platforms_under(const std::string& head);
     queue_options options_;
     keys keys_;
     redis_connection conn_;

@@ -242,7 +242,7 @@ std::optional<job_lease> job_queue::claim(const std::string& platform,
         const auto reply =
             run(claim_,
                 {keys_.queue(platform), keys_.running(platform), keys_.delayed(platform),
-                 keys_.dead(platform), keys_.lock(platform)},
+                 keys_.dead(platform), keys_.lock(platform), keys_.paused(platform)},
                 {options_.prefix, std::to_string(options_.lease.count()), worker_id,
                  std::string(to_string(options_.lock)), random_id(), "0", dead_ttl()},
                 "claim " + platform, 5);
@@ -289,7 +289,8 @@ std::optional<job_lease> job_queue::complete_and_claim(const job_lease& job) {
     const auto reply =
         run(complete_claim_,
             {keys_.job(job.id), keys_.running(job.platform), keys_.lock(job.platform),
-             keys_.queue(job.platform), keys_.delayed(job.platform), keys_.dead(job.platform)},
+             keys_.queue(job.platform), keys_.delayed(job.platform), keys_.dead(job.platform),
+             keys_.paused(job.platform)},
             {job.token, options_.prefix, std::string(to_string(options_.lock)), job.worker_id,
              std::to_string(options_.lease.count()), done_ttl(), promote ? "1" : "0", random_id(),
              "0", dead_ttl()},

@@ -62,6 +62,11 @@ class keys {
     std::string cache(const std::string& platform, const std::string& item) const {
         return prefix_ + "cache:platform:" + platform + ":" + item;
     }
+    /// While it exists (rotorctl pause), no job of the platform is claimed; its value says who
+    /// paused it, when and why (JSON).
+    std::string paused(const std::string& platform) const {
+        return prefix_ + "paused:platform:" + platform;
+    }
     std::string concurrency(const std::string& platform) const {
         return prefix_ + "concurrency:platform:" + platform;
     }

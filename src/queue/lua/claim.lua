@@ -1,6 +1,6 @@
 -- claim.lua
 -- Leases the best ready job of a platform (due retries are moved into the queue first).
--- KEYS: queue, running, delayed, dead, lock.
+-- KEYS: queue, running, delayed, dead, lock, paused (the platform's pause: no claim while it exists).
 -- ARGV: prefix, lease_ms, worker, lock mode, request id, replay ('1': answer a replay),
 -- dead_ttl_s (how long the hash of a job dead-lettered on the way is kept).
 -- Returns {id, token, platform, params, workflow_id, attempts, max_attempts, group, lease
@@ -13,4 +13,5 @@
 --! include claim_next
 local now = now_ms()
 return claim_next(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1], tonumber(ARGV[2]),
-                  ARGV[3], ARGV[4], now, string.format('%d', now), '1', ARGV[5], ARGV[6], ARGV[7])
+                  ARGV[3], ARGV[4], now, string.format('%d', now), '1', ARGV[5], ARGV[6], ARGV[7],
+                  KEYS[6])

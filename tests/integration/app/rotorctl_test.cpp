@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -24,17 +25,21 @@ namespace {
 
 struct run_result {
     int exit_code = -1;
-    std::vector<nlohmann::json> lines; // stdout, one JSON object per line
+    std::vector<nlohmann::json> lines; // stdout, one JSON object per line (with --json)
+    std::string out;                   // stdout as it came
     std::string err;
 };
 
 class RotorctlTest : public ::testing::Test {
   protected:
-    run_result rotorctl(const std::string& args) {
+    /// rotorctl with --json (scripts' output) unless `json` is false (stdout is a pipe: plain
+    /// lines).
+    run_result rotorctl(const std::string& args, bool json = true) {
         const std::string err_file = std::string(::testing::TempDir()) + "rotorctl-" +
                                      std::to_string(server_.port()) + ".err";
         const std::string cmd = std::string(ROTORCTL) + " --redis-port " +
-                                std::to_string(server_.port()) + " " + args + " 2>" + err_file;
+                                std::to_string(server_.port()) + (json ? " --json " : " ") + args +
+                                " 2>" + err_file;
         run_result r;
         FILE* pipe = ::popen(cmd.c_str(), "r");
         if (pipe == nullptr) return r;
@@ -43,6 +48,7 @@ class RotorctlTest : public ::testing::Test {
         while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) out += buf.data();
         const int status = ::pclose(pipe);
         r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        r.out = out;
         std::istringstream lines(out);
         for (std::string line; std::getline(lines, line);) {
             r.lines.push_back(nlohmann::json::parse(line, nullptr, false));
@@ -370,6 +376,142 @@ TEST_F(RotorctlTest, GroupReportReadsAnyStoredResult) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.lines.at(0)["items_ok"], 2);
     EXPECT_EQ(r.lines.at(0)["items_gone"], 0);
+}
+
+// status: every platform's depths and workers, a group's items and rate; plain lines when
+// piped; a pause stops claims (by any worker, through the claim script) until resume.
+TEST_F(RotorctlTest, StatusPauseAndResume) {
+    auto r = rotorctl("enqueue --platform kurly --range 1-30 --batch-size 10");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string group = r.lines.at(0)["group"];
+    rotor::queue::job_queue q(redis(), {});
+    q.heartbeat("w1", {{"platform", "kurly"}, {"items_ok", 4}});
+    r = rotorctl("status --platform kurly --group " + group);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(r.lines.size(), 2u) << r.out;
+    EXPECT_EQ(r.lines[0]["platform"], "kurly");
+    EXPECT_EQ(r.lines[0]["queued"], 3);
+    EXPECT_EQ(r.lines[0]["workers"], 1);
+    EXPECT_EQ(r.lines[0]["paused"], false);
+    EXPECT_EQ(r.lines[1]["group"], group);
+    EXPECT_EQ(r.lines[1]["items"], 30);
+    EXPECT_EQ(r.lines[1]["items_done"], 0);
+
+    // Without --platform: the configured platforms and every one Redis knows.
+    r = rotorctl("status --config-dir " + std::string(ROTOR_SOURCE_DIR) + "/config/platforms");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::set<std::string> names;
+    for (const auto& l : r.lines) names.insert(l.value("platform", ""));
+    EXPECT_TRUE(names.count("kurly") && names.count("demo-shop") && names.count("oliveyoung"))
+        << r.out;
+
+    r = rotorctl("pause --platform kurly --reason maintenance");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(q.claim("kurly", "w1").has_value()) << "a paused platform's job was claimed";
+    r = rotorctl("status --platform kurly", /*json=*/false);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("platform=kurly queued=3"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("paused=true paused_reason=maintenance"), std::string::npos) << r.out;
+    r = rotorctl("resume --platform kurly");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.lines.at(0)["was_paused"], true);
+    const auto job = q.claim("kurly", "w1");
+    ASSERT_TRUE(job.has_value()) << "resume did not let claims through";
+
+    // Progress: 10 items of the first job recorded, 2 of them failed.
+    for (int i = 0; i < 8; ++i) {
+        q.command({"HSET", "workflow:results:" + job->id, std::to_string(i), R"({"price":1})"});
+    }
+    q.command({"RPUSH", "workflow:failures:" + job->id,
+               R"({"index":8,"item":"9","error":"timeout","timestamp":1})",
+               R"({"index":9,"item":"10","error":"price missing","timestamp":2})"});
+    r = rotorctl("status --platform kurly --group " + group + " --watch --interval 1 --updates 2");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(r.lines.size(), 4u) << r.out;
+    EXPECT_EQ(r.lines[3]["items_done"], 8);
+    EXPECT_EQ(r.lines[3]["items_failed"], 2);
+    EXPECT_NEAR(r.lines[3]["progress"].get<double>(), 33.3, 0.1);
+    EXPECT_EQ(r.lines[2]["running"], 1);
+}
+
+// failures of a job or a group; retry-failed enqueues the failed items once, with the values
+// they were enqueued with; asking about what does not exist is an error.
+TEST_F(RotorctlTest, FailuresAndRetryFailed) {
+    rotor::queue::job_queue q(redis(), {});
+    rotor::test::temp_dir dir{"rotorctl-retry"};
+    const auto file = (dir.path() / "items.jsonl").string();
+    std::ofstream(file) << R"({"id":"a1","size":"L"})"
+                        << "\n"
+                        << R"({"id":"a2"})"
+                        << "\n"
+                        << R"({"id":"a3","size":"S"})"
+                        << "\n";
+    auto r = rotorctl("enqueue --platform ably --file " + file + " --batch-size 2");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string group = r.lines.at(0)["group"];
+    q.command({"RPUSH", "workflow:failures:" + group + "-0",
+               R"({"index":0,"item":"a1","error":"timeout","timestamp":1})"});
+    q.command({"RPUSH", "workflow:failures:" + group + "-1",
+               R"({"index":0,"item":"a3","error":"blocked","timestamp":2})"});
+
+    r = rotorctl("failures --group " + group);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(r.lines.size(), 2u) << r.out;
+    EXPECT_EQ(r.lines[0]["item"], "a1");
+    EXPECT_EQ(r.lines[1]["error"], "blocked");
+    r = rotorctl("failures --job " + group + "-1");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(r.lines.size(), 1u);
+    EXPECT_EQ(r.lines[0]["item"], "a3");
+
+    r = rotorctl("failures no-such-job");
+    EXPECT_EQ(r.exit_code, 1) << "no such job read as no failures";
+    EXPECT_NE(r.err.find("job no-such-job does not exist"), std::string::npos) << r.err;
+    r = rotorctl("failures --group no-such-group");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
+    r = rotorctl("retry-failed --group no-such-group");
+    EXPECT_EQ(r.exit_code, 1);
+
+    r = rotorctl("retry-failed --group " + group);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.lines.at(0)["failed_items"], 2);
+    const std::string retry = r.lines[0]["new_group"];
+    ASSERT_NE(retry, group);
+    r = rotorctl("retry-failed --group " + group);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.lines.at(0)["new_group"], retry);
+    EXPECT_EQ(r.lines.at(0)["replayed"], true) << "a second retry-failed added the items again";
+    EXPECT_EQ(q.progress(retry).total, 1) << "2 items in batches of 50: one job";
+    const auto job = q.claim("ably", "w");
+    ASSERT_TRUE(job.has_value());
+    // The first queued job is the original group's; take jobs until the retry's.
+    auto lease = *job;
+    for (int i = 0; i < 3 && lease.group_id != retry; ++i) {
+        auto next = q.claim("ably", "w");
+        ASSERT_TRUE(next.has_value());
+        lease = *next;
+    }
+    ASSERT_EQ(lease.group_id, retry);
+    EXPECT_EQ(lease.items(), (std::vector<std::string>{"a1", "a3"}));
+    ASSERT_NE(lease.item_data(0), nullptr);
+    EXPECT_EQ((*lease.item_data(0))["size"], "L") << "the retried item lost its values";
+    EXPECT_EQ((*lease.item_data(1))["size"], "S");
+}
+
+TEST_F(RotorctlTest, OutOfRangeValuesExitTwoNamingTheOption) {
+    auto r = rotorctl("--redis-port 70000 workers");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--redis-port"), std::string::npos) << r.err;
+    r = rotorctl("enqueue --platform p --items 1 --batch-size 0");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--batch-size"), std::string::npos) << r.err;
+    r = rotorctl("status --watch --interval 0");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--interval"), std::string::npos) << r.err;
+    r = rotorctl("pause");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--platform"), std::string::npos) << r.err;
 }
 
 } // namespace

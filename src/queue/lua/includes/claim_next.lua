@@ -1,5 +1,5 @@
 -- claim_next(queue, running, delayed, dead, lock, prefix, lease, worker, mode, now, now_s, promote,
---            rid, replay, dead_ttl): leases the best ready job of a platform to `worker`. Returns
+--            rid, replay, dead_ttl, paused): leases the best ready job of a platform to `worker`. Returns
 -- {id, token, platform, params, workflow_id, attempts, max_attempts, group, lease deadline}, or
 -- false when no job is ready. Needs group_count, bury, job_problem and job_score.
 -- promote: '1' when retries whose backoff is over should go back into the queue first (a busy
@@ -10,8 +10,10 @@
 -- A job that cannot be run (job_problem) is dead-lettered on the way with
 -- 'malformed_job: <reason>' (its hash expires after dead_ttl s), so it never "completes" with no
 -- items. An id whose hash is gone is dropped: nothing is created for it.
+-- paused: the platform's pause key; while it exists no job is leased (a replay is still
+-- answered: that job was leased before the pause).
 local function claim_next(queue, running, delayed, dead, lock, prefix, lease, worker, mode, now,
-                          now_s, promote, rid, replay, dead_ttl)
+                          now_s, promote, rid, replay, dead_ttl, paused)
   if replay == '1' then
     for _, id in ipairs(redis.call('ZRANGE', running, 0, -1)) do
       local key = prefix .. 'job:' .. id
@@ -23,6 +25,7 @@ local function claim_next(queue, running, delayed, dead, lock, prefix, lease, wo
       end
     end
   end
+  if redis.call('EXISTS', paused) == 1 then return false end
   if promote == '1' then
     local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', now_s, 'LIMIT', 0, 100)
     for _, id in ipairs(due) do
