@@ -1,5 +1,8 @@
 #include "app/logging.hpp"
 
+#include "nodes/log_fields.hpp"
+
+#include <nlohmann/json.hpp>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -9,16 +12,62 @@
 namespace rotor::app {
 namespace {
 
-// %* in a pattern: the message, escaped for a JSON string.
+/// The message and its structured fields (nodes/log_fields.hpp), split.
+struct split_message {
+    std::string text;
+    nlohmann::json fields; // an object, or null
+};
+
+split_message split(const spdlog::details::log_msg& msg) {
+    const std::string payload(msg.payload.data(), msg.payload.size());
+    const auto mark = payload.rfind(nodes::kLogFieldsMark);
+    if (mark == std::string::npos) return {payload, nullptr};
+    auto fields = nlohmann::json::parse(payload.substr(mark + 1), nullptr, false);
+    if (!fields.is_object()) return {payload, nullptr};
+    return {payload.substr(0, mark), std::move(fields)};
+}
+
+// %* in the JSON pattern: the message, escaped for a JSON string, its closing quote, then each
+// structured field as a member of the line's object (names the line has already are skipped).
 class json_message final : public spdlog::custom_flag_formatter {
   public:
     void format(const spdlog::details::log_msg& msg, const std::tm&,
                 spdlog::memory_buf_t& dest) override {
-        const auto text = json_escaped(std::string(msg.payload.data(), msg.payload.size()));
+        const auto m = split(msg);
+        std::string text = json_escaped(m.text) + '"';
+        if (m.fields.is_object()) {
+            for (const auto& [key, value] : m.fields.items()) {
+                if (key == "time" || key == "level" || key == "logger" || key == "msg") continue;
+                text += ",\"" + json_escaped(key) + "\":" +
+                        value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            }
+        }
         dest.append(text.data(), text.data() + text.size());
     }
     std::unique_ptr<custom_flag_formatter> clone() const override {
         return std::make_unique<json_message>();
+    }
+};
+
+// %* in the text pattern: the message, then its fields as key=value.
+class text_message final : public spdlog::custom_flag_formatter {
+  public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&,
+                spdlog::memory_buf_t& dest) override {
+        const auto m = split(msg);
+        std::string text = m.text;
+        if (m.fields.is_object()) {
+            for (const auto& [key, value] : m.fields.items()) {
+                text += ' ' + key + '=' +
+                        (value.is_string() ? value.get<std::string>()
+                                           : value.dump(-1, ' ', false,
+                                                        nlohmann::json::error_handler_t::replace));
+            }
+        }
+        dest.append(text.data(), text.data() + text.size());
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override {
+        return std::make_unique<text_message>();
     }
 };
 
@@ -59,12 +108,14 @@ std::string json_escaped(const std::string& text) {
 
 void configure_logging(const std::string& format, const std::string& level) {
     auto logger = spdlog::default_logger();
+    auto f = std::make_unique<spdlog::pattern_formatter>();
     if (format == "json") {
-        auto f = std::make_unique<spdlog::pattern_formatter>();
         f->add_flag<json_message>('*').set_pattern(
-            R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","logger":"%n","msg":"%*"})");
-        logger->set_formatter(std::move(f));
+            R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","logger":"%n","msg":"%*})");
+    } else {
+        f->add_flag<text_message>('*').set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%n] [%^%l%$] %*");
     }
+    logger->set_formatter(std::move(f));
     logger->set_level(spdlog::level::from_str(level));
 }
 

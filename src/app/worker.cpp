@@ -1,28 +1,127 @@
 // worker --platform P: claims the platform's batch jobs from Redis and runs their items through
 // the platform's workflow (a pool of Chromium processes, or HTTP for an api platform).
 // Exit codes: 0 done (stopped, drained, --max-jobs reached), 1 fatal (Redis unreachable at
-// start, the heartbeat port taken, a sink that cannot open), 2 usage (a bad option), 3 config
-// (the platform file has problems). SIGTERM/SIGINT: finish the items in flight, release the job
-// (back to the front of its queue with its checkpoint, no stall counted), then exit; another worker
-// resumes it at once.
+// start, the heartbeat port taken, a sink that cannot open; or a stop that had to be forced: a
+// second signal, or --grace ran out), 2 usage (a bad option), 3 config (the platform file has
+// problems).
+// SIGTERM/SIGINT: claim nothing more, let the items in flight end, release the job (back to the
+// front of its queue with its checkpoint, no stall counted: another worker resumes it at once),
+// close the browsers, exit 0; all within --grace. When the grace runs out (an item that will not
+// end, Redis away), or at a second signal: the job is given back on a connection of its own,
+// Chromium is killed and the worker exits 1 at once. Nothing recorded is lost either way: an
+// item in flight is redone by the next worker.
 #include "app/heartbeat_server.hpp"
 #include "app/logging.hpp"
 #include "app/worker_health.hpp"
 #include "nodes/config_loader.hpp"
 #include "nodes/job_loop.hpp"
+#include "nodes/log_fields.hpp"
 #include "queue/redis_durability.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <cmath>
+#include <condition_variable>
 #include <csignal>
+#include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <sstream>
 #include <thread>
+
+namespace {
+
+/// Kills every child process of this worker with its process group (each Chromium is its own
+/// group: its renderers and helpers go with it). For a stop that cannot wait any longer.
+void kill_children() {
+    const pid_t self = ::getpid();
+    DIR* proc = ::opendir("/proc");
+    if (proc == nullptr) return;
+    while (const dirent* e = ::readdir(proc)) {
+        char* end = nullptr;
+        const long pid = std::strtol(e->d_name, &end, 10);
+        if (pid <= 0 || *end != '\0') continue;
+        std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
+        std::string line;
+        if (!std::getline(in, line)) continue;
+        const auto close = line.rfind(')');
+        if (close == std::string::npos || close + 4 > line.size()) continue;
+        std::istringstream rest(line.substr(close + 2));
+        char state = 0;
+        long ppid = 0;
+        rest >> state >> ppid;
+        if (ppid != self) continue;
+        ::kill(-static_cast<pid_t>(pid), SIGKILL);
+        ::kill(static_cast<pid_t>(pid), SIGKILL);
+    }
+    ::closedir(proc);
+}
+
+/// The end of a stop that cannot wait: the job back (bounded), Chromium killed, exit 1.
+[[noreturn]] void forced_exit(rotor::nodes::job_loop* run, std::chrono::milliseconds budget,
+                              const std::string& why) {
+    spdlog::warn("worker: {}: giving the job back and exiting now", why);
+    if (run != nullptr) run->release_now(budget);
+    kill_children();
+    spdlog::default_logger()->flush();
+    std::_Exit(1);
+}
+
+/// Logs the worker's memory every `every` on a thread of its own until stop().
+class memory_reporter {
+  public:
+    memory_reporter(std::string worker, rotor::pool::browser_pool* pool, std::chrono::seconds every)
+        : worker_(std::move(worker)), pool_(pool), thread_([this, every] {
+              std::unique_lock lock(mutex_);
+              do {
+                  report();
+              } while (!cv_.wait_for(lock, every, [this] { return stopped_; }));
+          }) {}
+    ~memory_reporter() { stop(); }
+    void stop() {
+        {
+            std::lock_guard lock(mutex_);
+            stopped_ = true;
+        }
+        cv_.notify_all();
+        if (thread_.joinable()) thread_.join();
+    }
+
+  private:
+    void report() const {
+        nlohmann::json f = {
+            {"worker", worker_},
+            {"worker_rss_mb", std::lround(rotor::app::worker_rss_bytes() / 1048576.0)}};
+        if (pool_ != nullptr) {
+            const auto p = pool_->stats();
+            std::size_t processes = 0;
+            for (const auto& b : p.browsers) processes += b.processes;
+            f["chromium_pss_mb"] = std::lround(p.pss_mb);
+            f["chromium_peak_pss_mb"] = std::lround(p.peak_pss_mb);
+            f["browsers"] = p.browsers.size();
+            f["chromium_processes"] = processes;
+            f["shm"] = p.shm;
+        }
+        spdlog::info(rotor::nodes::with_fields("memory", f));
+    }
+    std::string worker_;
+    rotor::pool::browser_pool* pool_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool stopped_ = false;
+    std::thread thread_;
+};
+
+} // namespace
 
 int main(int argc, char** argv) {
     // Logs go to stderr: stdout carries the JSON lines scripts read.
@@ -81,6 +180,17 @@ int main(int argc, char** argv) {
     app.add_option("--stall-timeout-s", stall_timeout_s,
                    "/healthz answers 503 when a job runs and no item ended for this long")
         ->check(CLI::Range(std::int64_t{1}, std::int64_t{86400}));
+    std::int64_t grace_s = 20;
+    app.add_option("--grace", grace_s,
+                   "Seconds a SIGTERM/SIGINT stop may take: items in flight end, the job goes "
+                   "back, the browsers close (default 20); then, or at a second signal, the "
+                   "worker gives the job back and exits at once")
+        ->check(CLI::Range(std::int64_t{1}, std::int64_t{3600}));
+    std::int64_t redis_wait_ms = redis.retry_for.count();
+    app.add_option("--redis-wait-ms", redis_wait_ms,
+                   "How long an unreachable Redis is retried before giving up, also at start "
+                   "(default 60000)")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{3600000}));
     bool allow_eviction = false;
     app.add_flag("--allow-eviction", allow_eviction,
                  "Run on a Redis whose maxmemory-policy may evict keys (checkpoints, jobs)");
@@ -112,6 +222,11 @@ int main(int argc, char** argv) {
     }
     if (concurrency > 0) config.concurrency = concurrency;
     queue.lease = std::chrono::milliseconds(lease_ms);
+    redis.retry_for = std::chrono::milliseconds(redis_wait_ms);
+    // Set at a stop: no Redis retry starts after it, so the last calls end within the grace.
+    auto redis_cutoff = std::make_shared<std::atomic<std::int64_t>>(0);
+    redis.cutoff = redis_cutoff;
+    const auto grace = std::chrono::seconds(grace_s);
     if (loop.worker_id.empty()) {
         char host[256] = {0};
         ::gethostname(host, sizeof host - 1);
@@ -164,15 +279,44 @@ int main(int argc, char** argv) {
                 current = nullptr;
             }
         } clear;
-        std::thread signal_thread([signals, id = loop.worker_id] {
-            for (;;) {
-                int sig = 0;
-                if (sigwait(&signals, &sig) != 0) return;
+        // The first signal stops the loop and starts the grace; a second one, or the grace
+        // running out, forces the end (the job back, Chromium killed, exit 1).
+        std::thread signal_thread([signals, id = loop.worker_id, grace, redis_cutoff,
+                                   command_timeout = redis.command_timeout] {
+            int sig = 0;
+            if (sigwait(&signals, &sig) != 0) return;
+            const auto deadline = std::chrono::steady_clock::now() + grace;
+            // Room at the end for a forced release (a connect and a command, 1 s each at most).
+            const auto release_budget =
+                std::min<std::chrono::milliseconds>(std::chrono::milliseconds(1000), grace / 4);
+            const auto force_at = deadline - 2 * release_budget;
+            // Redis retries stop where a last attempt still ends before the forced release.
+            redis_cutoff->store(
+                std::max(rotor::queue::steady_now_ms(),
+                         rotor::queue::steady_now_ms() +
+                             std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 force_at - std::chrono::steady_clock::now() - command_timeout)
+                                 .count()));
+            {
                 std::lock_guard lock(current_mutex);
-                if (current == nullptr) continue;
-                spdlog::info("worker {}: signal {}: finishing the items in flight", id, sig);
-                current->stop();
+                spdlog::info("worker {}: signal {}: finishing the items in flight (grace {} s; "
+                             "a second signal exits at once)",
+                             id, sig, grace.count());
+                if (current != nullptr) current->stop();
             }
+            const auto left = force_at - std::chrono::steady_clock::now();
+            timespec wait{};
+            if (left.count() > 0) {
+                const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+                wait.tv_sec = static_cast<std::time_t>(ns / 1000000000);
+                wait.tv_nsec = static_cast<long>(ns % 1000000000);
+            }
+            std::string why = "the grace of " + std::to_string(grace.count()) + " s ran out";
+            if (sigtimedwait(&signals, nullptr, &wait) > 0) why = "a second signal";
+            // `current` may be cleared (the loop ended, the browsers are closing): the lock is
+            // held to the end, so it is not cleared under the release.
+            std::lock_guard lock(current_mutex);
+            forced_exit(current, release_budget, why);
         });
         signal_thread.detach();
         rotor::app::worker_view view;
@@ -198,7 +342,11 @@ int main(int argc, char** argv) {
         spdlog::info("worker {}: serving {} ({}, concurrency {}, config {})", loop.worker_id,
                      config.platform, rotor::nodes::to_string(config.type), config.concurrency,
                      config.source);
+        // A memory line every 60 s (and at start): the worker, its Chromium tree, the shm
+        // decision. Joined before `browsers` goes.
+        memory_reporter memory(loop.worker_id, browsers.get(), std::chrono::seconds(60));
         run.run();
+        memory.stop();
         const auto s = run.stats();
         nlohmann::json summary = {{"worker", loop.worker_id},
                                   {"jobs_completed", s.jobs_completed},
@@ -216,8 +364,12 @@ int main(int argc, char** argv) {
             summary["page_rotations"] = p.page_rotations;
             summary["context_rotations"] = p.context_rotations;
             summary["browser_restarts"] = p.restarts;
+            summary["chromium_peak_pss_mb"] = std::lround(p.peak_pss_mb);
             summary["shm"] = p.shm;
         }
+        rusage usage{};
+        ::getrusage(RUSAGE_SELF, &usage);
+        summary["worker_peak_rss_mb"] = std::lround(static_cast<double>(usage.ru_maxrss) / 1024.0);
         std::cout << summary.dump() << std::endl;
     } catch (const std::invalid_argument& e) {
         // The workflow cannot be built from the config (a node this build cannot run, a sink

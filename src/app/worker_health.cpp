@@ -1,7 +1,10 @@
 #include "app/worker_health.hpp"
 
+#include "nodes/politeness.hpp"
+
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 
 namespace rotor::app {
@@ -91,12 +94,64 @@ http_answer metrics(const worker_view& w) {
     m.family("rotor_jobs_total", "counter", "Jobs this worker ended, by result.");
     m.sample("rotor_jobs_total", {{"platform", p}, {"result", "completed"}},
              static_cast<double>(s.jobs_completed));
-    m.sample("rotor_jobs_total", {{"platform", p}, {"result", "failed"}},
-             static_cast<double>(s.jobs_failed));
+    m.sample("rotor_jobs_total", {{"platform", p}, {"result", "retried"}},
+             static_cast<double>(s.jobs_failed - s.jobs_dead));
+    m.sample("rotor_jobs_total", {{"platform", p}, {"result", "dead"}},
+             static_cast<double>(s.jobs_dead));
     m.sample("rotor_jobs_total", {{"platform", p}, {"result", "released"}},
              static_cast<double>(s.jobs_released));
     m.sample("rotor_jobs_total", {{"platform", p}, {"result", "abandoned"}},
              static_cast<double>(s.jobs_abandoned));
+    m.family("rotor_jobs_claimed_total", "counter", "Jobs this worker claimed.");
+    m.sample("rotor_jobs_claimed_total", {{"platform", p}}, static_cast<double>(s.jobs_claimed));
+
+    // Items from their start to their record (retries and waits included).
+    const auto& is = w.loop->item_stats();
+    m.family("rotor_item_duration_seconds", "histogram",
+             "How long items took from their start to their record.");
+    std::uint64_t cumulative = 0;
+    for (std::size_t b = 0; b < is.latency_buckets.size(); ++b) {
+        cumulative += is.latency_buckets[b].load();
+        char le[32] = "+Inf";
+        if (b < nodes::item_latency_bounds.size())
+            std::snprintf(le, sizeof le, "%g", nodes::item_latency_bounds[b]);
+        m.sample("rotor_item_duration_seconds_bucket", {{"platform", p}, {"le", le}},
+                 static_cast<double>(cumulative));
+    }
+    m.sample("rotor_item_duration_seconds_sum", {{"platform", p}},
+             static_cast<double>(is.latency_sum_us.load()) / 1e6);
+    m.sample("rotor_item_duration_seconds_count", {{"platform", p}},
+             static_cast<double>(cumulative));
+
+    const auto d = w.loop->queue_depth();
+    if (d.at_ms > 0) {
+        m.family("rotor_queue_jobs", "gauge",
+                 "Jobs of the platform's queue by state, as last read (idle polls, renewals).");
+        m.sample("rotor_queue_jobs", {{"platform", p}, {"state", "queued"}},
+                 static_cast<double>(d.counts.queued));
+        m.sample("rotor_queue_jobs", {{"platform", p}, {"state", "running"}},
+                 static_cast<double>(d.counts.running));
+        m.sample("rotor_queue_jobs", {{"platform", p}, {"state", "delayed"}},
+                 static_cast<double>(d.counts.delayed));
+        m.sample("rotor_queue_jobs", {{"platform", p}, {"state", "dead"}},
+                 static_cast<double>(d.counts.dead));
+    }
+    const auto& pc = nodes::process_politeness_counters();
+    m.family("rotor_rate_limit_waits_total", "counter",
+             "Times an item waited for the platform's shared rate.");
+    m.sample("rotor_rate_limit_waits_total", {{"platform", p}},
+             static_cast<double>(pc.rate_waits.load()));
+    m.family("rotor_rate_limit_wait_seconds_total", "counter",
+             "Time items waited for the platform's shared rate.");
+    m.sample("rotor_rate_limit_wait_seconds_total", {{"platform", p}},
+             static_cast<double>(pc.rate_wait_ms.load()) / 1000.0);
+    m.family("rotor_cooldowns_total", "counter",
+             "Cooldowns this worker started (the platform pushed back: 429, a block page).");
+    m.sample("rotor_cooldowns_total", {{"platform", p}}, static_cast<double>(pc.cooldowns.load()));
+    m.family("rotor_redis_reconnects_total", "counter",
+             "Times a Redis connection of the loop was re-established after a failure.");
+    m.sample("rotor_redis_reconnects_total", {}, static_cast<double>(w.loop->redis_reconnects()));
+
     m.family("rotor_job_active", "gauge", "1 while a job runs.");
     m.sample("rotor_job_active", {{"platform", p}}, h.job.empty() ? 0 : 1);
     m.family("rotor_seconds_since_progress", "gauge",

@@ -1,6 +1,7 @@
 #include "nodes/item_executor.hpp"
 
 #include "nodes/detail/blocking.hpp"
+#include "nodes/log_fields.hpp"
 #include "nodes/sink.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -12,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <cstdio>
 #include <future>
 #include <mutex>
@@ -36,6 +38,8 @@ struct item_executor::job_state {
     std::atomic<bool> halted{false}; // any of the above: lanes take no new item
     std::atomic<bool> dead_letter{false};
     std::vector<std::optional<std::string>> cached; // per pending item: its freshness entry
+    clock_type::time_point started = clock_type::now();
+    std::atomic<std::int64_t> last_progress_log{0}; // steady ns
 
     bool should_stop() const { return halted || lease_lost || stopping; }
     void set_error(const std::string& e) {
@@ -128,6 +132,7 @@ asio::awaitable<void> item_executor::lane(job_state& s, std::size_t lane_no) {
         if (const auto* d = s.job.item_data(item.index)) item.data = *d;
         item_outcome outcome;
         std::string fault;
+        const auto item_started = clock_type::now();
         try {
             if (k < s.cached.size() && s.cached[k] && answer_from_cache(*s.cached[k], item)) {
                 outcome.kind = outcome_kind::cached;
@@ -153,9 +158,11 @@ asio::awaitable<void> item_executor::lane(job_state& s, std::size_t lane_no) {
         auto record_it = [&] { return record(s, q, item, outcome); };
         const bool go_on = co_await detail::run_blocking(blocking_, std::move(record_it));
         if (!go_on) co_return;
-        ++s.ended;
+        const auto ended = ++s.ended;
+        const auto now = clock_type::now();
         stats_.last_item_ms =
-            std::chrono::duration_cast<milliseconds>(clock_type::now().time_since_epoch()).count();
+            std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count();
+        observe(s, item, outcome, now - item_started, ended);
         if (outcome.kind == outcome_kind::failed &&
             config_.on_item_failure == platform_config::item_failure_policy::fail_job) {
             s.dead_letter = true;
@@ -164,6 +171,51 @@ asio::awaitable<void> item_executor::lane(job_state& s, std::size_t lane_no) {
             co_return;
         }
     }
+}
+
+void item_executor::observe(job_state& s, const item_context& item, const item_outcome& outcome,
+                            clock_type::duration took, std::size_t ended) {
+    const double seconds = std::chrono::duration<double>(took).count();
+    std::size_t bucket = 0;
+    while (bucket < item_latency_bounds.size() && seconds > item_latency_bounds[bucket]) ++bucket;
+    ++stats_.latency_buckets[bucket];
+    stats_.latency_sum_us += static_cast<std::uint64_t>(seconds * 1e6);
+    ++stats_.latency_count;
+
+    // The node an item ended in heads its reason ("scan: timeout"); ok ones went through all.
+    std::string node;
+    if (const auto colon = outcome.reason.find(':'); colon != std::string::npos)
+        node = outcome.reason.substr(0, colon);
+    nlohmann::json fields = {{"job", s.job.id},
+                             {"index", item.index},
+                             {"item", item.id},
+                             {"outcome", std::string(to_string(outcome.kind))},
+                             {"attempts", item.attempt + 1},
+                             {"duration_ms", std::llround(seconds * 1000)}};
+    if (!node.empty()) fields["node"] = node;
+    if (outcome.kind == outcome_kind::failed) {
+        fields["reason"] = outcome.reason;
+        spdlog::warn(with_fields("item failed", fields));
+    } else {
+        spdlog::debug(with_fields("item ended", fields));
+    }
+
+    // A progress line per job: every 10 s, and at its last item.
+    const auto now_ns = clock_type::now().time_since_epoch().count();
+    auto last = s.last_progress_log.load();
+    const bool last_item = ended == s.pending.size();
+    if (!last_item && now_ns - last < std::chrono::nanoseconds(std::chrono::seconds(10)).count())
+        return;
+    if (!last_item && !s.last_progress_log.compare_exchange_strong(last, now_ns)) return;
+    const double elapsed = std::chrono::duration<double>(clock_type::now() - s.started).count();
+    const double rate = elapsed > 0 ? static_cast<double>(ended) / elapsed : 0;
+    const auto left = s.pending.size() - ended;
+    nlohmann::json progress = {{"job", s.job.id},
+                               {"done", s.items.size() - s.pending.size() + ended},
+                               {"total", s.items.size()},
+                               {"items_per_s", std::round(rate * 10) / 10}};
+    if (rate > 0) progress["eta_s"] = std::llround(static_cast<double>(left) / rate);
+    spdlog::info(with_fields(last_item ? "job items all recorded" : "job progress", progress));
 }
 
 std::string item_executor::cache_identity(const item_context& item) const {

@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -20,7 +21,16 @@
 
 namespace rotor::nodes {
 
+/// Upper bounds (seconds) of the item latency histogram's buckets; one more counts the rest.
+inline constexpr std::array<double, 11> item_latency_bounds = {0.05, 0.1, 0.25, 0.5, 1,  2.5,
+                                                               5,    10,  30,   60,  120};
+
 struct executor_stats {
+    // Items recorded, by how long they took from their start to their record (retries
+    // included): cumulative counts per bucket are the metric's, built when it is read.
+    std::array<std::atomic<std::uint64_t>, item_latency_bounds.size() + 1> latency_buckets{};
+    std::atomic<std::uint64_t> latency_count{0};
+    std::atomic<std::uint64_t> latency_sum_us{0};
     std::atomic<std::uint64_t> items_ok{0};
     std::atomic<std::uint64_t> items_gone{0};
     std::atomic<std::uint64_t> items_failed{0};
@@ -68,6 +78,9 @@ class item_executor {
     /// was written for another request or field spec (then the item is fetched).
     bool answer_from_cache(const std::string& entry, item_context& item) const;
     std::string cache_identity(const item_context& item) const;
+    /// An item recorded: its latency into the histogram, its log line, the job's progress line.
+    void observe(job_state& s, const item_context& item, const item_outcome& outcome,
+                 std::chrono::steady_clock::duration took, std::size_t ended);
     /// Records the final outcome (fenced); false when the lane must stop.
     bool record(job_state& s, queue::job_queue& q, const item_context& item,
                 const item_outcome& outcome);

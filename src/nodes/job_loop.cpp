@@ -138,6 +138,7 @@ void job_loop::run() {
                 last_chores = std::chrono::steady_clock::now();
                 queue_.heartbeat(options_.worker_id, heartbeat_status(""));
                 queue_.reap_stalled(config_.platform);
+                read_depth(queue_);
                 redis_ok_ = true;
             }
             if (!next && fault_backoff_.count() > 0) {
@@ -162,7 +163,10 @@ void job_loop::run() {
                     continue;
                 }
             }
-            if (!next) next = queue_.claim(config_.platform, options_.worker_id);
+            if (!next) {
+                next = queue_.claim(config_.platform, options_.worker_id);
+                count_claim(next);
+            }
             if (!next) {
                 if (options_.drain) {
                     const auto c = queue_.counts(config_.platform);
@@ -175,6 +179,7 @@ void job_loop::run() {
             next.reset();
             if (run_job(job)) {
                 next = finish(job, /*claim_next=*/!stopping_ && !one_before_max_jobs());
+                count_claim(next);
             } else if (!stopping_) {
                 last_chores = {};
             }
@@ -197,6 +202,7 @@ bool job_loop::run_one() {
     queue_.heartbeat(options_.worker_id, heartbeat_status(""));
     queue_.reap_stalled(config_.platform);
     auto job = queue_.claim(config_.platform, options_.worker_id);
+    count_claim(job);
     if (!job) return false;
     if (run_job(*job)) finish(*job, /*claim_next=*/false);
     return true;
@@ -216,6 +222,62 @@ std::optional<queue::job_lease> job_loop::finish(const queue::job_lease& job, bo
         spdlog::warn("worker {}: completing {}: {}", options_.worker_id, job.id, e.what());
         if (e.kind() != queue::errc::lease_lost) throw;
         return std::nullopt;
+    }
+}
+
+void job_loop::read_depth(queue::job_queue& q) noexcept {
+    try {
+        const auto c = q.counts(config_.platform);
+        std::lock_guard lock(depth_mutex_);
+        depth_.counts = c;
+        depth_.at_ms = std::chrono::duration_cast<milliseconds>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+    } catch (const std::exception&) {
+        // Redis away: the last reading stays (its age says how old it is)
+    }
+}
+
+job_loop::depth job_loop::queue_depth() const {
+    std::lock_guard lock(depth_mutex_);
+    return depth_;
+}
+
+std::uint64_t job_loop::redis_reconnects() const noexcept {
+    std::uint64_t n = queue_.reconnects() + (renew_queue_ ? renew_queue_->reconnects() : 0);
+    for (const auto& q : outcome_queues_) n += q->reconnects();
+    return n;
+}
+
+void job_loop::count_claim(const std::optional<queue::job_lease>& job) {
+    if (!job) return;
+    std::lock_guard lock(stats_mutex_);
+    ++stats_.jobs_claimed;
+}
+
+bool job_loop::release_now(milliseconds budget) noexcept {
+    try {
+        std::optional<queue::job_lease> lease;
+        {
+            std::lock_guard lock(job_mutex_);
+            lease = current_lease_;
+        }
+        if (!lease) return false;
+        auto quick = redis_;
+        quick.cutoff.reset();
+        quick.retry_for = milliseconds(0);
+        quick.connect_timeout = std::max(milliseconds(50), budget / 2);
+        quick.command_timeout = std::max(milliseconds(50), budget / 2);
+        queue::job_queue q(quick, queue_options_);
+        const bool released = q.release(*lease);
+        spdlog::warn("worker {}: job {} {}", options_.worker_id, lease->id,
+                     released ? "given back with its checkpoint (items in flight are redone)"
+                              : "was no longer this worker's");
+        return released;
+    } catch (const std::exception& e) {
+        spdlog::error("worker {}: giving the job back: {} (its lease expires instead)",
+                      options_.worker_id, e.what());
+        return false;
     }
 }
 
@@ -253,12 +315,14 @@ bool job_loop::run_job(const queue::job_lease& job) {
     {
         std::lock_guard lock(job_mutex_); // published after its start time (no false stall)
         current_job_ = job.id;
+        current_lease_ = job;
     }
     struct idle_again {
         job_loop& l;
         ~idle_again() {
             std::lock_guard lock(l.job_mutex_);
             l.current_job_.clear();
+            l.current_lease_.reset();
         }
     } idle{*this};
     std::atomic<bool> lease_lost{false};
@@ -272,6 +336,7 @@ bool job_loop::run_job(const queue::job_lease& job) {
             try {
                 renew_queue_->renew(lease);
                 renew_queue_->heartbeat(options_.worker_id, heartbeat_status(job.id));
+                read_depth(*renew_queue_);
                 redis_ok_ = true;
             } catch (const queue::error& e) {
                 if (e.kind() == queue::errc::lease_lost) {
@@ -318,6 +383,7 @@ bool job_loop::run_job(const queue::job_lease& job) {
                       r.job_error);
         std::lock_guard lock(stats_mutex_);
         ++stats_.jobs_failed;
+        ++stats_.jobs_dead;
         return false;
     }
     if (!r.job_error.empty()) {
@@ -328,6 +394,7 @@ bool job_loop::run_job(const queue::job_lease& job) {
                       r.job_error);
         std::lock_guard lock(stats_mutex_);
         ++stats_.jobs_failed;
+        if (d.dead) ++stats_.jobs_dead;
         return false;
     }
     if (r.ended < pending.size()) {

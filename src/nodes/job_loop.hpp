@@ -31,8 +31,10 @@ struct loop_options {
 };
 
 struct loop_stats {
+    std::uint64_t jobs_claimed = 0;
     std::uint64_t jobs_completed = 0;
-    std::uint64_t jobs_failed = 0;
+    std::uint64_t jobs_failed = 0; // of them: retried later, or dead-lettered
+    std::uint64_t jobs_dead = 0;
     std::uint64_t jobs_abandoned = 0; // lease lost mid-job
     std::uint64_t jobs_released = 0;  // given back at a graceful stop
     std::uint64_t items_ok = 0;
@@ -59,6 +61,11 @@ class job_loop {
     /// Items in flight finish, the job is released with its checkpoint (thread-safe).
     void stop() noexcept { stopping_ = true; }
     loop_stats stats() const;
+    /// For a worker out of time at a stop (thread-safe): gives the running job back now on a
+    /// connection of its own, each Redis call bounded by `budget`, whatever its items in flight
+    /// are doing (their outcome writes are refused from then on: the lease is gone). Items not
+    /// yet recorded are redone by the next worker. False when no job ran or Redis refused.
+    bool release_now(milliseconds budget) noexcept;
 
     /// What the heartbeat endpoint reports (thread-safe, no I/O).
     struct health {
@@ -67,6 +74,16 @@ class job_loop {
         bool redis_ok = true;           // the loop's last Redis call went through
     };
     health health_now() const;
+    /// The platform's queue as last read (at idle polls, and with each lease renewal), and
+    /// when (steady ms; 0: never).
+    struct depth {
+        queue::platform_counts counts;
+        std::int64_t at_ms = 0;
+    };
+    depth queue_depth() const;
+    /// Reconnections of every Redis connection the loop holds (thread-safe).
+    std::uint64_t redis_reconnects() const noexcept;
+    const executor_stats& item_stats() const noexcept { return executor_->stats(); }
     nlohmann::json heartbeat_status(const std::string& job_id) const;
 
   private:
@@ -96,9 +113,15 @@ class job_loop {
     std::atomic<std::int64_t> job_started_ms_{0}; // steady clock
     mutable std::mutex job_mutex_;
     std::string current_job_;
+    std::optional<queue::job_lease> current_lease_; // what release_now() gives back
     milliseconds fault_backoff_{0}; // after a job given back for this worker's fault
     mutable std::mutex stats_mutex_;
     loop_stats stats_;
+    mutable std::mutex depth_mutex_;
+    depth depth_;
+    /// Reads the platform's queue depth on `q` (a failure keeps the last reading).
+    void read_depth(queue::job_queue& q) noexcept;
+    void count_claim(const std::optional<queue::job_lease>& job);
 };
 
 } // namespace rotor::nodes

@@ -33,6 +33,11 @@ milliseconds jitter(milliseconds lo, milliseconds hi) {
 
 } // namespace
 
+politeness_counters& process_politeness_counters() {
+    static politeness_counters counters;
+    return counters;
+}
+
 politeness::politeness(const platform_config& config, queue::rate_limiter* limiter,
                        asio::thread_pool& blocking)
     : config_(config), limiter_(limiter), blocking_(blocking) {}
@@ -84,12 +89,17 @@ asio::awaitable<bool> politeness::wait(const item_context& item) {
             wait = milliseconds(1000); // Redis away: wait for it, the item is not at fault
         }
         if (wait.count() <= 0) co_return true;
+        if (rated) {
+            ++process_politeness_counters().rate_waits;
+            process_politeness_counters().rate_wait_ms += static_cast<std::uint64_t>(wait.count());
+        }
         if (!co_await pause(wait)) co_return false;
     }
 }
 
 asio::awaitable<item_outcome> politeness::cool_down(const std::string& why) {
     ++cooldowns_;
+    ++process_politeness_counters().cooldowns;
     cooling_ = true;
     cooldown_checked_at_ = clock_type::now().time_since_epoch().count();
     const auto duration = std::chrono::duration_cast<milliseconds>(config_.rate_limit.cooldown);

@@ -17,6 +17,14 @@
 
 namespace rotor::nodes {
 
+/// What every politeness of this process did (a worker serves one platform): for /metrics.
+struct politeness_counters {
+    std::atomic<std::uint64_t> rate_waits{0};   // times an item waited for the shared rate
+    std::atomic<std::uint64_t> rate_wait_ms{0}; // how long, in all
+    std::atomic<std::uint64_t> cooldowns{0};    // cooldowns this process started (429s)
+};
+politeness_counters& process_politeness_counters();
+
 class politeness {
   public:
     /// `limiter` null: no shared rate and no cooldowns (a probe). `blocking` runs Redis calls.

@@ -169,6 +169,12 @@ void apply_redis_url(redis_options& options, const std::string& url) {
     options.db = parsed.db;
 }
 
+std::int64_t steady_now_ms() noexcept {
+    return std::chrono::duration_cast<milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
 redis_options parse_redis_url(const std::string& url) {
     const auto bad = [&](const std::string& why) {
         // The URL may carry a password: it is not repeated in the message.
@@ -299,13 +305,30 @@ redis_connection::command(std::vector<std::string> argv,
                          last_error, options_.retry_for.count());
         }
         had_failure = true;
-        if (std::chrono::steady_clock::now() + backoff > give_up_at) {
+        // The last wait is cut to what is left, so the whole retry_for is tried (a worker that
+        // cannot reach Redis at start waits exactly as long as it says).
+        auto until = give_up_at;
+        bool stopping = false;
+        if (options_.cutoff) {
+            const auto cut = options_.cutoff->load();
+            const auto cut_at = std::chrono::steady_clock::time_point(milliseconds(cut));
+            if (cut > 0 && cut_at < until) {
+                until = cut_at;
+                stopping = true;
+            }
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= until) {
             throw error(errc::redis_unavailable,
                         "redis " + argv.front() + " on " + options_.host + ":" +
-                            std::to_string(options_.port) + ": unavailable for " +
-                            std::to_string(options_.retry_for.count()) + " ms: " + last_error);
+                            std::to_string(options_.port) +
+                            (stopping ? ": no more retries (stopping): "
+                                      : ": unavailable for " +
+                                            std::to_string(options_.retry_for.count()) + " ms: ") +
+                            last_error);
         }
-        std::this_thread::sleep_for(backoff);
+        std::this_thread::sleep_for(
+            std::min<std::chrono::steady_clock::duration>(backoff, until - now));
         backoff = std::min(options_.retry_backoff_max, backoff * 2);
         if (on_retry) {
             on_retry(argv);

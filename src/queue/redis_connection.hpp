@@ -8,7 +8,9 @@
 
 #include "queue/redis_reply.hpp"
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -30,7 +32,14 @@ struct redis_options {
     milliseconds retry_for{60000};   // keep reconnecting this long before giving up
     milliseconds retry_backoff{100}; // first wait; doubles up to retry_backoff_max
     milliseconds retry_backoff_max{2000};
+    /// When set and non-zero: a steady-clock time (ms since its epoch) after which no retry
+    /// starts, whatever retry_for says. Shared by every connection made from these options: a
+    /// stopping worker sets it so its last Redis calls end within its grace.
+    std::shared_ptr<const std::atomic<std::int64_t>> cutoff;
 };
+
+/// Now on the steady clock, as ms since its epoch (what redis_options::cutoff holds).
+std::int64_t steady_now_ms() noexcept;
 
 /// redis://[[user]:password@]host[:port][/db] into options (the rest keep their defaults).
 /// Throws errc::invalid_argument naming what is wrong.
@@ -69,7 +78,7 @@ class redis_connection {
 
     bool connected() const noexcept;
     /// Times the connection was re-established after a failure.
-    std::uint64_t reconnects() const noexcept { return reconnects_; }
+    std::uint64_t reconnects() const noexcept { return reconnects_.load(); }
     const redis_options& options() const noexcept { return options_; }
 
   private:
@@ -77,7 +86,7 @@ class redis_connection {
     void connect();
     redis_options options_;
     std::unique_ptr<impl> impl_;
-    std::uint64_t reconnects_ = 0;
+    std::atomic<std::uint64_t> reconnects_{0}; // read by /metrics from another thread
 };
 
 } // namespace rotor::queue

@@ -182,13 +182,24 @@ TEST_F(WorkerHeartbeatTest, HealthReadinessAndMetricsOfARealWorker) {
     EXPECT_NE(text.find("rotor_items_total{platform=\"demo-api\",outcome=\"ok\"} 2"),
               std::string::npos)
         << text;
+    EXPECT_NE(text.find("rotor_item_duration_seconds_count{platform=\"demo-api\"} 3"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("rotor_item_duration_seconds_bucket{platform=\"demo-api\",le=\"+Inf\"} 3"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("rotor_jobs_claimed_total{platform=\"demo-api\"} 1"), std::string::npos)
+        << text;
     // Debian's prometheus_client parser reads the whole exposition (it throws on bad syntax).
     const std::string file = (out_.path() / "metrics.txt").string();
     std::ofstream(file) << text;
     const std::string cmd =
         "/usr/bin/python3 -c \"import sys; from prometheus_client.parser import "
         "text_string_to_metric_families as p; fams = list(p(open(sys.argv[1]).read())); "
-        "names = {f.name for f in fams}; assert 'rotor_items' in names, names; "
+        "names = {f.name for f in fams}; "
+        "want = {'rotor_items', 'rotor_item_duration_seconds', 'rotor_jobs_claimed', "
+        "'rotor_queue_jobs', 'rotor_redis_reconnects', 'rotor_rate_limit_waits'}; "
+        "assert want <= names, want - names; "
         "print(len(fams))\" " +
         file + " 2>&1";
     FILE* py = ::popen(cmd.c_str(), "r");
@@ -302,24 +313,42 @@ TEST_F(WorkerHeartbeatTest, ExitCodesMaxJobsAndJsonLogs) {
     req.platform = "demo-api";
     req.items = {"8200", "8201", "8202", "8203", "8204", "8205"}; // 3 jobs
     q.enqueue(req);
-    EXPECT_EQ(
-        run_worker({"--platform", "demo-api", "--config-dir", dir, "--redis-port",
-                    std::to_string(redis_.port()), "--heartbeat-port", "0", "--max-jobs", "1",
-                    "--log-format", "json", "--output-dir", (out_.path() / "elsewhere").string()},
-                   err, {"ROTOR_SHOP_URL=" + shop_.base_url()}),
-        0);
+    EXPECT_EQ(run_worker({"--platform", "demo-api", "--config-dir", dir, "--redis-port",
+                          std::to_string(redis_.port()), "--heartbeat-port", "0", "--max-jobs", "1",
+                          "--log-format", "json", "--log-level", "debug", "--output-dir",
+                          (out_.path() / "elsewhere").string()},
+                         err, {"ROTOR_SHOP_URL=" + shop_.base_url()}),
+              0);
     EXPECT_EQ(q.counts("demo-api").queued, 2) << "--max-jobs 1 ran more than one job";
     int lines = 0;
+    int item_lines = 0;
+    bool progress_line = false;
+    bool memory_line = false;
     std::stringstream logs(read_all(err));
     for (std::string line; std::getline(logs, line);) {
         const auto j = nlohmann::json::parse(line, nullptr, false);
         EXPECT_FALSE(j.is_discarded()) << "not JSON: " << line;
         if (!j.is_discarded()) {
             EXPECT_TRUE(j.contains("level") && j.contains("msg")) << line;
+            // Structured fields are members of the line, not text in its message.
+            if (j.value("msg", "") == "item ended") {
+                ++item_lines;
+                EXPECT_TRUE(j.contains("job") && j.contains("index") && j.contains("item") &&
+                            j.contains("duration_ms") && j.contains("outcome"))
+                    << line;
+            }
+            if (j.value("msg", "") == "job items all recorded") {
+                progress_line = j.value("done", 0) == 2 && j.value("total", 0) == 2 &&
+                                j.contains("items_per_s");
+            }
+            if (j.value("msg", "") == "memory") memory_line = j.contains("worker_rss_mb");
         }
         ++lines;
     }
     EXPECT_GE(lines, 2);
+    EXPECT_EQ(item_lines, 2) << read_all(err);
+    EXPECT_TRUE(progress_line) << "no progress line with done of total: " << read_all(err);
+    EXPECT_TRUE(memory_line) << read_all(err);
     EXPECT_TRUE(std::filesystem::exists(out_.path() / "elsewhere")) << "--output-dir ignored";
 }
 
