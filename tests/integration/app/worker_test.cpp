@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -191,6 +192,49 @@ TEST_F(WorkerTest, ApiWorkerKilledAndResumedLeavesOneRowPerItemInPostgres) {
     // Written but not yet checkpointed when the worker died: at most the lanes in flight (16).
     const int rewrites = std::stoi(pg.psql("SELECT sum(writes) - count(*) FROM products"));
     EXPECT_LE(rewrites, 16) << "rows written twice beyond those in flight";
+}
+
+// Two workers side by side drain ten batches: every item ends exactly once, saved or recorded
+// as failed, and both workers took jobs.
+TEST_F(WorkerTest, TwoWorkersDrainTenBatchesWithEveryItemAccountedFor) {
+    rotor::queue::redis_options r;
+    r.port = redis_.port();
+    rotor::queue::queue_options qo;
+    qo.batch_size = 6;
+    rotor::queue::job_queue q(r, qo);
+    rotor::queue::enqueue_request req;
+    req.platform = "demo-shop";
+    for (int i = 0; i < 58; ++i) req.items.push_back(std::to_string(9300 + i));
+    req.items.push_back("404001"); // gone
+    req.items.push_back("410001"); // gone
+    const auto jobs = q.enqueue(req).job_ids;
+    ASSERT_EQ(jobs.size(), 10u);
+
+    const pid_t a = start_worker("left");
+    const pid_t b = start_worker("right");
+    for (const pid_t pid : {a, b}) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        ASSERT_TRUE(WIFEXITED(status));
+        EXPECT_EQ(WEXITSTATUS(status), 0);
+    }
+    std::map<std::string, int> recorded; // item -> times it ended (result or failure)
+    std::set<std::string> workers;
+    for (const auto& job : jobs) {
+        const auto fields = q.job_fields(job);
+        EXPECT_EQ(fields.at("status"), "done") << job;
+        workers.insert(fields.at("worker"));
+        for (const auto& v : q.command({"HVALS", qo.prefix + "results:" + job}).elements) {
+            ++recorded[nlohmann::json::parse(v.as_string()).at("item").get<std::string>()];
+        }
+        for (const auto& f : q.failures(job)) ++recorded[f.item];
+    }
+    EXPECT_EQ(recorded.size(), req.items.size()) << "items never recorded";
+    for (const auto& item : req.items) EXPECT_EQ(recorded[item], 1) << item;
+    EXPECT_EQ(workers, (std::set<std::string>{"left", "right"})) << "one worker did everything";
+    std::map<std::string, int> lines;
+    for (const auto& l : saved()) ++lines[l["item"].get<std::string>()];
+    EXPECT_EQ(lines.size(), req.items.size()) << "an item without its JSON line";
 }
 
 } // namespace
