@@ -51,39 +51,82 @@ int run_failures(queue::job_queue& q, const queue::keys& keys, const std::string
 
 int run_retry_failed(queue::job_queue& q, const queue::keys& keys, const std::string& group,
                      std::string key, printer& out, std::ostream& err) {
-    const auto jobs = group_jobs(q, group);
+    const auto g = q.progress(group); // throws not_found
+    if (g.enqueuing || g.completed + g.failed < g.total) {
+        throw queue::error(queue::errc::invalid_argument,
+                           "retry-failed: group " + group + " is not finished (" +
+                               std::to_string(g.completed + g.failed) + " of " +
+                               std::to_string(g.total) +
+                               " jobs ended): its failures may still change");
+    }
     std::string platform;
     std::string workflow;
+    const auto gf = q.command({"HMGET", keys.batch_group(group), "platform", "workflow_id"});
+    if (gf.elements.size() == 2) {
+        if (!gf.elements[0].is_nil()) platform = gf.elements[0].as_string();
+        if (!gf.elements[1].is_nil()) workflow = gf.elements[1].as_string();
+    }
     std::vector<queue::enqueue_item> items;
     std::set<std::string> taken; // an item enqueued twice in the group is retried once
-    for (const auto& id : jobs) {
+    std::size_t failed = 0;
+    std::size_t unrecorded = 0; // items of dead jobs that never got a result or a failure
+    auto item_of = [](const nlohmann::json& params, std::size_t index,
+                      const std::string& id) -> queue::enqueue_item {
+        queue::enqueue_item item{id, nullptr};
+        // The values it was enqueued with (params.item_data, by index), when its job still holds
+        // them and the index is this item's.
+        if (params.is_object() && params.contains("product_ids") &&
+            params["product_ids"].is_array() && index < params["product_ids"].size()) {
+            const auto& original = params["product_ids"][index];
+            const std::string text =
+                original.is_string() ? original.get<std::string>() : original.dump();
+            const auto data = params.find("item_data");
+            if (text == id && data != params.end() && data->is_array() && index < data->size() &&
+                (*data)[index].is_object()) {
+                item.data = (*data)[index];
+            }
+        }
+        return item;
+    };
+    for (const auto& id : group_jobs(q, group)) {
         const auto failures = q.failures(id);
-        if (failures.empty()) continue;
-        const auto f = q.command({"HMGET", keys.job(id), "platform", "workflow_id", "params"});
+        const auto f =
+            q.command({"HMGET", keys.job(id), "platform", "workflow_id", "params", "status"});
         nlohmann::json params;
-        if (f.elements.size() == 3 && !f.elements[0].is_nil()) {
+        std::string status;
+        if (f.elements.size() == 4 && !f.elements[0].is_nil()) {
             if (platform.empty()) platform = f.elements[0].as_string();
             if (workflow.empty() && !f.elements[1].is_nil()) workflow = f.elements[1].as_string();
             if (!f.elements[2].is_nil())
                 params = nlohmann::json::parse(f.elements[2].as_string(), nullptr, false);
+            if (!f.elements[3].is_nil()) status = f.elements[3].as_string();
         }
+        std::set<std::size_t> recorded;
         for (const auto& failure : failures) {
+            recorded.insert(failure.index);
             if (!taken.insert(failure.item).second) continue;
-            queue::enqueue_item item{failure.item, nullptr};
-            // The values the item was enqueued with (params.item_data, by index), when its job
-            // still holds them and the index is this item's.
-            if (params.is_object() && params.contains("product_ids") &&
-                params["product_ids"].is_array() && failure.index < params["product_ids"].size()) {
-                const auto& original = params["product_ids"][failure.index];
-                const std::string text =
-                    original.is_string() ? original.get<std::string>() : original.dump();
-                const auto data = params.find("item_data");
-                if (text == failure.item && data != params.end() && data->is_array() &&
-                    failure.index < data->size() && (*data)[failure.index].is_object()) {
-                    item.data = (*data)[failure.index];
-                }
+            items.push_back(item_of(params, failure.index, failure.item));
+            ++failed;
+        }
+        if (status != "dead" || !params.is_object() || !params.contains("product_ids") ||
+            !params["product_ids"].is_array()) {
+            continue;
+        }
+        // A dead job's items that were never recorded (it died before them) are retried too.
+        for (const auto& k : q.command({"HKEYS", keys.results(id)}).elements) {
+            try {
+                recorded.insert(static_cast<std::size_t>(std::stoull(k.as_string())));
+            } catch (const std::exception&) {
+                // not an index this build wrote
             }
-            items.push_back(std::move(item));
+        }
+        const auto& ids = params["product_ids"];
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            if (recorded.count(i) != 0) continue;
+            const std::string item = ids[i].is_string() ? ids[i].get<std::string>() : ids[i].dump();
+            if (!taken.insert(item).second) continue;
+            items.push_back(item_of(params, i, item));
+            ++unrecorded;
         }
     }
     if (items.empty()) {
@@ -107,7 +150,8 @@ int run_retry_failed(queue::job_queue& q, const queue::keys& keys, const std::st
     for (auto& item : items) writer.add(std::move(item));
     const auto s = writer.finish();
     out.line({{"group", group},
-              {"failed_items", s.items},
+              {"failed_items", failed},
+              {"unrecorded_items", unrecorded},
               {"enqueued", true},
               {"new_group", s.group_id},
               {"jobs", s.jobs},

@@ -58,10 +58,11 @@ class text_message final : public spdlog::custom_flag_formatter {
         std::string text = m.text;
         if (m.fields.is_object()) {
             for (const auto& [key, value] : m.fields.items()) {
-                text += ' ' + key + '=' +
-                        (value.is_string() ? value.get<std::string>()
-                                           : value.dump(-1, ' ', false,
-                                                        nlohmann::json::error_handler_t::replace));
+                // Strings bare unless a newline, a space or a quote could split or forge a line.
+                std::string v = value.is_string() ? value.get<std::string>() : std::string();
+                if (!value.is_string() || v.find_first_of("\n\r\" ") != std::string::npos)
+                    v = value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+                text += ' ' + key + '=' + v;
             }
         }
         dest.append(text.data(), text.data() + text.size());

@@ -181,6 +181,10 @@ int main(int argc, char** argv) {
         return 2;
     }
     rotor::app::configure_logging(log_format, log_level);
+    if (*failures && job_id.empty() == failures_group.empty()) {
+        std::cerr << "rotorctl failures: give exactly one of --job and --group\n";
+        return 2;
+    }
     rotor::app::printer out(std::cout, rotor::app::printer::pick(json, STDOUT_FILENO));
     // The config commands and enqueue write JSON lines; printed through `out` in its mode.
     auto through_printer = [&out](auto&& command) {

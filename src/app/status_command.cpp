@@ -127,11 +127,19 @@ int run_status(queue::job_queue& q, queue::job_admin& admin, const queue::queue_
             v.platform = p;
             v.stats = admin.stats(p);
             for (const auto& w : workers) {
-                if (!w.status.is_object() || w.status.value("platform", "") != p) continue;
+                // A heartbeat of another shape (an older or foreign worker) is skipped, not
+                // thrown: one bad entry must not hide every platform's status.
+                if (!w.status.is_object()) continue;
+                const auto platform = w.status.find("platform");
+                if (platform == w.status.end() || !platform->is_string() || *platform != p)
+                    continue;
                 if (v.stats.now_ms - w.last_seen_ms > qo.lease.count()) continue; // gone quiet
                 ++v.workers;
-                for (const char* k : {"items_ok", "items_gone", "items_failed", "items_cached"})
-                    v.items_seen += w.status.value(k, std::int64_t{0});
+                for (const char* k : {"items_ok", "items_gone", "items_failed", "items_cached"}) {
+                    const auto n = w.status.find(k);
+                    if (n != w.status.end() && n->is_number_integer())
+                        v.items_seen += n->get<std::int64_t>();
+                }
             }
             current.items["p:" + p] = v.items_seen;
             views.push_back(std::move(v));
@@ -163,7 +171,10 @@ int run_status(queue::job_queue& q, queue::job_admin& admin, const queue::queue_
             r["paused"] = !v.stats.paused.empty();
             if (!v.stats.paused.empty()) {
                 const auto p = nlohmann::json::parse(v.stats.paused, nullptr, false);
-                r["paused_reason"] = p.is_object() ? p.value("reason", "") : v.stats.paused;
+                const auto reason = p.is_object() ? p.find("reason") : p.end();
+                r["paused_reason"] = p.is_object() && reason != p.end() && reason->is_string()
+                                         ? reason->get<std::string>()
+                                         : v.stats.paused;
             }
             if (v.stats.cooldown_factor < 1) {
                 r["cooldown_factor"] = std::round(v.stats.cooldown_factor * 100) / 100;

@@ -12,6 +12,7 @@
 // item in flight is redone by the next worker.
 #include "app/heartbeat_server.hpp"
 #include "app/logging.hpp"
+#include "app/stop_signals.hpp"
 #include "app/worker_health.hpp"
 #include "nodes/config_loader.hpp"
 #include "nodes/job_loop.hpp"
@@ -22,7 +23,6 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
-#include <dirent.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -31,7 +31,6 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -39,42 +38,6 @@
 #include <thread>
 
 namespace {
-
-/// Kills every child process of this worker with its process group (each Chromium is its own
-/// group: its renderers and helpers go with it). For a stop that cannot wait any longer.
-void kill_children() {
-    const pid_t self = ::getpid();
-    DIR* proc = ::opendir("/proc");
-    if (proc == nullptr) return;
-    while (const dirent* e = ::readdir(proc)) {
-        char* end = nullptr;
-        const long pid = std::strtol(e->d_name, &end, 10);
-        if (pid <= 0 || *end != '\0') continue;
-        std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
-        std::string line;
-        if (!std::getline(in, line)) continue;
-        const auto close = line.rfind(')');
-        if (close == std::string::npos || close + 4 > line.size()) continue;
-        std::istringstream rest(line.substr(close + 2));
-        char state = 0;
-        long ppid = 0;
-        rest >> state >> ppid;
-        if (ppid != self) continue;
-        ::kill(-static_cast<pid_t>(pid), SIGKILL);
-        ::kill(static_cast<pid_t>(pid), SIGKILL);
-    }
-    ::closedir(proc);
-}
-
-/// The end of a stop that cannot wait: the job back (bounded), Chromium killed, exit 1.
-[[noreturn]] void forced_exit(rotor::nodes::job_loop* run, std::chrono::milliseconds budget,
-                              const std::string& why) {
-    spdlog::warn("worker: {}: giving the job back and exiting now", why);
-    if (run != nullptr) run->release_now(budget);
-    kill_children();
-    spdlog::default_logger()->flush();
-    std::_Exit(1);
-}
 
 /// Logs the worker's memory every `every` on a thread of its own until stop().
 class memory_reporter {
@@ -139,7 +102,7 @@ int main(int argc, char** argv) {
         ->envname("ROTOR_CONFIG_DIR");
     app.add_option("--worker-id", loop.worker_id, "Default: <hostname>-<pid>");
     app.add_option("--redis-host", redis.host);
-    app.add_option("--redis-port", redis.port);
+    app.add_option("--redis-port", redis.port)->check(CLI::Range(1, 65535));
     std::string redis_url;
     app.add_option(
            "--redis-url", redis_url,
@@ -226,12 +189,21 @@ int main(int argc, char** argv) {
     // Set at a stop: no Redis retry starts after it, so the last calls end within the grace.
     auto redis_cutoff = std::make_shared<std::atomic<std::int64_t>>(0);
     redis.cutoff = redis_cutoff;
-    const auto grace = std::chrono::seconds(grace_s);
+    const auto grace = std::chrono::milliseconds(grace_s * 1000);
     if (loop.worker_id.empty()) {
         char host[256] = {0};
         ::gethostname(host, sizeof host - 1);
         loop.worker_id = std::string(host) + "-" + std::to_string(::getpid());
     }
+    // Before any thread starts (they inherit the blocked signals): a signal while waiting for
+    // Redis or launching Chromium exits at once; once serving, it stops the loop (see
+    // app/stop_signals.hpp).
+    rotor::app::stop_options stop;
+    stop.worker_id = loop.worker_id;
+    stop.grace = grace;
+    stop.redis_attempt = redis.connect_timeout + redis.command_timeout;
+    stop.redis_cutoff = redis_cutoff;
+    rotor::app::stop_signals signals(stop);
     try {
         // What this Redis can lose is said once at start; an evicting one is refused unless
         // allowed (it could drop checkpoints and job hashes under memory pressure).
@@ -245,13 +217,6 @@ int main(int argc, char** argv) {
         return 1;
     }
 
-    // Signals are taken by a thread of ours, never by a library thread.
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
     try {
         std::unique_ptr<rotor::pool::browser_pool> browsers;
         if (config.type == rotor::nodes::worker_type::browser) {
@@ -264,61 +229,12 @@ int main(int argc, char** argv) {
             browsers = std::make_unique<rotor::pool::browser_pool>(pool);
         }
         rotor::nodes::job_loop run(config, browsers.get(), redis, queue, loop);
-        // Every SIGTERM/SIGINT asks the loop to stop (items in flight end, the job is released).
-        // The thread outlives `run` (it is detached, blocked in sigwait), so it reaches the loop
-        // only through `current`, which is cleared under the lock before `run` is destroyed.
-        static std::mutex current_mutex;
-        static rotor::nodes::job_loop* current = nullptr;
-        {
-            std::lock_guard lock(current_mutex);
-            current = &run;
-        }
-        struct clear_current {
-            ~clear_current() {
-                std::lock_guard lock(current_mutex);
-                current = nullptr;
-            }
-        } clear;
-        // The first signal stops the loop and starts the grace; a second one, or the grace
-        // running out, forces the end (the job back, Chromium killed, exit 1).
-        std::thread signal_thread([signals, id = loop.worker_id, grace, redis_cutoff,
-                                   command_timeout = redis.command_timeout] {
-            int sig = 0;
-            if (sigwait(&signals, &sig) != 0) return;
-            const auto deadline = std::chrono::steady_clock::now() + grace;
-            // Room at the end for a forced release (a connect and a command, 1 s each at most).
-            const auto release_budget =
-                std::min<std::chrono::milliseconds>(std::chrono::milliseconds(1000), grace / 4);
-            const auto force_at = deadline - 2 * release_budget;
-            // Redis retries stop where a last attempt still ends before the forced release.
-            redis_cutoff->store(
-                std::max(rotor::queue::steady_now_ms(),
-                         rotor::queue::steady_now_ms() +
-                             std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 force_at - std::chrono::steady_clock::now() - command_timeout)
-                                 .count()));
-            {
-                std::lock_guard lock(current_mutex);
-                spdlog::info("worker {}: signal {}: finishing the items in flight (grace {} s; "
-                             "a second signal exits at once)",
-                             id, sig, grace.count());
-                if (current != nullptr) current->stop();
-            }
-            const auto left = force_at - std::chrono::steady_clock::now();
-            timespec wait{};
-            if (left.count() > 0) {
-                const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-                wait.tv_sec = static_cast<std::time_t>(ns / 1000000000);
-                wait.tv_nsec = static_cast<long>(ns % 1000000000);
-            }
-            std::string why = "the grace of " + std::to_string(grace.count()) + " s ran out";
-            if (sigtimedwait(&signals, nullptr, &wait) > 0) why = "a second signal";
-            // `current` may be cleared (the loop ended, the browsers are closing): the lock is
-            // held to the end, so it is not cleared under the release.
-            std::lock_guard lock(current_mutex);
-            forced_exit(current, release_budget, why);
-        });
-        signal_thread.detach();
+        // A signal reaches the loop only between attach and detach (before `run` goes).
+        signals.attach(&run);
+        struct detach_loop {
+            rotor::app::stop_signals& s;
+            ~detach_loop() { s.detach(); }
+        } detach{signals};
         rotor::app::worker_view view;
         view.worker_id = loop.worker_id;
         view.config = &config;
@@ -371,6 +287,7 @@ int main(int argc, char** argv) {
         ::getrusage(RUSAGE_SELF, &usage);
         summary["worker_peak_rss_mb"] = std::lround(static_cast<double>(usage.ru_maxrss) / 1024.0);
         std::cout << summary.dump() << std::endl;
+        signals.exiting();
     } catch (const std::invalid_argument& e) {
         // The workflow cannot be built from the config (a node this build cannot run, a sink
         // without what it needs): a config problem.

@@ -59,15 +59,24 @@ item_executor::item_executor(const platform_config& config, workflow& flow,
                              std::size_t threads)
     : config_(config), flow_(flow), queues_(std::move(queues)), blocking_(blocking) {
     if (queues_.empty()) throw std::invalid_argument("item_executor: no queue connection");
+    work_.emplace(io_.get_executor());
     for (std::size_t i = 0; i < std::max<std::size_t>(1, threads); ++i) {
         threads_.emplace_back([this] {
-            auto guard = asio::make_work_guard(io_);
             io_.run();
+            ++threads_done_;
         });
     }
 }
 
 item_executor::~item_executor() {
+    // Let run() end by itself: another thread (the HTTP client's, after resuming a lane) may
+    // hold this context's work for an instant, and destroying the context under it is a use
+    // after free. Stopped only if work is still held after 5 s.
+    work_.reset();
+    const auto until = clock_type::now() + std::chrono::seconds(5);
+    while (threads_done_.load() < threads_.size() && clock_type::now() < until) {
+        std::this_thread::sleep_for(milliseconds(2));
+    }
     io_.stop();
     for (auto& t : threads_) t.join();
 }

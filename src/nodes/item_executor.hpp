@@ -9,12 +9,14 @@
 #include "nodes/workflow.hpp"
 #include "queue/job_queue.hpp"
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 
 #include <array>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -90,6 +92,8 @@ class item_executor {
     std::vector<queue::job_queue*> queues_;
     boost::asio::thread_pool& blocking_;
     boost::asio::io_context io_;
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+    std::atomic<std::size_t> threads_done_{0};
     std::vector<std::thread> threads_;
     executor_stats stats_;
 };

@@ -251,6 +251,12 @@ std::uint64_t job_loop::redis_reconnects() const noexcept {
 
 void job_loop::count_claim(const std::optional<queue::job_lease>& job) {
     if (!job) return;
+    {
+        // Held from its claim: a forced stop gives back a job not started yet too (a stale
+        // lease left here is harmless: its release is refused).
+        std::lock_guard lock(job_mutex_);
+        current_lease_ = *job;
+    }
     std::lock_guard lock(stats_mutex_);
     ++stats_.jobs_claimed;
 }
@@ -272,7 +278,8 @@ bool job_loop::release_now(milliseconds budget) noexcept {
         const bool released = q.release(*lease);
         spdlog::warn("worker {}: job {} {}", options_.worker_id, lease->id,
                      released ? "given back with its checkpoint (items in flight are redone)"
-                              : "was no longer this worker's");
+                              : "is not running under this worker's lease any more (completed, "
+                                "released or taken over)");
         return released;
     } catch (const std::exception& e) {
         spdlog::error("worker {}: giving the job back: {} (its lease expires instead)",
@@ -322,7 +329,6 @@ bool job_loop::run_job(const queue::job_lease& job) {
         ~idle_again() {
             std::lock_guard lock(l.job_mutex_);
             l.current_job_.clear();
-            l.current_lease_.reset();
         }
     } idle{*this};
     std::atomic<bool> lease_lost{false};

@@ -113,7 +113,8 @@ class job_loop {
     std::atomic<std::int64_t> job_started_ms_{0}; // steady clock
     mutable std::mutex job_mutex_;
     std::string current_job_;
-    std::optional<queue::job_lease> current_lease_; // what release_now() gives back
+    std::optional<queue::job_lease>
+        current_lease_;             // the last claimed: what release_now() gives back
     milliseconds fault_backoff_{0}; // after a job given back for this worker's fault
     mutable std::mutex stats_mutex_;
     loop_stats stats_;

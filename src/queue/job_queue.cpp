@@ -490,6 +490,12 @@ group_progress job_queue::progress(const std::string& group_id) {
     g.progress = reply.elements[3].is_nil() ? 0 : std::stod(reply.elements[3].as_string());
     g.first = reply.elements[4].is_nil() ? 0 : reply.elements[4].as_integer();
     g.enqueuing = !reply.elements[5].is_nil();
+    // What callers loop over: a damaged hash must not make them walk 10^15 job ids.
+    if (g.total < 0 || g.total > 100000000 || g.first < 0 || g.first > (std::int64_t{1} << 50)) {
+        throw error(errc::malformed_job, "batch group " + group_id + " has an unreadable total (" +
+                                             std::to_string(g.total) + ") or first job (" +
+                                             std::to_string(g.first) + ")");
+    }
     return g;
 }
 

@@ -434,8 +434,9 @@ TEST_F(RotorctlTest, StatusPauseAndResume) {
     EXPECT_EQ(r.lines[2]["running"], 1);
 }
 
-// failures of a job or a group; retry-failed enqueues the failed items once, with the values
-// they were enqueued with; asking about what does not exist is an error.
+// failures of a job or a group; retry-failed enqueues, once a group is finished, its failed
+// items and the items its dead jobs never recorded, with the values they were enqueued with;
+// asking about what does not exist is an error.
 TEST_F(RotorctlTest, FailuresAndRetryFailed) {
     rotor::queue::job_queue q(redis(), {});
     rotor::test::temp_dir dir{"rotorctl-retry"};
@@ -449,20 +450,29 @@ TEST_F(RotorctlTest, FailuresAndRetryFailed) {
     auto r = rotorctl("enqueue --platform ably --file " + file + " --batch-size 2");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::string group = r.lines.at(0)["group"];
+    // Job 0 (a1, a2): a1 failed, a2 saved, completed. Job 1 (a3): dead before recording it.
     q.command({"RPUSH", "workflow:failures:" + group + "-0",
                R"({"index":0,"item":"a1","error":"timeout","timestamp":1})"});
-    q.command({"RPUSH", "workflow:failures:" + group + "-1",
-               R"({"index":0,"item":"a3","error":"blocked","timestamp":2})"});
+    q.command({"HSET", "workflow:results:" + group + "-0", "1", R"({"item":"a2","price":1})"});
+
+    r = rotorctl("retry-failed --group " + group);
+    EXPECT_EQ(r.exit_code, 1) << "a running group's failures were retried";
+    EXPECT_NE(r.err.find("is not finished"), std::string::npos) << r.err;
+    auto first = q.claim("ably", "w");
+    auto second = q.claim("ably", "w");
+    ASSERT_TRUE(first && second);
+    ASSERT_EQ(first->id, group + "-0");
+    q.complete(*first);
+    q.dead_letter(*second, "poison");
 
     r = rotorctl("failures --group " + group);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    ASSERT_EQ(r.lines.size(), 2u) << r.out;
+    ASSERT_EQ(r.lines.size(), 1u) << r.out;
     EXPECT_EQ(r.lines[0]["item"], "a1");
-    EXPECT_EQ(r.lines[1]["error"], "blocked");
+    EXPECT_EQ(r.lines[0]["error"], "timeout");
     r = rotorctl("failures --job " + group + "-1");
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    ASSERT_EQ(r.lines.size(), 1u);
-    EXPECT_EQ(r.lines[0]["item"], "a3");
+    EXPECT_TRUE(r.lines.empty()) << r.out;
 
     r = rotorctl("failures no-such-job");
     EXPECT_EQ(r.exit_code, 1) << "no such job read as no failures";
@@ -470,12 +480,15 @@ TEST_F(RotorctlTest, FailuresAndRetryFailed) {
     r = rotorctl("failures --group no-such-group");
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
+    r = rotorctl("failures");
+    EXPECT_EQ(r.exit_code, 2) << "neither --job nor --group is a usage error";
     r = rotorctl("retry-failed --group no-such-group");
     EXPECT_EQ(r.exit_code, 1);
 
     r = rotorctl("retry-failed --group " + group);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(r.lines.at(0)["failed_items"], 2);
+    EXPECT_EQ(r.lines.at(0)["failed_items"], 1);
+    EXPECT_EQ(r.lines.at(0)["unrecorded_items"], 1) << "the dead job's item was left out";
     const std::string retry = r.lines[0]["new_group"];
     ASSERT_NE(retry, group);
     r = rotorctl("retry-failed --group " + group);
@@ -483,20 +496,15 @@ TEST_F(RotorctlTest, FailuresAndRetryFailed) {
     EXPECT_EQ(r.lines.at(0)["new_group"], retry);
     EXPECT_EQ(r.lines.at(0)["replayed"], true) << "a second retry-failed added the items again";
     EXPECT_EQ(q.progress(retry).total, 1) << "2 items in batches of 50: one job";
-    const auto job = q.claim("ably", "w");
-    ASSERT_TRUE(job.has_value());
-    // The first queued job is the original group's; take jobs until the retry's.
-    auto lease = *job;
-    for (int i = 0; i < 3 && lease.group_id != retry; ++i) {
-        auto next = q.claim("ably", "w");
-        ASSERT_TRUE(next.has_value());
-        lease = *next;
-    }
-    ASSERT_EQ(lease.group_id, retry);
-    EXPECT_EQ(lease.items(), (std::vector<std::string>{"a1", "a3"}));
-    ASSERT_NE(lease.item_data(0), nullptr);
-    EXPECT_EQ((*lease.item_data(0))["size"], "L") << "the retried item lost its values";
-    EXPECT_EQ((*lease.item_data(1))["size"], "S");
+    const auto lease = q.claim("ably", "w");
+    ASSERT_TRUE(lease.has_value());
+    ASSERT_EQ(lease->group_id, retry);
+    EXPECT_EQ(lease->items(), (std::vector<std::string>{"a1", "a3"}));
+    ASSERT_NE(lease->item_data(0), nullptr);
+    EXPECT_EQ((*lease->item_data(0))["size"], "L") << "the retried item lost its values";
+    ASSERT_NE(lease->item_data(1), nullptr);
+    EXPECT_EQ((*lease->item_data(1))["size"], "S");
+    EXPECT_FALSE(q.claim("ably", "w").has_value()) << "the items were enqueued twice";
 }
 
 TEST_F(RotorctlTest, OutOfRangeValuesExitTwoNamingTheOption) {
