@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by bench/*.sh (sourced).
 
 # npm peers (playwright-core, bullmq, crawlee) into bench/node_modules, once. Never part of the build/CI.

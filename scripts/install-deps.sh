@@ -8,6 +8,7 @@ packages=(
   libboost-dev libboost-system-dev nlohmann-json3-dev libcurl4-openssl-dev libspdlog-dev
   libhiredis-dev libyaml-cpp-dev libcli11-dev libgtest-dev libgmock-dev libpqxx-dev
   chromium redis-server postgresql postgresql-client python3-prometheus-client clang-format
+  python3-yaml prometheus yamllint shellcheck
 )
 
 missing=()

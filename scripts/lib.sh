@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for scripts/*.sh (sourced, not run).
 
 # A free TCP port on 127.0.0.1 (bind to 0, read what the kernel gave, release it).

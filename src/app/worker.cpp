@@ -154,6 +154,13 @@ int main(int argc, char** argv) {
                    "How long an unreachable Redis is retried before giving up, also at start "
                    "(default 60000)")
         ->check(CLI::Range(std::int64_t{0}, std::int64_t{3600000}));
+    std::string lock_mode = "job";
+    app.add_option("--lock-mode", lock_mode,
+                   "job: any number of workers per platform, each leasing whole jobs (default); "
+                   "platform: one worker per platform holds workflow:lock:platform:{p}, as the "
+                   "system rotor replaces did (for a migration)")
+        ->envname("ROTOR_LOCK_MODE")
+        ->check(CLI::IsMember({"job", "platform"}));
     bool allow_eviction = false;
     app.add_flag("--allow-eviction", allow_eviction,
                  "Run on a Redis whose maxmemory-policy may evict keys (checkpoints, jobs)");
@@ -185,6 +192,8 @@ int main(int argc, char** argv) {
     }
     if (concurrency > 0) config.concurrency = concurrency;
     queue.lease = std::chrono::milliseconds(lease_ms);
+    queue.lock = lock_mode == "platform" ? rotor::queue::lock_mode::platform
+                                         : rotor::queue::lock_mode::job;
     redis.retry_for = std::chrono::milliseconds(redis_wait_ms);
     // Set at a stop: no Redis retry starts after it, so the last calls end within the grace.
     auto redis_cutoff = std::make_shared<std::atomic<std::int64_t>>(0);

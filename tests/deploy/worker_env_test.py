@@ -1,0 +1,107 @@
+"""The container's entrypoint with the environment the compose file gives it: the worker binary
+is run with only that environment (no options but the compose command) against a local
+redis-server, and /healthz must answer. Host-specific values are mapped to this machine: the
+config dir to the checkout's, Redis's host to 127.0.0.1 and a free port, the heartbeat port to a
+free one, the output dir to a temp dir. Every request goes to 127.0.0.1."""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+
+import yaml
+
+ROOT = os.environ.get("ROTOR_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+WORKER = os.environ.get("ROTOR_WORKER", "worker")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class WorkerWithComposeEnvironment(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="rotor-env-")
+        self.redis_port = free_port()
+        self.redis = subprocess.Popen(
+            ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir], stdout=subprocess.DEVNULL)
+        for _ in range(100):
+            if subprocess.run(["redis-cli", "-p", str(self.redis_port), "ping"],
+                              capture_output=True).stdout.strip() == b"PONG":
+                break
+            time.sleep(0.05)
+        self.worker = None
+
+    def tearDown(self):
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.terminate()
+            try:
+                self.worker.wait(30)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+                self.worker.wait()
+        self.redis.terminate()
+        self.redis.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def run_service(self, service):
+        with open(os.path.join(ROOT, "docker", "docker-compose.yml")) as f:
+            s = yaml.safe_load(f)["services"][service]
+        env = {k: str(v) for k, v in s["environment"].items()}
+        # The compose values, mapped to this machine.
+        self.assertEqual(env["ROTOR_CONFIG_DIR"], "/etc/rotor/platforms")
+        env["ROTOR_CONFIG_DIR"] = os.path.join(ROOT, "config", "platforms")
+        self.assertTrue(env["ROTOR_REDIS_URL"].startswith("redis://redis:6379"))
+        env["ROTOR_REDIS_URL"] = env["ROTOR_REDIS_URL"].replace(
+            "redis://redis:6379", f"redis://127.0.0.1:{self.redis_port}")
+        port = free_port()
+        env["HEARTBEAT_PORT"] = str(port)
+        env["ROTOR_OUTPUT_DIR"] = os.path.join(self.dir, "results")
+        # Nothing else from this machine's environment but what a process needs to start.
+        env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
+        env["TMPDIR"] = self.dir
+        env["HOME"] = self.dir
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        with open(os.path.join(self.dir, "worker.log"), "w") as err:
+            self.worker = subprocess.Popen([WORKER] + s["command"], env=env,
+                                           stdout=subprocess.DEVNULL, stderr=err)
+        body, status = None, None
+        until = time.monotonic() + 60
+        while time.monotonic() < until and self.worker.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    status, body = r.status, json.load(r)
+                    break
+            except OSError:
+                time.sleep(0.2)
+        with open(os.path.join(self.dir, "worker.log")) as f:
+            log = f.read()
+        self.assertEqual(status, 200, log)
+        self.assertEqual(body["platform"], s["command"][1], body)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+            self.assertEqual(r.status, 200)
+        self.assertIn(f"heartbeat on http://0.0.0.0:{port}", log)
+        self.worker.terminate()
+        self.assertEqual(self.worker.wait(30), 0, log)
+
+    def test_an_api_worker_starts_from_its_compose_environment(self):
+        self.run_service("worker_musinsa")
+
+    def test_a_browser_worker_starts_from_its_compose_environment(self):
+        self.run_service("worker_oliveyoung")
+
+
+if __name__ == "__main__":
+    sys.exit(unittest.main())
