@@ -31,6 +31,7 @@
 #include <condition_variable>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <mutex>
@@ -97,9 +98,11 @@ int main(int argc, char** argv) {
     rotor::queue::queue_options queue;
     std::size_t concurrency = 0;
     app.add_option("--platform", platform, "Platform whose queue to serve")->required();
-    app.add_option("--config-dir", config_dir,
-                   "Where {platform}.yaml is (default config/platforms)")
-        ->envname("ROTOR_CONFIG_DIR");
+    auto* config_dir_option =
+        app.add_option("--config-dir", config_dir,
+                       "Where {platform}.yaml is (default config/platforms, then "
+                       "/etc/rotor/platforms)")
+            ->envname("ROTOR_CONFIG_DIR");
     app.add_option("--worker-id", loop.worker_id, "Default: <hostname>-<pid>");
     app.add_option("--redis-host", redis.host);
     app.add_option("--redis-port", redis.port)->check(CLI::Range(1, 65535));
@@ -179,6 +182,12 @@ int main(int argc, char** argv) {
         std::cerr << "worker: --redis-url: " << e.what() << "\n";
         return 2;
     }
+    // Not given: ./config/platforms (a checkout), else /etc/rotor/platforms (an install).
+    if (config_dir_option->count() == 0 &&
+        !std::filesystem::exists(std::filesystem::path(config_dir) / (platform + ".yaml")) &&
+        std::filesystem::exists("/etc/rotor/platforms/" + platform + ".yaml")) {
+        config_dir = "/etc/rotor/platforms";
+    }
     rotor::nodes::platform_config config;
     try {
         config = rotor::nodes::load_platform(config_dir, platform);
@@ -192,8 +201,8 @@ int main(int argc, char** argv) {
     }
     if (concurrency > 0) config.concurrency = concurrency;
     queue.lease = std::chrono::milliseconds(lease_ms);
-    queue.lock = lock_mode == "platform" ? rotor::queue::lock_mode::platform
-                                         : rotor::queue::lock_mode::job;
+    queue.lock =
+        lock_mode == "platform" ? rotor::queue::lock_mode::platform : rotor::queue::lock_mode::job;
     redis.retry_for = std::chrono::milliseconds(redis_wait_ms);
     // Set at a stop: no Redis retry starts after it, so the last calls end within the grace.
     auto redis_cutoff = std::make_shared<std::atomic<std::int64_t>>(0);

@@ -32,6 +32,9 @@ http_answer healthz(const worker_view& w) {
         {"since_progress_s", h.since_progress.count() / 1000.0},
         {"stall_timeout_s", w.stall_timeout.count() / 1000.0},
         {"items_ok", s.items_ok},
+        {"job_items",
+         {{"done", w.loop->item_stats().job_items_done.load()},
+          {"total", w.loop->item_stats().job_items_total.load()}}},
         {"items_failed", s.items_failed},
         {"jobs_completed", s.jobs_completed},
         {"worker_rss_mb", worker_rss_bytes() / (1024.0 * 1024.0)}};

@@ -97,6 +97,8 @@ job_run item_executor::run(const queue::job_lease& job, const std::vector<std::s
             s.cached.clear();
         }
     }
+    stats_.job_items_total = s.items.size();
+    stats_.job_items_done = s.items.size() - pending.size();
     const std::size_t lanes = std::max<std::size_t>(1, config_.concurrency);
     std::vector<std::future<void>> done;
     for (std::size_t i = 0; i < lanes; ++i) {
@@ -168,6 +170,7 @@ asio::awaitable<void> item_executor::lane(job_state& s, std::size_t lane_no) {
         const bool go_on = co_await detail::run_blocking(blocking_, std::move(record_it));
         if (!go_on) co_return;
         const auto ended = ++s.ended;
+        ++stats_.job_items_done;
         const auto now = clock_type::now();
         stats_.last_item_ms =
             std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count();
@@ -202,6 +205,10 @@ void item_executor::observe(job_state& s, const item_context& item, const item_o
                              {"attempts", item.attempt + 1},
                              {"duration_ms", std::llround(seconds * 1000)}};
     if (!node.empty()) fields["node"] = node;
+    if (const auto b = s.job.params.find("batch_index");
+        b != s.job.params.end() && b->is_number_integer()) {
+        fields["batch"] = *b;
+    }
     if (outcome.kind == outcome_kind::failed) {
         fields["reason"] = outcome.reason;
         spdlog::warn(with_fields("item failed", fields));

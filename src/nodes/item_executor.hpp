@@ -40,6 +40,8 @@ struct executor_stats {
     std::atomic<std::uint64_t> items_poisoned{0};
     std::atomic<std::uint64_t> items_cached{0}; // answered from the freshness cache
     std::atomic<std::int64_t> last_item_ms{0};  // steady ms: an item ended or waited legitimately
+    std::atomic<std::uint64_t> job_items_total{0}; // of the job running now (or the last one)
+    std::atomic<std::uint64_t> job_items_done{0}; // of them recorded (checkpointed before included)
 };
 
 struct job_run {

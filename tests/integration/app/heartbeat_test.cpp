@@ -238,7 +238,9 @@ TEST_F(WorkerHeartbeatTest, HealthzTurns503WhileAJobMakesNoProgress) {
         const bool done = q.job_fields(job).at("status") == "done";
         if (h.status == 503) {
             saw_stall = true;
-            reason = nlohmann::json::parse(h.body).value("reason", "");
+            const auto body = nlohmann::json::parse(h.body);
+            reason = body.value("reason", "");
+            EXPECT_EQ(body["job_items"]["total"], 2) << h.body;
         } else if (h.status == 200 && saw_stall && !done) {
             saw_recovery = true;
         }
@@ -334,7 +336,8 @@ TEST_F(WorkerHeartbeatTest, ExitCodesMaxJobsAndJsonLogs) {
             if (j.value("msg", "") == "item ended") {
                 ++item_lines;
                 EXPECT_TRUE(j.contains("job") && j.contains("index") && j.contains("item") &&
-                            j.contains("duration_ms") && j.contains("outcome"))
+                            j.contains("duration_ms") && j.contains("outcome") &&
+                            j.contains("batch"))
                     << line;
             }
             if (j.value("msg", "") == "job items all recorded") {
