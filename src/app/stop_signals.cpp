@@ -89,11 +89,13 @@ void take_signals(const std::shared_ptr<stop_signals::state>& s) {
         wait.tv_nsec = static_cast<long>(ns % 1000000000);
         if (sigtimedwait(&s->signals, nullptr, &wait) > 0) {
             why = "a second signal";
+            // Main may be closing the browsers already: a second signal still ends it now.
+            if (s->exiting) end_now(1);
             break;
         }
         if (errno != EINTR) break; // EAGAIN: the time is up (EINTR: a stop/continue, wait on)
     }
-    if (s->exiting) return; // main is returning by itself
+    if (s->exiting) return; // main is returning by itself (the grace ran out in its teardown)
     std::lock_guard lock(s->mutex);
     forced_end(s->loop, t.release_budget, why);
 }

@@ -44,7 +44,8 @@ class stop_signals {
     void attach(nodes::job_loop* loop);
     /// Before the loop is destroyed: a signal from now on only forces the end at the grace.
     void detach();
-    /// main is returning: a forced end that comes now does nothing.
+    /// main is returning (on any path): the grace running out no longer forces an end (a
+    /// second signal still does).
     void exiting();
 
     struct state;

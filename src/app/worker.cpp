@@ -309,9 +309,11 @@ int main(int argc, char** argv) {
     } catch (const std::invalid_argument& e) {
         // The workflow cannot be built from the config (a node this build cannot run, a sink
         // without what it needs): a config problem.
+        signals.exiting();
         std::cerr << "worker: " << e.what() << "\n";
         return 3;
     } catch (const std::exception& e) {
+        signals.exiting();
         std::cerr << "worker: " << e.what() << "\n";
         return 1;
     }

@@ -78,14 +78,27 @@ class ComposeFile(unittest.TestCase):
         for name, s in self.workers().items():
             self.assertIn("replicas", s["deploy"], name)
             self.assertNotIn("container_name", s, f"{name}: a fixed name cannot --scale")
-        self.assertIn("autoheal", self.services)
-        self.assertIn("/var/run/docker.sock", " ".join(self.services["autoheal"]["volumes"]))
+        heal = self.services["autoheal"]
+        self.assertIn("/var/run/docker.sock", " ".join(heal["volumes"]))
+        # autoheal restarts with its own stop timeout (10 s by default): it must exceed the
+        # worker's grace, or a restart kills the worker before it releases its job.
+        self.assertGreater(int(heal["environment"]["AUTOHEAL_DEFAULT_STOP_TIMEOUT"]),
+                           WORKER_GRACE_S)
+
+    def test_every_variable_a_platform_saves_with_is_set(self):
+        for name, s in self.workers().items():
+            platform = name[len("worker_"):]
+            with open(os.path.join(ROOT, "config", "platforms", f"{platform}.yaml")) as f:
+                wanted = set(re.findall(r"\$\{(ROTOR_PG_URL)[:}]", f.read()))
+            for var in wanted:
+                self.assertIn(var, s["environment"], f"{name} saves to {var}, never set")
 
     def test_redis_persists_and_never_evicts(self):
         r = self.services["redis"]
         cmd = " ".join(r["command"])
         self.assertIn("--appendonly yes", cmd)
         self.assertIn("--maxmemory-policy noeviction", cmd)
+        self.assertIn("--maxmemory ", cmd, "noeviction needs a maxmemory to refuse writes")
         self.assertTrue(any(v.endswith(":/data") for v in r["volumes"]))
 
     def test_every_image_is_pinned(self):
@@ -94,8 +107,10 @@ class ComposeFile(unittest.TestCase):
             with open(path) as f:
                 text = f.read()
             images = re.findall(r"^\s*image:\s*(\S+)", text, re.M)
-            self.assertTrue(images or "kustomization" in path or "namespace" in path
-                            or "secrets" in path, path)
+            # Workloads name an image; namespaces, claims, secrets and the kustomization do not.
+            kinds = set(re.findall(r"^kind:\s*(\S+)", text, re.M))
+            if kinds & {"Deployment", "StatefulSet", "CronJob"} or path.endswith("compose.yml"):
+                self.assertTrue(images, path)
             for image in images:
                 self.assertTrue(pinned(image), f"{path}: {image} is not pinned")
 
@@ -157,9 +172,13 @@ class KubernetesManifests(unittest.TestCase):
             self.assertEqual(trigger["type"], "redis")
             # Ready jobs only: the queue, not the delayed or running sets.
             self.assertEqual(trigger["metadata"]["listName"], f"workflow:queue:platform:{p}")
+            # Pods with running jobs are not scaled away when the ready queue empties.
+            lists = {t["metadata"]["listName"] for t in s["spec"]["triggers"]}
+            self.assertIn(f"workflow:running:platform:{p}", lists)
 
     def test_workers_probes_limits_shm_and_grace(self):
         for path, d in self.of_kind("Deployment"):
+            self.assertNotIn("replicas", d["spec"], f"{path}: KEDA owns the replica count")
             spec = d["spec"]["template"]["spec"]
             c = spec["containers"][0]
             platform = c["args"][c["args"].index("--platform") + 1]
@@ -170,6 +189,14 @@ class KubernetesManifests(unittest.TestCase):
             self.assertGreater(spec["terminationGracePeriodSeconds"], WORKER_GRACE_S, path)
             self.assertTrue(spec["securityContext"]["runAsNonRoot"], path)
             mounts = {m["mountPath"]: m["name"] for m in c.get("volumeMounts", [])}
+            volumes = {v["name"]: v for v in spec["volumes"]}
+            results = volumes[mounts["/var/lib/rotor/results"]]
+            self.assertIn("persistentVolumeClaim", results,
+                          f"{path}: saved lines would go with the pod")
+            env = {e["name"] for e in c["env"]}
+            with open(os.path.join(ROOT, "config", "platforms", f"{platform}.yaml")) as f:
+                if "${ROTOR_PG_URL" in f.read():
+                    self.assertIn("ROTOR_PG_URL", env, f"{path} saves to PostgreSQL")
             if platform in BROWSER:
                 vol = {v["name"]: v for v in spec["volumes"]}[mounts["/dev/shm"]]
                 self.assertEqual(vol["emptyDir"]["medium"], "Memory", path)

@@ -122,6 +122,11 @@ class AlertsOnARealWorker(unittest.TestCase):
         items = wait_for(lambda: self.query('rotor_items_total{job="rotor-worker"}'), 60,
                          "a scrape with rotor_items_total")
         self.assertEqual({s["metric"]["platform"] for s in items}, {"demo-api"})
+        # rate() and increase() need two samples: wait for a few scrapes, so the rules that use
+        # them are evaluated on data, not on nothing.
+        wait_for(lambda: self.query('count_over_time(rotor_items_total{outcome="ok"}[1m]) >= 3'),
+                 60, "three scrapes")
+        self.assertNotEqual(self.query('rate(rotor_items_total[1m])'), [])
         # A healthy idle worker: no alert's expression holds.
         for rule in self.rules():
             self.assertEqual(self.query(rule["expr"]), [], f"{rule['alert']} holds when healthy")

@@ -58,6 +58,11 @@ class WorkerWithComposeEnvironment(unittest.TestCase):
         with open(os.path.join(ROOT, "docker", "docker-compose.yml")) as f:
             s = yaml.safe_load(f)["services"][service]
         env = {k: str(v) for k, v in s["environment"].items()}
+        # A value compose must be given (${VAR:?...}): the user's, mapped to a local one.
+        for k, v in env.items():
+            if v.startswith("${"):
+                self.assertEqual(k, "ROTOR_PG_URL", f"{service}: {k} has no value")
+                env[k] = "postgresql://rotor@127.0.0.1:1/rotor"
         # The compose values, mapped to this machine.
         self.assertEqual(env["ROTOR_CONFIG_DIR"], "/etc/rotor/platforms")
         env["ROTOR_CONFIG_DIR"] = os.path.join(ROOT, "config", "platforms")

@@ -251,7 +251,12 @@ TEST_F(WorkerStopTest, ARedisThatCannotBeReachedAtStartIsSaidAndTheWaitHolds) {
 // once instead of waiting out --redis-wait-ms.
 TEST_F(WorkerStopTest, ASignalBeforeServingExitsAtOnce) {
     const pid_t pid = start_without_redis("early", "60000");
-    std::this_thread::sleep_for(milliseconds(500));
+    // Its first failed connect is logged once the signals are its own (they are blocked first).
+    const auto logged = std::chrono::steady_clock::now() + seconds(20);
+    while (rotor::test::read_text(err_file("early")).find("retrying") == std::string::npos &&
+           std::chrono::steady_clock::now() < logged) {
+        std::this_thread::sleep_for(milliseconds(20));
+    }
     const auto t0 = std::chrono::steady_clock::now();
     ::kill(pid, SIGTERM);
     const auto r = rotor::test::wait_child(pid, seconds(30));
