@@ -2,15 +2,9 @@
 queue, item executor, libcurl multi, JSONL sink) and Crawlee's HttpCrawler fetching the same
 JSON, alternately, at each concurrency level. One JSON line per run, then one median line per
 (impl, level) with rotor's ratios to Crawlee."""
-import argparse, json, os, socket, statistics, subprocess, sys, time
+import argparse, json, os, statistics, subprocess, sys, time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from benchlib import start_redis, start_shop
 
 
 def cpu_seconds(pid):
@@ -110,19 +104,9 @@ def main():
     p.add_argument("--shop", required=True)
     p.add_argument("--config-dir", required=True)
     a = p.parse_args()
-    redis_port = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no", "--dir", a.work, "--loglevel",
-                              "warning"], stdout=subprocess.DEVNULL)
-    port_file = f"{a.work}/shop.port"
-    shop = subprocess.Popen([a.shop, "--port", "0", "--port-file", port_file, "--threads", "2"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis, redis_port = start_redis(a.work)
+    shop, base = start_shop(a.shop, a.work)
     try:
-        for _ in range(100):
-            if os.path.exists(port_file) and open(port_file).read().strip():
-                break
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{open(port_file).read().strip()}"
         time.sleep(0.2)
         runs = {}
         first = 100000

@@ -5,18 +5,12 @@ rotation 50), with the same extraction, run alternately; each at its defaults, t
 the same resource blocking. Every implementation runs in a session of its own, so the peak PSS
 of its whole process tree counts every Chromium process, re-parented crash handlers included.
 One JSON line per run, then one median line per (mode, impl) with rotor's ratios."""
-import argparse, json, os, shutil, signal, socket, statistics, subprocess, threading, time
+import argparse, json, os, shutil, signal, statistics, subprocess, threading, time
 import urllib.request
 
+from benchlib import start_redis, start_shop
+
 BLOCKED = "[image, font, media, stylesheet]"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def stat_fields(pid):
@@ -146,13 +140,8 @@ def main():
     p.add_argument("--config-dir", required=True)
     a = p.parse_args()
 
-    redis_port = free_port()
-    redis = subprocess.Popen(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1",
-                              "--save", "", "--appendonly", "no", "--dir", a.work, "--loglevel",
-                              "warning"], stdout=subprocess.DEVNULL)
-    port_file = f"{a.work}/shop.port"
-    shop = subprocess.Popen([a.shop, "--port", "0", "--port-file", port_file, "--threads", "2"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    redis, redis_port = start_redis(a.work)
+    shop, base = start_shop(a.shop, a.work)
     # The same platform with every peer's blocking (images, fonts, media, stylesheets).
     blocking_dir = f"{a.work}/config-blocking"
     os.makedirs(blocking_dir)
@@ -161,18 +150,6 @@ def main():
     open(f"{blocking_dir}/demo-shop.yaml", "w").write(text.replace("block: [font, media]",
                                                                    f"block: {BLOCKED}"))
     try:
-        for _ in range(100):
-            if os.path.exists(port_file) and open(port_file).read().strip():
-                break
-            time.sleep(0.05)
-        base = f"http://127.0.0.1:{open(port_file).read().strip()}"
-        for _ in range(50):
-            try:
-                subprocess.run(["redis-cli", "-p", str(redis_port), "ping"], check=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                break
-            except subprocess.CalledProcessError:
-                time.sleep(0.1)
         runs = {}
         first = 20000
         impls = a.impls.split(",")

@@ -2,13 +2,7 @@
 impl with its ratios to the first impl)."""
 import argparse, json, os, resource, socket, statistics, subprocess, sys, time
 
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from benchlib import free_port
 
 
 def find(dir_, name):

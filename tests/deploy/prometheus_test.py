@@ -18,18 +18,12 @@ import urllib.request
 
 import yaml
 
+from support import free_port
+
 ROOT = os.environ.get("ROTOR_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 WORKER = os.environ.get("ROTOR_WORKER", "worker")
 ROTORCTL = os.environ.get("ROTOR_ROTORCTL", "rotorctl")
 ALERTS = os.path.join(ROOT, "deploy", "prometheus", "alerts.yml")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_for(predicate, seconds, what):

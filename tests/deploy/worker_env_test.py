@@ -16,16 +16,10 @@ import urllib.request
 
 import yaml
 
+from support import free_port
+
 ROOT = os.environ.get("ROTOR_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 WORKER = os.environ.get("ROTOR_WORKER", "worker")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class WorkerWithComposeEnvironment(unittest.TestCase):

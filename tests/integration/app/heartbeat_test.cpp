@@ -2,6 +2,7 @@
 // worker binary's /healthz, /readyz and /metrics (read by Debian's python3-prometheus-client
 // parser), /healthz turning 503 while a job makes no progress and 200 again after.
 #include "app/heartbeat_server.hpp"
+#include "child_process.hpp"
 #include "http_client.hpp"
 #include "queue/job_queue.hpp"
 #include "redis_server.hpp"
@@ -261,36 +262,19 @@ TEST_F(WorkerHeartbeatTest, HealthzTurns503WhileAJobMakesNoProgress) {
 // Runs the worker to its end with `args` (stderr to a file); its exit code.
 int run_worker(const std::vector<std::string>& args, const std::string& err_file,
                const std::vector<std::string>& env_extra = {}) {
-    std::vector<std::string> a = {WORKER};
-    a.insert(a.end(), args.begin(), args.end());
-    std::vector<std::string> env = env_extra;
-    for (char** e = environ; *e != nullptr; ++e) {
-        const std::string v = *e;
-        if (v.rfind("ROTOR_", 0) != 0 && v.rfind("HEARTBEAT_", 0) != 0) env.push_back(v);
-    }
-    std::vector<char*> argv, envp;
-    for (auto& x : a) argv.push_back(x.data());
-    argv.push_back(nullptr);
-    for (auto& x : env) envp.push_back(x.data());
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 2, err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    pid_t pid = -1;
-    const int rc = ::posix_spawn(&pid, WORKER, &fa, nullptr, argv.data(), envp.data());
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) return -1;
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    rotor::test::child_options o;
+    o.env = env_extra;
+    o.drop_env = {"ROTOR_", "HEARTBEAT_"};
+    o.stderr_file = err_file;
+    o.quiet_stdout = true;
+    const pid_t pid = rotor::test::spawn_child(WORKER, args, o);
+    if (pid < 0) return -1;
+    const auto r = rotor::test::wait_child(pid, std::chrono::seconds(120));
+    return r.exited ? r.code : -1;
 }
 
 std::string read_all(const std::string& file) {
-    std::ifstream in(file);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    return rotor::test::read_text(file);
 }
 
 // Exit codes say what went wrong (2 usage, 3 config), --max-jobs stops after that many jobs,

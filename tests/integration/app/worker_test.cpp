@@ -1,6 +1,7 @@
 // The worker binary against a real redis-server, the fixture shop and Chromium: killed with
 // SIGKILL mid-job and started again, it saves no item twice beyond those that were in flight;
 // an API worker writing to PostgreSQL, killed and resumed, leaves one row per item.
+#include "child_process.hpp"
 #include "postgres_server.hpp"
 #include "queue/job_queue.hpp"
 #include "redis_server.hpp"
@@ -11,7 +12,6 @@
 #include <nlohmann/json.hpp>
 
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -20,8 +20,6 @@
 #include <set>
 #include <sstream>
 #include <thread>
-
-extern char** environ;
 
 namespace {
 
@@ -33,37 +31,21 @@ class WorkerTest : public ::testing::Test {
                        const std::string& config_dir = std::string(ROTOR_SOURCE_DIR) +
                                                        "/config/platforms",
                        const std::vector<std::string>& extra_env = {}) {
-        std::vector<std::string> args = {WORKER,
-                                         "--platform",
-                                         platform,
-                                         "--config-dir",
-                                         config_dir,
-                                         "--redis-port",
-                                         std::to_string(redis_.port()),
-                                         "--worker-id",
-                                         id,
-                                         "--concurrency",
-                                         "3",
-                                         "--lease-ms",
-                                         "3000",
-                                         "--heartbeat-port",
-                                         "0",
+        std::vector<std::string> args = {"--platform",       platform,
+                                         "--config-dir",     config_dir,
+                                         "--redis-port",     std::to_string(redis_.port()),
+                                         "--worker-id",      id,
+                                         "--concurrency",    "3",
+                                         "--lease-ms",       "3000",
+                                         "--heartbeat-port", "0",
                                          "--drain"};
-        std::vector<std::string> env = {"ROTOR_SHOP_URL=" + shop_.base_url(),
-                                        "ROTOR_RESULTS_DIR=" + results_dir(),
-                                        "TMPDIR=" + profiles_.path().string()};
-        env.insert(env.end(), extra_env.begin(), extra_env.end());
-        for (char** e = environ; *e != nullptr; ++e) {
-            const std::string v = *e;
-            if (v.rfind("ROTOR_", 0) != 0 && v.rfind("TMPDIR=", 0) != 0) env.push_back(v);
-        }
-        std::vector<char*> argv, envp;
-        for (auto& a : args) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        for (auto& e : env) envp.push_back(e.data());
-        envp.push_back(nullptr);
-        pid_t pid = -1;
-        EXPECT_EQ(::posix_spawn(&pid, WORKER, nullptr, nullptr, argv.data(), envp.data()), 0);
+        rotor::test::child_options o;
+        o.env = {"ROTOR_SHOP_URL=" + shop_.base_url(), "ROTOR_RESULTS_DIR=" + results_dir(),
+                 "TMPDIR=" + profiles_.path().string()};
+        o.env.insert(o.env.end(), extra_env.begin(), extra_env.end());
+        o.drop_env = {"ROTOR_", "TMPDIR="};
+        const pid_t pid = rotor::test::spawn_child(WORKER, args, o);
+        EXPECT_GT(pid, 0);
         return pid;
     }
     std::string results_dir() const { return (results_.path() / "out").string(); }
