@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-namespace rotor::nodes {
+namespace rotor::nodes::api_config_test {
 namespace {
 
 const std::string good = R"(platform: shop-api
@@ -234,4 +234,4 @@ TEST(ApiAnswers, DeepNestingIsRefusedNotRecursedInto) {
 }
 
 } // namespace
-} // namespace rotor::nodes
+} // namespace rotor::nodes::api_config_test
