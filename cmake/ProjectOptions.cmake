@@ -15,11 +15,11 @@ target_compile_definitions(rotor_project_options INTERFACE
     BOOST_ASIO_NO_DEPRECATED
     BOOST_BEAST_USE_STD_STRING_VIEW)
 
-if(ROTOR_UNITY_BUILD)
-    # GCC 12 takes a coroutine frame's local types for types of another file once sources are
-    # included into one unity file, and warns about every co_await on them.
-    target_compile_options(rotor_project_options INTERFACE -Wno-subobject-linkage)
-endif()
+# GCC 12 takes a coroutine frame's local types for types of another file once sources are
+# included into one unity file, and warns about every co_await on them; only unity targets
+# (ROTOR_UNITY_BUILD or CMAKE_UNITY_BUILD) drop the warning.
+target_compile_options(rotor_project_options INTERFACE
+    $<$<BOOL:$<TARGET_PROPERTY:UNITY_BUILD>>:-Wno-subobject-linkage>)
 
 if(ROTOR_WERROR)
     target_compile_options(rotor_project_options INTERFACE -Werror)

@@ -13,8 +13,16 @@
 namespace rotor::nodes {
 namespace {
 
+// Names, not the namespace: in a unity build a using-directive would reach every later file.
+using detail::parse_duration;
+using detail::read_api;
+using detail::read_browser;
+using detail::read_rate_limit;
+using detail::read_scan;
+using detail::read_sinks;
+using detail::read_timeouts;
+using detail::read_workflow;
 using detail::yaml_reader;
-using namespace detail;
 
 std::string joined(const std::vector<std::string>& problems) {
     std::string out = "the platform config has " + std::to_string(problems.size()) + " problem(s):";

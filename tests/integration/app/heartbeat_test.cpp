@@ -25,6 +25,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -110,12 +111,15 @@ TEST(HeartbeatServer, ABusyPortIsAClearError) {
 
 class WorkerHeartbeatTest : public ::testing::Test {
   protected:
-    pid_t start_worker(const std::vector<std::string>& extra) {
+    pid_t start_worker(const std::vector<std::string>& extra,
+                       const std::string& platform = "demo-api",
+                       const std::string& config_dir = std::string(ROTOR_SOURCE_DIR) +
+                                                       "/config/platforms") {
         std::vector<std::string> args = {WORKER,
                                          "--platform",
-                                         "demo-api",
+                                         platform,
                                          "--config-dir",
-                                         std::string(ROTOR_SOURCE_DIR) + "/config/platforms",
+                                         config_dir,
                                          "--redis-port",
                                          std::to_string(redis_.port()),
                                          "--heartbeat-port",
@@ -251,6 +255,59 @@ TEST_F(WorkerHeartbeatTest, HealthzTurns503WhileAJobMakesNoProgress) {
     EXPECT_TRUE(saw_stall) << "never 503 while no item ended for 3 s";
     EXPECT_TRUE(saw_recovery) << "the first item's end did not count as progress";
     EXPECT_NE(reason.find("stalled: no item of job " + job), std::string::npos) << reason;
+    std::this_thread::sleep_for(milliseconds(300));
+    EXPECT_EQ(rotor::test::http_get(base_ + "/healthz").status, 200) << "still unhealthy when idle";
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+// The same on a browser platform whose page never finishes (the shop's /hang/ route never
+// answers): /healthz is 503 while the navigation hangs, the item then fails with the navigation
+// timeout as its reason, and /healthz is 200 again once the worker is idle.
+TEST_F(WorkerHeartbeatTest, HealthzTurns503WhileABrowserPageNeverFinishes) {
+    const auto dir = out_.path() / "platforms";
+    std::filesystem::create_directories(dir);
+    std::ifstream in(std::string(ROTOR_SOURCE_DIR) + "/config/platforms/demo-shop.yaml");
+    std::string yaml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto replace = [&](const std::string& from, const std::string& to) {
+        const auto at = yaml.find(from);
+        ASSERT_NE(at, std::string::npos) << "demo-shop.yaml no longer has " << from;
+        yaml.replace(at, from.size(), to);
+    };
+    replace("/product/{id}", "/hang/{id}");
+    replace("navigation_ms: 15000", "navigation_ms: 3000");
+    replace("retries: 2", "retries: 1");
+    std::ofstream(dir / "demo-shop.yaml") << yaml;
+    const pid_t pid = start_worker({"--stall-timeout-s", "1"}, "demo-shop", dir.string());
+    ASSERT_FALSE(base_.empty());
+    rotor::queue::redis_options r;
+    r.port = redis_.port();
+    rotor::queue::job_queue q(r, {});
+    rotor::queue::enqueue_request req;
+    req.platform = "demo-shop";
+    req.items = {"1"};
+    const auto job = q.enqueue(req).job_ids.at(0);
+    bool saw_stall = false;
+    std::string reason;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    bool done = false;
+    while (!done && std::chrono::steady_clock::now() < until) {
+        const auto h = rotor::test::http_get(base_ + "/healthz");
+        done = q.job_fields(job).at("status") == "done";
+        if (h.status == 503 && !done) {
+            saw_stall = true;
+            reason = nlohmann::json::parse(h.body).value("reason", "");
+        }
+        std::this_thread::sleep_for(milliseconds(200));
+    }
+    ASSERT_TRUE(done) << "the job never ended";
+    EXPECT_TRUE(saw_stall) << "never 503 while the page hung";
+    EXPECT_NE(reason.find("stalled: no item of job " + job), std::string::npos) << reason;
+    const auto failures = q.failures(job);
+    ASSERT_EQ(failures.size(), 1u);
+    EXPECT_NE(failures.front().error.find("timeout"), std::string::npos) << failures.front().error;
     std::this_thread::sleep_for(milliseconds(300));
     EXPECT_EQ(rotor::test::http_get(base_ + "/healthz").status, 200) << "still unhealthy when idle";
     ::kill(pid, SIGTERM);

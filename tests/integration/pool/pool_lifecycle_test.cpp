@@ -18,7 +18,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -489,6 +491,51 @@ TEST_F(PoolLifecycleTest, StatsAreAPublishedSnapshotWithHistograms) {
     s = p.stats();
     EXPECT_TRUE(s.stopped);
     EXPECT_EQ(s.items, 3u);
+}
+
+// How many of the browser's renderers host a top-chrome WebUI, polled for up to `within` (the
+// preload comes within a second of start-up; longer on a loaded machine).
+int top_chrome_renderers(pid_t browser, milliseconds within) {
+    const auto until = clock_type::now() + within;
+    for (;;) {
+        int found = 0;
+        for (pid_t pid : renderers_of(browser)) {
+            std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+            std::string cmdline((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
+            if (cmdline.find("--top-chrome-webui") != std::string::npos) ++found;
+        }
+        if (found > 0 || clock_type::now() >= until) return found;
+        std::this_thread::sleep_for(milliseconds(100));
+    }
+}
+
+const std::vector<std::string> omnibox_features = {"WebUIOmniboxPopup", "WebUIOmniboxAimPopup",
+                                                   "WebUIOmniboxFullPopup"};
+
+// Chromium 156 preloads the omnibox's WebUI popup even headless, in a renderer of its own
+// (65-80 MB PSS) that no scrape ever shows. The pool's flags turn it off: the browser serves
+// pages from renderers of its own and none of them is a top-chrome WebUI.
+TEST_F(PoolLifecycleTest, TheBrowserRunsNoTopChromeWebUIRenderer) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 2;
+    pool::browser_pool p(o);
+    expect_correct(run_items(p, shop_.base_url(), {10011, 10012}));
+    const pid_t browser = p.browser_pids().at(0);
+    EXPECT_GE(renderers_of(browser).size(), 1u);
+    EXPECT_EQ(top_chrome_renderers(browser, seconds(4)), 0);
+}
+
+// The control: with those features back on, the same check finds the preloaded renderer (so
+// the test above can fail; when a Chromium upgrade drops the preload, this says the flags can
+// go).
+TEST_F(PoolLifecycleTest, WithTheOmniboxFeaturesOnChromiumPreloadsATopChromeRenderer) {
+    auto o = base_options(profiles_.path());
+    o.concurrency = 2;
+    o.flags.remove = omnibox_features;
+    pool::browser_pool p(o);
+    expect_correct(run_items(p, shop_.base_url(), {10013, 10014}));
+    EXPECT_GE(top_chrome_renderers(p.browser_pids().at(0), seconds(15)), 1);
 }
 
 } // namespace
