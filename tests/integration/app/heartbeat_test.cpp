@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -151,8 +152,42 @@ class WorkerHeartbeatTest : public ::testing::Test {
             }
             std::this_thread::sleep_for(milliseconds(50));
         }
+        worker_ = pid;
         return pid;
     }
+    // A worker a failed assertion left running is stopped (SIGTERM: it closes its Chromium),
+    // killed if it is still there after its grace, and reaped. A test that reaped it already
+    // leaves nothing to do here.
+    void TearDown() override {
+        if (worker_ <= 0 || ::waitpid(worker_, nullptr, WNOHANG) != 0) return;
+        ::kill(worker_, SIGTERM);
+        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(25);
+        while (::waitpid(worker_, nullptr, WNOHANG) == 0) {
+            if (std::chrono::steady_clock::now() >= until) {
+                ::kill(worker_, SIGKILL);
+                ::waitpid(worker_, nullptr, 0);
+                return;
+            }
+            std::this_thread::sleep_for(milliseconds(50));
+        }
+    }
+    // Enqueues `items` for `platform` as one job; its id.
+    std::string enqueue(const std::string& platform, std::vector<std::string> items) {
+        rotor::queue::enqueue_request req;
+        req.platform = platform;
+        req.items = std::move(items);
+        return queue().enqueue(req).job_ids.at(0);
+    }
+    rotor::queue::job_queue& queue() {
+        if (!queue_) {
+            rotor::queue::redis_options r;
+            r.port = redis_.port();
+            queue_ = std::make_unique<rotor::queue::job_queue>(r, rotor::queue::queue_options{});
+        }
+        return *queue_;
+    }
+    pid_t worker_ = -1;
+    std::unique_ptr<rotor::queue::job_queue> queue_;
     std::string base_;
     rotor::test::redis_server redis_;
     rotor::fixture::shop_server shop_;
@@ -170,13 +205,7 @@ TEST_F(WorkerHeartbeatTest, HealthReadinessAndMetricsOfARealWorker) {
     EXPECT_EQ(health["job"], "") << "idle on an empty queue is healthy";
     EXPECT_EQ(rotor::test::http_get(base_ + "/readyz").status, 200);
 
-    rotor::queue::redis_options r;
-    r.port = redis_.port();
-    rotor::queue::job_queue q(r, {});
-    rotor::queue::enqueue_request req;
-    req.platform = "demo-api";
-    req.items = {"8100", "8101", "404001"};
-    q.enqueue(req);
+    enqueue("demo-api", {"8100", "8101", "404001"});
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
     std::string text;
     while (std::chrono::steady_clock::now() < until) {
@@ -227,13 +256,8 @@ TEST_F(WorkerHeartbeatTest, HealthReadinessAndMetricsOfARealWorker) {
 TEST_F(WorkerHeartbeatTest, HealthzTurns503WhileAJobMakesNoProgress) {
     const pid_t pid = start_worker({"--stall-timeout-s", "1"});
     ASSERT_FALSE(base_.empty());
-    rotor::queue::redis_options r;
-    r.port = redis_.port();
-    rotor::queue::job_queue q(r, {});
-    rotor::queue::enqueue_request req;
-    req.platform = "demo-api";
-    req.items = {"700001", "700004"}; // each answers after 3 s (slow_delay_ms)
-    const auto job = q.enqueue(req).job_ids.at(0);
+    auto& q = queue();
+    const auto job = enqueue("demo-api", {"700001", "700004"}); // each answers after 3 s
     bool saw_stall = false;
     bool saw_recovery = false; // a 200 between the items: an item ending resets the clock
     std::string reason;
@@ -282,13 +306,8 @@ TEST_F(WorkerHeartbeatTest, HealthzTurns503WhileABrowserPageNeverFinishes) {
     std::ofstream(dir / "demo-shop.yaml") << yaml;
     const pid_t pid = start_worker({"--stall-timeout-s", "1"}, "demo-shop", dir.string());
     ASSERT_FALSE(base_.empty());
-    rotor::queue::redis_options r;
-    r.port = redis_.port();
-    rotor::queue::job_queue q(r, {});
-    rotor::queue::enqueue_request req;
-    req.platform = "demo-shop";
-    req.items = {"1"};
-    const auto job = q.enqueue(req).job_ids.at(0);
+    auto& q = queue();
+    const auto job = enqueue("demo-shop", {"1"});
     bool saw_stall = false;
     std::string reason;
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
