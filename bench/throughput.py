@@ -238,16 +238,18 @@ def main():
     a = p.parse_args()
     become_subreaper()
 
-    redis, redis_port = start_redis(a.work)
-    shop, base = start_shop(a.shop, a.work)
-    # The same platform with every peer's blocking (images, fonts, media, stylesheets).
+    # The same platform with every peer's blocking (images, fonts, media, stylesheets); written
+    # before any server starts, so a failure here leaves nothing running.
     blocking_dir = f"{a.work}/config-blocking"
-    os.makedirs(blocking_dir)
+    os.makedirs(blocking_dir, exist_ok=True)
     text = open(f"{a.config_dir}/demo-shop.yaml").read()
     assert "block: [font, media]" in text, "demo-shop.yaml's block list changed"
     open(f"{blocking_dir}/demo-shop.yaml", "w").write(text.replace("block: [font, media]",
                                                                    f"block: {BLOCKED}"))
+    redis, redis_port = start_redis(a.work)
+    shop = None
     try:
+        shop, base = start_shop(a.shop, a.work)
         runs = {}
         first = 20000
         impls = a.impls.split(",")
@@ -324,10 +326,10 @@ def main():
                             med["rotor"]["peak_tree_pss_mb"] / max(1, q["peak_tree_pss_mb"]), 2)
                 print(json.dumps(line), flush=True)
     finally:
-        shop.terminate()
-        redis.terminate()
-        shop.wait()
-        redis.wait()
+        for server in (shop, redis):
+            if server is not None:
+                server.terminate()
+                server.wait()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The runner behind bench/worker_soak.sh (one JSON line per run, then one median line per
 impl with its ratios to the first impl)."""
-import argparse, json, os, resource, socket, statistics, subprocess, sys, time
+import argparse, json, os, resource, statistics, subprocess, sys, time
 
 from benchlib import free_port
 

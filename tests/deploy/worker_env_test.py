@@ -6,7 +6,6 @@ free one, the output dir to a temp dir. Every request goes to 127.0.0.1."""
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile

@@ -19,6 +19,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 namespace {
@@ -45,7 +46,8 @@ class WorkerTest : public ::testing::Test {
         o.env.insert(o.env.end(), extra_env.begin(), extra_env.end());
         o.drop_env = {"ROTOR_", "TMPDIR="};
         const pid_t pid = rotor::test::spawn_child(WORKER, args, o);
-        EXPECT_GT(pid, 0);
+        // Fatal, not a pid of -1 handed on: kill(-1, ...) would signal every process we own.
+        if (pid <= 0) throw std::runtime_error("cannot start " + std::string(WORKER));
         return pid;
     }
     std::string results_dir() const { return (results_.path() / "out").string(); }
