@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -25,8 +27,11 @@ using clock_type = std::chrono::steady_clock;
 
 // Redis's own CPU time (seconds) from INFO cpu: what one job costs the server. User time is the
 // scripts' and commands' work; system time is mostly the per-request socket I/O and wake-ups.
+
+// script_us: the time Redis spent running scripts (INFO commandstats, evalsha and eval), in
+// microseconds: the queue's own work, without the socket I/O and wake-ups around each call.
 struct redis_cpu {
-    double user = 0, sys = 0;
+    double user = 0, sys = 0, script_us = 0;
     double total() const { return user + sys; }
 };
 
@@ -34,19 +39,36 @@ redis_cpu redis_cpu_seconds(int port) {
     rotor::queue::redis_options r;
     r.port = port;
     rotor::queue::redis_connection c(r);
-    const std::string info = c.command({"INFO", "cpu"}).as_string();
-    auto field = [&](const char* name) {
+    const std::string info =
+        c.command({"INFO", "cpu"}).as_string() + c.command({"INFO", "commandstats"}).as_string();
+    auto field = [&](const std::string& name) {
         const auto at = info.find(name);
-        return at == std::string::npos ? 0.0 : std::stod(info.substr(at + std::strlen(name)));
+        return at == std::string::npos ? 0.0 : std::stod(info.substr(at + name.size()));
     };
-    return {field("used_cpu_user:"), field("used_cpu_sys:")};
+    auto usec = [&](const std::string& command) {
+        const auto at = info.find("cmdstat_" + command + ":");
+        if (at == std::string::npos) return 0.0;
+        const auto u = info.find(",usec=", at);
+        return u == std::string::npos ? 0.0 : std::stod(info.substr(u + 6));
+    };
+    return {field("used_cpu_user:"), field("used_cpu_sys:"), usec("evalsha") + usec("eval")};
 }
 
-// Redis CPU per job, in microseconds: total, and its user part.
+// Redis CPU per job, in microseconds: total, its user part, and the scripts' own time.
 json cpu_figures(const redis_cpu& before, const redis_cpu& after, int jobs) {
     const double n = std::max(1, jobs);
     return {{"redis_cpu_us_per_job", std::lround((after.total() - before.total()) * 1e6 / n)},
-            {"redis_user_us_per_job", std::lround((after.user - before.user) * 1e6 / n)}};
+            {"redis_user_us_per_job", std::lround((after.user - before.user) * 1e6 / n)},
+            {"redis_script_us_per_job",
+             std::round((after.script_us - before.script_us) / n * 10) / 10}};
+}
+
+// CPU seconds (user + system) of this process, or of its waited-for children.
+double cpu_seconds(int who) {
+    rusage u{};
+    ::getrusage(who, &u);
+    auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+    return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
 json run_rotor(int port, int jobs, int clients, bool keep_done, const std::string& prefix) {
@@ -76,6 +98,7 @@ json run_rotor(int port, int jobs, int clients, bool keep_done, const std::strin
     std::atomic<int> done{0};
     std::vector<std::thread> threads;
     const redis_cpu cpu0 = redis_cpu_seconds(port);
+    const double client0 = cpu_seconds(RUSAGE_SELF);
     const auto t0 = clock_type::now();
     for (int c = 0; c < clients; ++c) {
         threads.emplace_back([&, c] {
@@ -91,7 +114,9 @@ json run_rotor(int port, int jobs, int clients, bool keep_done, const std::strin
     }
     for (auto& t : threads) t.join();
     const double seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+    const double client_s = cpu_seconds(RUSAGE_SELF) - client0;
     json out = {{"jobs_per_s", std::lround(done / seconds)},
+                {"client_cpu_us_per_job", std::lround(client_s * 1e6 / std::max(1, done.load()))},
                 {"add_per_s", std::lround(jobs / enqueue_s)},
                 {"jobs", done.load()}};
     out.update(cpu_figures(cpu0, redis_cpu_seconds(port), done.load()));
@@ -101,6 +126,7 @@ json run_rotor(int port, int jobs, int clients, bool keep_done, const std::strin
 json run_bullmq(const std::string& node, const std::string& script, int port, int jobs, int clients,
                 const std::string& done) {
     const redis_cpu cpu0 = redis_cpu_seconds(port);
+    const double client0 = cpu_seconds(RUSAGE_CHILDREN);
     const std::string command = node + " " + script + " " + std::to_string(port) + " " +
                                 std::to_string(jobs) + " " + std::to_string(clients) + " " + done +
                                 " 2>&1";
@@ -113,8 +139,11 @@ json run_bullmq(const std::string& node, const std::string& script, int port, in
     const auto brace = out.rfind('{');
     json r = brace == std::string::npos ? json() : json::parse(out.substr(brace), nullptr, false);
     if (rc != 0 || r.is_discarded() || r.is_null()) return {{"error", out.substr(0, 400)}};
-    // Includes BullMQ's adds (rotor's enqueue is outside its window): see add_per_s for scale.
+    // Includes BullMQ's adds and node's start (rotor's enqueue is outside its window): see
+    // add_per_s for scale.
     r.update(cpu_figures(cpu0, redis_cpu_seconds(port), jobs));
+    r["client_cpu_us_per_job"] =
+        std::lround((cpu_seconds(RUSAGE_CHILDREN) - client0) * 1e6 / std::max(1, jobs));
     return r;
 }
 

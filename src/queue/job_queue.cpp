@@ -183,6 +183,18 @@ std::string job_queue::bind_enqueue_key(const enqueue_target& t) {
 enqueue_chunk_result job_queue::write_enqueue_chunk(const enqueue_chunk& chunk) {
     const enqueue_target& t = *chunk.target;
     const bool keyed = !t.idempotency_key.empty();
+    // Every job's params pass the worker's own rule before anything is written: enqueue.lua
+    // stamps them as checked (params_checked, their length), and a claim does not decode them
+    // again. Extra params could otherwise carry an item_data that the items do not match.
+    for (std::size_t i = 0; i < chunk.params.size(); ++i) {
+        nlohmann::json reread;
+        if (auto why = detail::read_job_params(chunk.params[i], reread)) {
+            throw error(errc::invalid_argument, "enqueue " + t.platform + " into group " +
+                                                    chunk.group_id + ": job " + std::to_string(i) +
+                                                    " of chunk " + std::to_string(chunk.index) +
+                                                    ": " + *why);
+        }
+    }
     std::vector<std::string> args = {options_.prefix,
                                      t.platform,
                                      t.workflow_id,

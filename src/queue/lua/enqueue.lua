@@ -7,7 +7,9 @@
 -- batch-group hash outlives its last enqueue), digest (of this chunk's items), open ('1': more
 -- chunks of this enqueue follow; '0': this is its last), record_ttl_s, min_score (the previous
 -- chunk's last score + 1, or 0), chunk (this chunk's field in the record: 'chunk:<n>'), keyed
--- ('1': the record must exist already), seq_ttl_s, params... (n of them, one per job).
+-- ('1': the record must exist already), seq_ttl_s, params... (n of them, one per job, each
+-- checked by the caller with the worker's rule: enqueue_writer; their byte length is kept as
+-- the job's params_checked, so a claim need not decode them again).
 -- Returns {'new' or 'replay', the next chunk's min_score (its jobs then queue after this
 -- one's), the job ids ({group}-{number})...}, or an error with nothing written:
 -- IDEMPOTENCY_MISMATCH (this chunk was written before with other items), IDEMPOTENCY_EXPIRED
@@ -97,7 +99,8 @@ for i = 1, n do
   local id = group .. '-' .. (first + i - 1)
   local score = base + (i - 1)
   redis.call('HSET', prefix .. 'job:' .. id, 'id', id, 'workflow_id', workflow,
-             'platform', platform, 'params', ARGV[P + i], 'status', 'queued', 'attempts', 0,
+             'platform', platform, 'params', ARGV[P + i], 'params_checked', #ARGV[P + i],
+             'status', 'queued', 'attempts', 0,
              'max_attempts', max_attempts, 'stalled', 0, 'created_at', now, 'updated_at', now,
              'group', group, 'score', string.format('%.0f', score))
   redis.call('ZADD', KEYS[1], score, id)

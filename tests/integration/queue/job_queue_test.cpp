@@ -651,6 +651,63 @@ TEST_F(JobQueueTest, MalformedJobsAreDeadLetteredInsteadOfCompletingWithNoItems)
     EXPECT_EQ(c.dead, static_cast<std::int64_t>(bad.size() + 2));
 }
 
+// rotor's enqueue checks every job's params with the worker's rule and stamps the job with
+// their length (params_checked), so a claim does not decode them again; params changed since
+// (another length) are decoded by the script, and a change of the same length is still caught
+// by the worker's check after the claim. No job completes with no items either way.
+TEST_F(JobQueueTest, EnqueuedParamsAreStampedAndParamsChangedSinceAreCheckedAgain) {
+    job_queue q(redis(), options(1));
+    const auto& k = q.key_names();
+    auto r = request_for("p", 2);
+    const auto ids = q.enqueue(r).job_ids;
+    ASSERT_EQ(ids.size(), 2u);
+    for (const auto& id : ids) {
+        const auto f = q.job_fields(id);
+        EXPECT_EQ(f.at("params_checked"), std::to_string(f.at("params").size())) << id;
+    }
+    // Another length: the script decodes them (its reason carries no byte offset).
+    q.command({"HSET", k.job(ids[0]), "params", "{not json"});
+    // The same length: the script takes the stamp, the worker's parse after the claim finds it.
+    std::string same = q.job_fields(ids[1]).at("params");
+    ASSERT_EQ(same.back(), '}');
+    same.back() = ' ';
+    q.command({"HSET", k.job(ids[1]), "params", same});
+    r = request_for("p", 1, 42);
+    r.prio = priority::low;
+    q.enqueue(r);
+
+    auto job = q.claim("p", "w");
+    ASSERT_TRUE(job);
+    EXPECT_EQ(job->items(), std::vector<std::string>{"42"});
+    EXPECT_EQ(q.job_fields(ids[0]).at("status"), "dead");
+    EXPECT_EQ(q.job_fields(ids[0]).at("last_error"), "malformed_job: params are not valid JSON");
+    const auto f = q.job_fields(ids[1]);
+    EXPECT_EQ(f.at("status"), "dead");
+    EXPECT_EQ(f.at("last_error").rfind("malformed_job: params are not valid JSON (parse error", 0),
+              0u)
+        << f.at("last_error");
+    EXPECT_EQ(q.counts("p").dead, 2);
+}
+
+// Extra params the worker could not read (an item_data the items do not match) are refused at
+// the enqueue, before anything is written, instead of being dead-lettered at every claim.
+TEST_F(JobQueueTest, AnEnqueueWithParamsTheWorkerCannotReadIsRefusedBeforeAnyWrite) {
+    job_queue q(redis(), options(2));
+    auto r = request_for("p", 3);
+    r.extra_params = {{"item_data", "x"}};
+    try {
+        q.enqueue(r);
+        FAIL() << "the enqueue was taken";
+    } catch (const error& e) {
+        EXPECT_EQ(e.kind(), errc::invalid_argument);
+        EXPECT_NE(std::string_view(e.what()).find("params.item_data is not an array"),
+                  std::string_view::npos)
+            << e.what();
+    }
+    const auto c = q.counts("p");
+    EXPECT_EQ(c.queued + c.running + c.delayed + c.dead, 0);
+}
+
 // A hash without a usable score used to be dropped from every set: promotion took it out of the
 // delayed set and put it nowhere; a reap's ZADD failed after its ZREM. It gets one (now, normal
 // tier) instead.

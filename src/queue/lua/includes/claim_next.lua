@@ -47,7 +47,7 @@ local function claim_next(queue, running, delayed, dead, lock, prefix, lease, wo
     local id = popped[1]
     local key = prefix .. 'job:' .. id
     local f = redis.call('HMGET', key, 'platform', 'params', 'workflow_id', 'attempts',
-                         'max_attempts', 'group', 'lease_token')
+                         'max_attempts', 'group', 'lease_token', 'params_checked')
     local reason = job_problem(f)
     if reason and not f[1] and not f[2] and redis.call('EXISTS', key) == 0 then
       -- An id left in the queue by a hash that expired or was deleted: dropped.
