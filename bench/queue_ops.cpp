@@ -71,12 +71,13 @@ double cpu_seconds(int who) {
     return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
-json run_rotor(int port, int jobs, int clients, bool keep_done, const std::string& prefix) {
+json run_rotor(int port, int jobs, int items_per_job, int clients, bool keep_done,
+               const std::string& prefix) {
     rotor::queue::redis_options r;
     r.port = port;
     rotor::queue::queue_options o;
     o.prefix = prefix;
-    o.batch_size = 1;
+    o.batch_size = static_cast<std::size_t>(items_per_job);
     o.keep_done_jobs = keep_done;
     const std::string platform = "bench";
     // kept: rotor's default (a done job's hash lives `retention`, 7 days); deleted: dropped at
@@ -87,10 +88,12 @@ json run_rotor(int port, int jobs, int clients, bool keep_done, const std::strin
         rotor::queue::enqueue_request req;
         req.platform = platform;
         const auto t0 = clock_type::now();
-        for (int i = 0; i < jobs; i += 1000) {
+        // Ids of the width of a shop's product numbers, items_per_job of them per job.
+        const long items = static_cast<long>(jobs) * items_per_job;
+        for (long i = 0; i < items; i += 50000) {
             req.items.clear();
-            for (int j = i; j < std::min(jobs, i + 1000); ++j)
-                req.items.push_back(std::to_string(j));
+            for (long j = i; j < std::min(items, i + 50000); ++j)
+                req.items.push_back(std::to_string(1000000 + j));
             q.enqueue(req);
         }
         enqueue_s = std::chrono::duration<double>(clock_type::now() - t0).count();
@@ -123,13 +126,13 @@ json run_rotor(int port, int jobs, int clients, bool keep_done, const std::strin
     return out;
 }
 
-json run_bullmq(const std::string& node, const std::string& script, int port, int jobs, int clients,
-                const std::string& done) {
+json run_bullmq(const std::string& node, const std::string& script, int port, int jobs,
+                int items_per_job, int clients, const std::string& done) {
     const redis_cpu cpu0 = redis_cpu_seconds(port);
     const double client0 = cpu_seconds(RUSAGE_CHILDREN);
     const std::string command = node + " " + script + " " + std::to_string(port) + " " +
                                 std::to_string(jobs) + " " + std::to_string(clients) + " " + done +
-                                " 2>&1";
+                                " " + std::to_string(items_per_job) + " 2>&1";
     FILE* pipe = ::popen(command.c_str(), "r");
     if (pipe == nullptr) return {{"error", "cannot run node"}};
     std::string out;
@@ -160,6 +163,7 @@ int main(int argc, char** argv) {
     int port = 6379;
     int jobs = 20000;
     int rounds = 2;
+    int items_per_job = 1;
     std::string node = "node";
     std::string script;
     std::vector<int> client_counts{1, 8};
@@ -167,6 +171,10 @@ int main(int argc, char** argv) {
     app.add_option("--redis-port", port)->required();
     app.add_option("--jobs", jobs)->check(CLI::Range(100, 10000000));
     app.add_option("--rounds", rounds)->check(CLI::Range(1, 20));
+    app.add_option("--items-per-job", items_per_job,
+                   "product ids each job carries (default 1; a production batch is 50): the "
+                   "job's data both queues store, hand over at the claim and parse")
+        ->check(CLI::Range(1, 500));
     app.add_option("--node", node);
     app.add_option("--bullmq-script", script,
                    "bench/peers/queue_ops_bullmq.mjs (empty: no BullMQ)");
@@ -187,16 +195,22 @@ int main(int argc, char** argv) {
                              {"impl", "rotor"},
                              {"clients", clients},
                              {"done_jobs", done},
+                             {"items_per_job", items_per_job},
                              {"round", round}};
-                line.update(run_rotor(port, jobs, clients, done == "kept",
+                line.update(run_rotor(port, jobs, items_per_job, clients, done == "kept",
                                       "bench" + std::to_string(round) + done +
                                           std::to_string(clients) + ":"));
                 std::cout << line.dump() << std::endl;
                 per_s[{"rotor", clients, done}].push_back(line["jobs_per_s"].get<double>());
                 if (script.empty()) continue;
-                json peer = {{"bench", "queue_ops"}, {"impl", "bullmq"}, {"clients", clients},
-                             {"done_jobs", done},    {"round", round},   {"jobs", jobs}};
-                peer.update(run_bullmq(node, script, port, jobs, clients, done));
+                json peer = {{"bench", "queue_ops"},
+                             {"impl", "bullmq"},
+                             {"clients", clients},
+                             {"done_jobs", done},
+                             {"items_per_job", items_per_job},
+                             {"round", round},
+                             {"jobs", jobs}};
+                peer.update(run_bullmq(node, script, port, jobs, items_per_job, clients, done));
                 std::cout << peer.dump() << std::endl;
                 if (peer.contains("jobs_per_s")) {
                     per_s[{"bullmq", clients, done}].push_back(peer["jobs_per_s"].get<double>());
@@ -207,9 +221,13 @@ int main(int argc, char** argv) {
     for (const auto& done : done_modes) {
         for (int clients : client_counts) {
             const double rotor = median(per_s[{"rotor", clients, done}]);
-            json line = {{"bench", "queue_ops"}, {"impl", "rotor"},
-                         {"clients", clients},   {"done_jobs", done},
-                         {"round", "median"},    {"jobs_per_s", std::lround(rotor)}};
+            json line = {{"bench", "queue_ops"},
+                         {"impl", "rotor"},
+                         {"clients", clients},
+                         {"done_jobs", done},
+                         {"items_per_job", items_per_job},
+                         {"round", "median"},
+                         {"jobs_per_s", std::lround(rotor)}};
             const auto peer = per_s.find({"bullmq", clients, done});
             if (peer != per_s.end() && !peer->second.empty()) {
                 const double bullmq = median(peer->second);

@@ -1,11 +1,12 @@
 // The BullMQ side of bench/queue_ops: add N jobs, then W workers (concurrency 1 each) process
 // them with a no-op processor. Prints one JSON line: add and process rates.
-// usage: node queue_ops_bullmq.mjs <redis port> <jobs> <workers> [kept|deleted]
+// usage: node queue_ops_bullmq.mjs <redis port> <jobs> <workers> [kept|deleted] [items per job]
 // kept: completed jobs stay 7 days (removeOnComplete {age}), as rotor keeps a done job's hash;
 // deleted: removed at completion (removeOnComplete {count: 0}), as rotor's keep_done_jobs false.
 import { Queue, Worker } from 'bullmq';
 
-const [portArg, jobsArg, workersArg, doneArg = 'deleted'] = process.argv.slice(2);
+const [portArg, jobsArg, workersArg, doneArg = 'deleted', itemsArg = '1'] = process.argv.slice(2);
+const itemsPerJob = Number(itemsArg);
 const removeOnComplete = doneArg === 'kept' ? { age: 7 * 24 * 3600 } : { count: 0 };
 const connection = { host: '127.0.0.1', port: Number(portArg) };
 const jobs = Number(jobsArg);
@@ -17,7 +18,12 @@ const addStart = process.hrtime.bigint();
 const batch = 1000;
 for (let i = 0; i < jobs; i += batch) {
   const chunk = [];
-  for (let j = i; j < Math.min(jobs, i + batch); j++) chunk.push({ name: 'item', data: { i: j } });
+  for (let j = i; j < Math.min(jobs, i + batch); j++) {
+    // The same data rotor's jobs carry: ids of a shop's width, items per job of them.
+    const ids = [];
+    for (let k = 0; k < itemsPerJob; k++) ids.push(String(1000000 + j * itemsPerJob + k));
+    chunk.push({ name: 'item', data: { batch_index: j, product_ids: ids } });
+  }
   await queue.addBulk(chunk);
 }
 const addSeconds = Number(process.hrtime.bigint() - addStart) / 1e9;
