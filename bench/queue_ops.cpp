@@ -88,11 +88,13 @@ json run_rotor(int port, int jobs, int items_per_job, int clients, bool keep_don
         rotor::queue::enqueue_request req;
         req.platform = platform;
         const auto t0 = clock_type::now();
-        // Ids of the width of a shop's product numbers, items_per_job of them per job.
-        const long items = static_cast<long>(jobs) * items_per_job;
-        for (long i = 0; i < items; i += 50000) {
+        // Ids of the width of a shop's product numbers, items_per_job of them per job; each
+        // enqueue call carries whole jobs only (a remainder would be a short extra job).
+        const std::int64_t items = static_cast<std::int64_t>(jobs) * items_per_job;
+        const std::int64_t step = std::max(1, 50000 / items_per_job) * items_per_job;
+        for (std::int64_t i = 0; i < items; i += step) {
             req.items.clear();
-            for (long j = i; j < std::min(items, i + 50000); ++j)
+            for (std::int64_t j = i; j < std::min(items, i + step); ++j)
                 req.items.push_back(std::to_string(1000000 + j));
             q.enqueue(req);
         }
@@ -142,11 +144,14 @@ json run_bullmq(const std::string& node, const std::string& script, int port, in
     const auto brace = out.rfind('{');
     json r = brace == std::string::npos ? json() : json::parse(out.substr(brace), nullptr, false);
     if (rc != 0 || r.is_discarded() || r.is_null()) return {{"error", out.substr(0, 400)}};
-    // Includes BullMQ's adds and node's start (rotor's enqueue is outside its window): see
-    // add_per_s for scale.
-    r.update(cpu_figures(cpu0, redis_cpu_seconds(port), jobs));
-    r["client_cpu_us_per_job"] =
+    // The script reads Redis's figures and its own CPU around its processing alone, as rotor's
+    // are taken here; these (its adds, node's start, the obliterate at its end included) are
+    // the fallback for a script that does not.
+    json whole = cpu_figures(cpu0, redis_cpu_seconds(port), jobs);
+    whole["client_cpu_us_per_job"] =
         std::lround((cpu_seconds(RUSAGE_CHILDREN) - client0) * 1e6 / std::max(1, jobs));
+    whole.update(r);
+    r = whole;
     return r;
 }
 
@@ -185,6 +190,10 @@ int main(int argc, char** argv) {
                    "keep_done_jobs false (BullMQ: removeOnComplete {count: 0})")
         ->check(CLI::IsMember({"kept", "deleted"}));
     CLI11_PARSE(app, argc, argv);
+    if (static_cast<std::int64_t>(jobs) * items_per_job > 20'000'000) {
+        std::cerr << "queue_ops: --jobs x --items-per-job is at most 20,000,000 ids\n";
+        return 2;
+    }
 
     // jobs/s of every round per (impl, clients, done), for the median lines.
     std::map<std::tuple<std::string, int, std::string>, std::vector<double>> per_s;

@@ -28,6 +28,20 @@ for (let i = 0; i < jobs; i += batch) {
 }
 const addSeconds = Number(process.hrtime.bigint() - addStart) / 1e9;
 
+// Redis's CPU (INFO cpu), its time in scripts (INFO commandstats) and this process's CPU, read
+// around the processing alone, as the C++ side reads rotor's (adds and start-up left out).
+const admin = await queue.client;
+async function redisFigures() {
+  const info = (await admin.info('cpu')) + (await admin.info('commandstats'));
+  const num = (re) => { const m = info.match(re); return m ? Number(m[1]) : 0; };
+  return {
+    user: num(/used_cpu_user:([0-9.]+)/), sys: num(/used_cpu_sys:([0-9.]+)/),
+    scriptUs: num(/cmdstat_evalsha:calls=\d+,usec=(\d+)/) + num(/cmdstat_eval:calls=\d+,usec=(\d+)/),
+  };
+}
+const redis0 = await redisFigures();
+const cpu0 = process.cpuUsage();
+
 let done = 0;
 let resolveAll;
 const all = new Promise((r) => { resolveAll = r; });
@@ -41,7 +55,16 @@ for (let w = 0; w < workers; w++) {
 }
 await all;
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-console.log(JSON.stringify({ jobs_per_s: Math.round(jobs / seconds), add_per_s: Math.round(jobs / addSeconds) }));
+const cpu = process.cpuUsage(cpu0);
+const redis1 = await redisFigures();
+console.log(JSON.stringify({
+  jobs_per_s: Math.round(jobs / seconds),
+  add_per_s: Math.round(jobs / addSeconds),
+  redis_cpu_us_per_job: Math.round((redis1.user + redis1.sys - redis0.user - redis0.sys) * 1e6 / jobs),
+  redis_user_us_per_job: Math.round((redis1.user - redis0.user) * 1e6 / jobs),
+  redis_script_us_per_job: Math.round((redis1.scriptUs - redis0.scriptUs) / jobs * 10) / 10,
+  client_cpu_us_per_job: Math.round((cpu.user + cpu.system) / jobs),
+}));
 await Promise.all(ws.map((w) => w.close()));
 await queue.obliterate({ force: true });
 await queue.close();

@@ -52,6 +52,17 @@ enqueue_writer::enqueue_writer(job_queue& queue, enqueue_target target, enqueue_
         throw error(errc::invalid_argument, "enqueue: chunk limits must be positive");
     }
     if (!target_.extra_params.is_object()) target_.extra_params = nlohmann::json::object();
+    // The writer fills these itself: given as extra params, they would be overwritten or, for
+    // item_data, make jobs the worker cannot read. Refused before anything (the key's binding
+    // included) is written.
+    for (const char* reserved :
+         {"product_ids", "item_data", "batch_index", "batch_total", "batch_group"}) {
+        if (target_.extra_params.contains(reserved)) {
+            throw error(errc::invalid_argument, "enqueue " + target_.platform +
+                                                    ": extra params may not set " + reserved +
+                                                    " (the enqueue writes it from the items)");
+        }
+    }
     summary_.idempotency_key = target_.idempotency_key;
     if (!target_.idempotency_key.empty()) {
         if (auto why = idempotency_key_problem(target_.idempotency_key)) {
@@ -199,7 +210,8 @@ void enqueue_writer::write_chunk(bool last) {
         // Say what is in Redis already, and how to add the rest without doubling it.
         std::string done = std::to_string(summary_.chunks) + " chunk(s) of group " +
                            summary_.group_id + " were written before this one";
-        if (!target_.idempotency_key.empty()) {
+        // A refused chunk (bad params, a reused group id) is refused again on a re-run.
+        if (!target_.idempotency_key.empty() && e.kind() != errc::invalid_argument) {
             done += "; run the same enqueue again with idempotency key " + target_.idempotency_key +
                     " to add the rest, nothing twice";
         }

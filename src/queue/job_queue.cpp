@@ -183,16 +183,18 @@ std::string job_queue::bind_enqueue_key(const enqueue_target& t) {
 enqueue_chunk_result job_queue::write_enqueue_chunk(const enqueue_chunk& chunk) {
     const enqueue_target& t = *chunk.target;
     const bool keyed = !t.idempotency_key.empty();
-    // Every job's params pass the worker's own rule before anything is written: enqueue.lua
+    // Every job's params pass the worker's own rule before this chunk is written: enqueue.lua
     // stamps them as checked (params_checked, their length), and a claim does not decode them
-    // again. Extra params could otherwise carry an item_data that the items do not match.
+    // again. enqueue_writer builds params that pass (it refuses extra params that set what it
+    // writes); this is the backstop for any other caller.
     for (std::size_t i = 0; i < chunk.params.size(); ++i) {
         nlohmann::json reread;
         if (auto why = detail::read_job_params(chunk.params[i], reread)) {
-            throw error(errc::invalid_argument, "enqueue " + t.platform + " into group " +
-                                                    chunk.group_id + ": job " + std::to_string(i) +
-                                                    " of chunk " + std::to_string(chunk.index) +
-                                                    ": " + *why);
+            throw error(errc::invalid_argument,
+                        "enqueue " + t.platform + " into group " + chunk.group_id + ": job " +
+                            std::to_string(i + 1) + " of the " +
+                            std::to_string(chunk.params.size()) + " in chunk " +
+                            std::to_string(chunk.index) + ": " + *why);
         }
     }
     std::vector<std::string> args = {options_.prefix,

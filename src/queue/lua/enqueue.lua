@@ -8,8 +8,8 @@
 -- chunks of this enqueue follow; '0': this is its last), record_ttl_s, min_score (the previous
 -- chunk's last score + 1, or 0), chunk (this chunk's field in the record: 'chunk:<n>'), keyed
 -- ('1': the record must exist already), seq_ttl_s, params... (n of them, one per job, each
--- checked by the caller with the worker's rule: enqueue_writer; their byte length is kept as
--- the job's params_checked, so a claim need not decode them again).
+-- checked by the caller with the worker's rule: job_queue::write_enqueue_chunk; their byte
+-- length is kept as the job's params_checked, so a claim need not decode them again).
 -- Returns {'new' or 'replay', the next chunk's min_score (its jobs then queue after this
 -- one's), the job ids ({group}-{number})...}, or an error with nothing written:
 -- IDEMPOTENCY_MISMATCH (this chunk was written before with other items), IDEMPOTENCY_EXPIRED

@@ -689,23 +689,34 @@ TEST_F(JobQueueTest, EnqueuedParamsAreStampedAndParamsChangedSinceAreCheckedAgai
     EXPECT_EQ(q.counts("p").dead, 2);
 }
 
-// Extra params the worker could not read (an item_data the items do not match) are refused at
-// the enqueue, before anything is written, instead of being dead-lettered at every claim.
+// Extra params that set what the enqueue writes itself (an item_data the items do not match
+// would make jobs the worker cannot read) are refused before anything is written: no job, no
+// group, no idempotency record, no counter.
 TEST_F(JobQueueTest, AnEnqueueWithParamsTheWorkerCannotReadIsRefusedBeforeAnyWrite) {
     job_queue q(redis(), options(2));
-    auto r = request_for("p", 3);
-    r.extra_params = {{"item_data", "x"}};
-    try {
-        q.enqueue(r);
-        FAIL() << "the enqueue was taken";
-    } catch (const error& e) {
-        EXPECT_EQ(e.kind(), errc::invalid_argument);
-        EXPECT_NE(std::string_view(e.what()).find("params.item_data is not an array"),
-                  std::string_view::npos)
-            << e.what();
+    const std::vector<std::pair<std::string, nlohmann::json>> bad = {
+        {"item_data", "x"},
+        {"item_data", nlohmann::json::array({nlohmann::json::object()})},
+        {"product_ids", nlohmann::json::array({"1"})},
+        {"batch_index", 3},
+    };
+    for (const auto& key : {std::string(), std::string("retry-key")}) {
+        for (const auto& [field, value] : bad) {
+            auto r = request_for("p", 5);
+            r.idempotency_key = key;
+            r.extra_params = {{field, value}};
+            try {
+                q.enqueue(r);
+                ADD_FAILURE() << field << " was taken (key '" << key << "')";
+            } catch (const error& e) {
+                EXPECT_EQ(e.kind(), errc::invalid_argument) << e.what();
+                EXPECT_NE(std::string_view(e.what()).find("extra params may not set " + field),
+                          std::string_view::npos)
+                    << e.what();
+            }
+            EXPECT_EQ(q.command({"DBSIZE"}).as_integer(), 0) << field << " (key '" << key << "')";
+        }
     }
-    const auto c = q.counts("p");
-    EXPECT_EQ(c.queued + c.running + c.delayed + c.dead, 0);
 }
 
 // A hash without a usable score used to be dropped from every set: promotion took it out of the

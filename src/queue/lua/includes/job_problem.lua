@@ -1,8 +1,9 @@
 -- params_problem(params): why a job's params cannot be run, or nil when they can.
--- The same rule as the C++ side after a claim (detail/job_params.cpp, job_lease::items()):
--- params a JSON object whose product_ids is a non-empty array of strings or finite numbers (and
--- item_data, when present, an array of as many objects or nulls). cjson accepts more than
--- nlohmann (NaN, 0x10, invalid UTF-8): the C++ side dead-letters what slips through here.
+-- The rule of the C++ side after a claim (detail/job_params.cpp, job_lease::items()), as far as
+-- cjson can tell: params a JSON object whose product_ids is a non-empty array of strings or
+-- finite numbers (and item_data, when present, an array of as many objects or nulls). cjson is
+-- looser (NaN, 0x10, invalid UTF-8; [] and {} alike) and stricter (nesting deeper than 1000, a
+-- leading byte-order mark): the C++ side, which parses every claimed job, has the last word.
 local function params_problem(params)
   if not string.find(params, '^%s*{') then return 'params are not a JSON object' end
   local ok, p = pcall(cjson.decode, params)
@@ -46,8 +47,8 @@ end
 -- f: HMGET of platform, params, workflow_id, attempts, max_attempts, group, lease_token,
 -- params_checked (claim_next's order). Besides the params, attempts and max_attempts must be
 -- numbers (fail's HINCRBY and the lease's parse need them).
--- params_checked: the byte length of the params rotor's enqueue wrote after the writer checked
--- them with the C++ rule (enqueue_writer). Params of that length are not decoded again here
+-- params_checked: the byte length of the params rotor's enqueue wrote after checking them with
+-- the C++ rule (job_queue::write_enqueue_chunk). Params of that length are not decoded again here
 -- (the decode was about a sixth of a claim's cost in bench/queue_ops); params written by another
 -- producer, or changed since, are. The worker's check after the claim reads every job's params.
 local function job_problem(f)
