@@ -38,22 +38,27 @@ pool::pool_options base_options(const std::filesystem::path& profiles) {
 // One item; parameters, not lambda captures, so they live in the coroutine frame.
 static asio::awaitable<scrape_result>
 counted_item(pool::browser_pool* p, std::string base, std::uint64_t id,
-             std::atomic<std::size_t>* done, const std::function<void(std::size_t)>* progress) {
-    auto r = co_await scrape_product(*p, std::move(base), id);
+             std::atomic<std::size_t>* done, const std::function<void(std::size_t)>* progress,
+             const std::function<void(std::uint64_t, std::uint64_t)>* on_lease) {
+    std::function<void(std::uint64_t)> leased;
+    if (*on_lease) leased = [on_lease, id](std::uint64_t browser) { (*on_lease)(id, browser); };
+    auto r = co_await scrape_product(*p, std::move(base), id, 5, pool::browser_pool::open_profile(),
+                                     std::move(leased));
     const auto n = ++*done;
     if (*progress) (*progress)(n);
     co_return r;
 }
 
-std::vector<scrape_result> run_items(pool::browser_pool& p, const std::string& base,
-                                     const std::vector<std::uint64_t>& ids,
-                                     std::function<void(std::size_t done)> progress) {
+std::vector<scrape_result>
+run_items(pool::browser_pool& p, const std::string& base, const std::vector<std::uint64_t>& ids,
+          std::function<void(std::size_t done)> progress,
+          std::function<void(std::uint64_t id, std::uint64_t browser_id)> on_lease) {
     asio::thread_pool runners(2);
     std::vector<std::future<scrape_result>> futures;
     std::atomic<std::size_t> done{0};
     for (auto id : ids) {
-        futures.push_back(asio::co_spawn(runners, counted_item(&p, base, id, &done, &progress),
-                                         asio::use_future));
+        futures.push_back(asio::co_spawn(
+            runners, counted_item(&p, base, id, &done, &progress, &on_lease), asio::use_future));
     }
     std::vector<scrape_result> out;
     for (auto& f : futures) out.push_back(f.get());

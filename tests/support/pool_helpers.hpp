@@ -18,9 +18,12 @@ namespace rotor::test {
 pool::pool_options base_options(const std::filesystem::path& profiles);
 
 /// Runs the items concurrently (each waits for a lease), returns results in item order.
-std::vector<fixture::scrape_result> run_items(pool::browser_pool& p, const std::string& base,
-                                              const std::vector<std::uint64_t>& ids,
-                                              std::function<void(std::size_t done)> progress = {});
+/// progress: after each item, with the count done; on_lease: each time an item holds a lease,
+/// before it navigates, with the item's id and the browser's.
+std::vector<fixture::scrape_result>
+run_items(pool::browser_pool& p, const std::string& base, const std::vector<std::uint64_t>& ids,
+          std::function<void(std::size_t done)> progress = {},
+          std::function<void(std::uint64_t id, std::uint64_t browser_id)> on_lease = {});
 
 /// The published stats once they count `items` items (releases reach the pool thread a moment
 /// after release() returns); the last snapshot after 5 s otherwise.

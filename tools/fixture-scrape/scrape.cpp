@@ -8,7 +8,8 @@ namespace asio = boost::asio;
 
 boost::asio::awaitable<scrape_result> scrape_product(pool::browser_pool& pool, std::string base_url,
                                                      std::uint64_t id, int max_retries,
-                                                     cdp::page_profile profile) {
+                                                     cdp::page_profile profile,
+                                                     std::function<void(std::uint64_t)> on_lease) {
     scrape_result r;
     r.id = id;
     const std::string url = base_url + "/product/" + std::to_string(id);
@@ -19,6 +20,7 @@ boost::asio::awaitable<scrape_result> scrape_product(pool::browser_pool& pool, s
         r.target_id = lease.page().target_id();
         r.context_id = lease.page().context_id();
         r.browser_id = lease.browser_id();
+        if (on_lease) on_lease(r.browser_id);
         try {
             cdp::navigate_options nav;
             nav.timeout = std::chrono::seconds(20);

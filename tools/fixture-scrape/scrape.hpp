@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace rotor::fixture {
@@ -27,8 +28,11 @@ struct scrape_result {
     std::uint64_t browser_id = 0;
 };
 
+/// on_lease, when set, is called with the browser's id each time the item holds a lease, before
+/// it navigates (a test can then kill that browser with the item certainly in it).
 boost::asio::awaitable<scrape_result>
 scrape_product(pool::browser_pool& pool, std::string base_url, std::uint64_t id,
-               int max_retries = 5, cdp::page_profile profile = pool::browser_pool::open_profile());
+               int max_retries = 5, cdp::page_profile profile = pool::browser_pool::open_profile(),
+               std::function<void(std::uint64_t browser_id)> on_lease = {});
 
 } // namespace rotor::fixture

@@ -226,25 +226,44 @@ TEST_F(BrowserPoolTest, KilledBrowserUnderLoadLosesNoItem) {
     o.concurrency = 4;
     o.rotation = {10, 50, 0, 0};
     pool::browser_pool p(o);
-    const auto victim = p.browser_pids().front();
     std::atomic<bool> killed{false};
+    std::atomic<pid_t> victim_pid{0};
+    std::atomic<std::uint64_t> caught{0};
+    std::thread killer;
     std::vector<std::uint64_t> ids;
     for (std::uint64_t i = 0; i < 60; ++i) ids.push_back(4000 + i);
-    // Killed while it has a lease out, so at least one item is caught in it and must be retried.
-    const auto results = run_items(p, shop_.base_url(), ids, [&](std::size_t done) {
-        if (done < 10 || killed) return;
-        for (const auto& b : p.stats().browsers) {
-            // Two leases out on it: at least one item is mid-flight when it dies.
-            if (b.pid == victim && b.active_leases >= 2 && !killed.exchange(true)) {
-                ::kill(-victim, SIGKILL);
+    // Slow products (the shop answers after 1-3 s), among the others from the 21st item on: the
+    // first one leased picks the victim, its own browser, which is killed 300 ms into the
+    // navigation, with this item certainly in it and the other leases out. (Killing on a stats
+    // snapshot that showed leases on the victim could hit leases still being prepared, which the
+    // pool re-serves unseen: no item was then retried, and the test failed about one run in 30.)
+    const std::uint64_t slow = fixture::first_id(fixture::product_kind::slow);
+    ids.insert(ids.begin() + 20, {slow, slow + 1, slow + 2, slow + 3});
+    const auto results =
+        run_items(p, shop_.base_url(), ids, {}, [&](std::uint64_t id, std::uint64_t browser) {
+            if (id < slow || id > slow + 3 || killed.exchange(true)) return;
+            for (const auto& b : p.stats().browsers) {
+                if (b.id == browser) victim_pid = b.pid;
             }
-        }
-    });
+            caught = id;
+            killer = std::thread([&] {
+                std::this_thread::sleep_for(milliseconds(300));
+                if (victim_pid > 0) ::kill(-victim_pid, SIGKILL);
+            });
+        });
+    if (killer.joinable()) killer.join();
+    const pid_t victim = victim_pid;
+    ASSERT_GT(victim, 0) << "the leased browser was not in the stats";
     ASSERT_TRUE(killed.load());
     expect_correct(results); // all 60 complete, with the right data
     int retried = 0;
     for (const auto& r : results) retried += r.retries;
     EXPECT_GE(retried, 1) << "no item was caught in the killed browser";
+    for (const auto& r : results) {
+        if (r.id == caught) {
+            EXPECT_GE(r.retries, 1) << "the item in the killed browser, " << r.id;
+        }
+    }
     // Back to full size: two ready browsers, the victim replaced.
     pool::pool_stats stats;
     for (int i = 0; i < 150; ++i) {
