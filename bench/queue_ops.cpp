@@ -148,6 +148,7 @@ json run_bullmq(const std::string& node, const std::string& script, int port, in
     // are taken here; these (its adds, node's start, the obliterate at its end included) are
     // the fallback for a script that does not.
     json whole = cpu_figures(cpu0, redis_cpu_seconds(port), jobs);
+    whole["figures"] = "whole run"; // replaced by "processing" when the script measured them
     whole["client_cpu_us_per_job"] =
         std::lround((cpu_seconds(RUSAGE_CHILDREN) - client0) * 1e6 / std::max(1, jobs));
     whole.update(r);

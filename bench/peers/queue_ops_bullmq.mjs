@@ -64,6 +64,7 @@ console.log(JSON.stringify({
   redis_user_us_per_job: Math.round((redis1.user - redis0.user) * 1e6 / jobs),
   redis_script_us_per_job: Math.round((redis1.scriptUs - redis0.scriptUs) / jobs * 10) / 10,
   client_cpu_us_per_job: Math.round((cpu.user + cpu.system) / jobs),
+  figures: 'processing',
 }));
 await Promise.all(ws.map((w) => w.close()));
 await queue.obliterate({ force: true });

@@ -122,15 +122,23 @@ void enqueue_writer::fail_with(const error& e) {
     // Once anything may have been written, every error says what is in Redis and how to add
     // the rest without doubling it, and the writer takes nothing more: a later chunk would
     // carry the number of the one that failed, and its jobs would be missing unnoticed.
+    // The one place that says so (write_chunk's errors come here unwrapped).
     failed_ = true;
     failure_ = e.what();
-    if (e.kind() == errc::idempotency_mismatch || summary_.chunks == 0) throw e;
-    std::string done = std::to_string(summary_.chunks) + " chunk(s) of group " + summary_.group_id +
-                       " were written before this";
-    if (!target_.idempotency_key.empty()) {
-        done += "; run the same enqueue again with idempotency key " + target_.idempotency_key +
+    if (e.kind() == errc::idempotency_mismatch) throw e;
+    std::string done;
+    if (summary_.chunks > 0) {
+        done = std::to_string(summary_.chunks) + " chunk(s) of group " + summary_.group_id +
+               " were written before this";
+    }
+    // A refusal (bad params, a reused group id, an input that changed) comes again on a
+    // re-run; a lost connection or a timeout does not.
+    if (!target_.idempotency_key.empty() && e.kind() != errc::invalid_argument) {
+        done += std::string(done.empty() ? "" : "; ") +
+                "run the same enqueue again with idempotency key " + target_.idempotency_key +
                 " to add the rest, nothing twice";
     }
+    if (done.empty()) throw e;
     throw error(e.kind(), std::string(e.what()) + " (" + done + ")");
 }
 
@@ -202,21 +210,9 @@ void enqueue_writer::write_chunk(bool last) {
     chunk_digests_.clear();
     chunk_items_ = 0;
     chunk_bytes_ = 0;
-    enqueue_chunk_result r;
-    try {
-        r = queue_.write_enqueue_chunk(chunk);
-    } catch (const error& e) {
-        if (e.kind() == errc::idempotency_mismatch) throw;
-        // Say what is in Redis already, and how to add the rest without doubling it.
-        std::string done = std::to_string(summary_.chunks) + " chunk(s) of group " +
-                           summary_.group_id + " were written before this one";
-        // A refused chunk (bad params, a reused group id) is refused again on a re-run.
-        if (!target_.idempotency_key.empty() && e.kind() != errc::invalid_argument) {
-            done += "; run the same enqueue again with idempotency key " + target_.idempotency_key +
-                    " to add the rest, nothing twice";
-        }
-        throw error(e.kind(), std::string(e.what()) + " (" + done + ")");
-    }
+    // An error goes up as it is: fail_with (add's and finish's) says what is in Redis already
+    // and whether a re-run adds the rest.
+    const enqueue_chunk_result r = queue_.write_enqueue_chunk(chunk);
     ++summary_.chunks;
     if (r.replayed) ++summary_.replayed_chunks;
     min_score_ = r.next_min_score;

@@ -53,9 +53,11 @@ std::vector<scrape_result>
 run_items(pool::browser_pool& p, const std::string& base, const std::vector<std::uint64_t>& ids,
           std::function<void(std::size_t done)> progress,
           std::function<void(std::uint64_t id, std::uint64_t browser_id)> on_lease) {
+    // Declared before the runners, so it outlives them: a throwing get() leaves items running
+    // until ~thread_pool has joined them, and they count into it.
+    std::atomic<std::size_t> done{0};
     asio::thread_pool runners(2);
     std::vector<std::future<scrape_result>> futures;
-    std::atomic<std::size_t> done{0};
     for (auto id : ids) {
         futures.push_back(asio::co_spawn(
             runners, counted_item(&p, base, id, &done, &progress, &on_lease), asio::use_future));

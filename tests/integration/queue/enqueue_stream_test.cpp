@@ -281,6 +281,39 @@ TEST_F(EnqueueStreamTest, TheSettingsAreBoundToTheKeyAndTheDigestToTheItems) {
 // Every check of the enqueue script runs before its first write (Redis keeps a script's writes
 // made before a failing command): a refused chunk leaves nothing, and the writer then refuses
 // everything, so no later chunk can take the failed one's number unnoticed.
+// A chunk refused after others were written says so once, and does not tell the user to run
+// the enqueue again under its key: the re-run would be refused at the same chunk. (The message
+// used to be wrapped twice, and carried that hint for every kind of error.)
+TEST_F(EnqueueStreamTest, ALaterRefusedChunkSaysWhatWasWrittenOnceAndNoRerunHint) {
+    job_queue q(redis(), options(1));
+    const auto& k = q.key_names();
+    q.command({"HSET", k.job("taken-1"), "id", "taken-1", "status", "dead"});
+    auto t = target("refused-later");
+    t.group_id = "taken";
+    enqueue_limits limits;
+    limits.chunk_jobs = 1; // one job per chunk: chunk 0 is job taken-0, chunk 1 is taken-1
+    enqueue_writer w(q, t, limits);
+    try {
+        add_numbered(w, 0, 3);
+        w.finish();
+        FAIL() << "an existing job was overwritten";
+    } catch (const error& e) {
+        const std::string what = e.what();
+        EXPECT_EQ(e.kind(), errc::invalid_argument) << what;
+        EXPECT_NE(what.find("JOB_EXISTS"), std::string::npos) << what;
+        const std::string written = "1 chunk(s) of group taken were written before this";
+        const auto said = what.find(written);
+        ASSERT_NE(said, std::string::npos) << what;
+        EXPECT_EQ(what.find("were written before", said + written.size()), std::string::npos)
+            << what;
+        EXPECT_EQ(what.find("were written before"), said + written.find("were written before"))
+            << what;
+        EXPECT_EQ(what.find("run the same enqueue again"), std::string::npos) << what;
+    }
+    EXPECT_EQ(q.command({"HGET", k.job("taken-0"), "status"}).as_string(), "queued");
+    EXPECT_EQ(q.command({"HGET", k.job("taken-1"), "status"}).as_string(), "dead");
+}
+
 TEST_F(EnqueueStreamTest, ARefusedChunkWritesNothingAndStopsTheWriter) {
     job_queue q(redis(), options(2));
     const auto& k = q.key_names();
