@@ -59,10 +59,10 @@ job_queue::job_queue(redis_options redis, queue_options options)
       fail_job_{"fail", detail::fail_job_lua, {}}, reap_{"reap_stalled",
                                                          detail::reap_stalled_lua,
                                                          {}},
-      heartbeat_{"heartbeat", detail::heartbeat_lua, {}},
-      dead_letter_{"dead_letter", detail::dead_letter_lua, {}}, release_{"release",
-                                                                         detail::release_lua,
-                                                                         {}} {
+      heartbeat_{"heartbeat", detail::heartbeat_lua, {}}, dead_letter_{"dead_letter",
+                                                                       detail::dead_letter_lua,
+                                                                       {}},
+      release_{"release", detail::release_lua, {}}, counts_{"counts", detail::counts_lua, {}} {
     if (options_.retention.count() < 1) {
         throw error(errc::invalid_argument,
                     "queue options: retention must be at least 1 s (it is how long batch groups "
@@ -523,11 +523,19 @@ std::map<std::string, std::string> job_queue::job_fields(const std::string& job_
 }
 
 platform_counts job_queue::counts(const std::string& platform) {
+    // One script: one round trip, and the four read at one moment (see counts.lua).
+    const auto reply = run(counts_,
+                           {keys_.queue(platform), keys_.running(platform), keys_.delayed(platform),
+                            keys_.dead(platform)},
+                           {}, "counts of " + platform);
+    if (reply.elements.size() != 4) {
+        throw error(errc::redis_error, "counts of " + platform + ": unexpected reply");
+    }
     platform_counts c;
-    c.queued = command({"ZCARD", keys_.queue(platform)}).as_integer();
-    c.running = command({"ZCARD", keys_.running(platform)}).as_integer();
-    c.delayed = command({"ZCARD", keys_.delayed(platform)}).as_integer();
-    c.dead = command({"ZCARD", keys_.dead(platform)}).as_integer();
+    c.queued = reply.elements[0].as_integer();
+    c.running = reply.elements[1].as_integer();
+    c.delayed = reply.elements[2].as_integer();
+    c.dead = reply.elements[3].as_integer();
     return c;
 }
 

@@ -250,7 +250,7 @@ class job_queue {
     std::atomic<std::int64_t> last_promote_ns_{0}; // steady clock, for delayed_poll
     redis_connection conn_;
     lua_script enqueue_, bind_enqueue_, claim_, renew_, checkpoint_, store_outcome_, complete_,
-        complete_claim_, fail_job_, reap_, heartbeat_, dead_letter_, release_;
+        complete_claim_, fail_job_, reap_, heartbeat_, dead_letter_, release_, counts_;
     std::size_t store_outcome(const job_lease& job, const std::string& node_id, std::size_t index,
                               std::size_t total, const char* kind, const std::string& payload,
                               const std::string& what, const cache_entry* cache = nullptr);

@@ -27,5 +27,6 @@ extern const std::string clean_dead_lua;
 extern const std::string cooldown_lua;
 extern const std::string read_cooldown_lua;
 extern const std::string stream_add_lua;
+extern const std::string counts_lua;
 
 } // namespace rotor::queue::detail

@@ -719,6 +719,35 @@ TEST_F(JobQueueTest, AnEnqueueWithParamsTheWorkerCannotReadIsRefusedBeforeAnyWri
     }
 }
 
+// A platform's four counts are one script call: one round trip (the worker reads them for its
+// queue-depth metric and its drain check), and one moment (read one by one, a retry promoted
+// between the reads could make a drain see all four 0 while that job waits).
+TEST_F(JobQueueTest, CountsAreReadInOneCall) {
+    auto o = options(1);
+    o.retry_backoff = std::chrono::minutes(10);
+    job_queue q(redis(), o);
+    auto r = request_for("p", 4);
+    q.enqueue(r);
+    auto job = q.claim("p", "w");
+    ASSERT_TRUE(job);
+    ASSERT_FALSE(q.fail(*job, "retry later").dead);
+    auto running = q.claim("p", "w");
+    ASSERT_TRUE(running);
+    auto calls = [&](const std::string& command) {
+        const std::string info = q.command({"INFO", "commandstats"}).as_string();
+        const auto at = info.find("cmdstat_" + command + ":calls=");
+        return at == std::string::npos ? 0L : std::stol(info.substr(at + command.size() + 15));
+    };
+    q.command({"CONFIG", "RESETSTAT"});
+    const auto c = q.counts("p");
+    EXPECT_EQ(c.queued, 2);
+    EXPECT_EQ(c.running, 1);
+    EXPECT_EQ(c.delayed, 1);
+    EXPECT_EQ(c.dead, 0);
+    EXPECT_EQ(calls("evalsha") + calls("eval"), 1) << "the counts were not one script call";
+    EXPECT_EQ(calls("zcard"), 4);
+}
+
 // A hash without a usable score used to be dropped from every set: promotion took it out of the
 // delayed set and put it nowhere; a reap's ZADD failed after its ZREM. It gets one (now, normal
 // tier) instead.
