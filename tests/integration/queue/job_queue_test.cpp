@@ -748,6 +748,31 @@ TEST_F(JobQueueTest, CountsAreReadInOneCall) {
     EXPECT_EQ(calls("zcard"), 4);
 }
 
+// write_enqueue_chunk, the public step every enqueue goes through, refuses a chunk whose params
+// the worker could not read before writing it: enqueue.lua would stamp them as checked, and the
+// claim script would then let them through undecoded.
+TEST_F(JobQueueTest, AChunkWithParamsTheWorkerCannotReadIsRefusedUnwritten) {
+    job_queue q(redis(), options(1));
+    enqueue_target t;
+    t.platform = "p";
+    for (const std::string bad : {"[]", R"({"product_ids":[]})", "{not json"}) {
+        enqueue_chunk chunk;
+        chunk.target = &t;
+        chunk.group_id = "g";
+        chunk.params = {R"({"product_ids":["1"]})", bad};
+        try {
+            q.write_enqueue_chunk(chunk);
+            ADD_FAILURE() << bad << " was written";
+        } catch (const error& e) {
+            EXPECT_EQ(e.kind(), errc::invalid_argument) << e.what();
+            EXPECT_NE(std::string_view(e.what()).find("job 2 of the 2 in chunk 0"),
+                      std::string_view::npos)
+                << e.what();
+        }
+        EXPECT_EQ(q.command({"DBSIZE"}).as_integer(), 0) << bad;
+    }
+}
+
 // A hash without a usable score used to be dropped from every set: promotion took it out of the
 // delayed set and put it nowhere; a reap's ZADD failed after its ZREM. It gets one (now, normal
 // tier) instead.

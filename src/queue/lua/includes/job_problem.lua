@@ -49,8 +49,9 @@ end
 -- numbers (fail's HINCRBY and the lease's parse need them).
 -- params_checked: the byte length of the params rotor's enqueue wrote after checking them with
 -- the C++ rule (job_queue::write_enqueue_chunk). Params of that length are not decoded again here
--- (the decode was about a sixth of a claim's cost in bench/queue_ops); params written by another
--- producer, or changed since, are. The worker's check after the claim reads every job's params.
+-- (cjson takes 4 us for 50 ids, 26 us with item values, on Redis's one thread at every claim);
+-- params written by another producer, or changed since, are. The worker's check after the claim
+-- reads every job's params.
 local function job_problem(f)
   if not f[1] then return 'no platform field' end
   if not f[2] then return 'no params field' end
