@@ -5,6 +5,7 @@ config dir to the checkout's, Redis's host to 127.0.0.1 and a free port, the hea
 free one, the output dir to a temp dir. Every request goes to 127.0.0.1."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,30 @@ from support import free_port
 
 ROOT = os.environ.get("ROTOR_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 WORKER = os.environ.get("ROTOR_WORKER", "worker")
+
+
+def compose_health_command(service):
+    """The service's healthcheck as compose runs it: CMD as it is, CMD-SHELL through /bin/sh -c,
+    after compose's own interpolation ($$ is a literal $ for the container's shell)."""
+    test = service["healthcheck"]["test"]
+    if test[0] == "CMD":
+        return test[1:]
+    assert test[0] == "CMD-SHELL", test
+    assert "${" not in test[1].replace("$${", ""), f"compose would fill this in itself: {test[1]}"
+    return ["/bin/sh", "-c", test[1].replace("$$", "$")]
+
+
+def dockerfile_health_command():
+    """The Dockerfile's HEALTHCHECK as Docker runs it: exec form as it is, shell form through
+    /bin/sh -c."""
+    with open(os.path.join(ROOT, "docker", "Dockerfile")) as f:
+        text = f.read().replace("\\\n", " ")
+    line = re.search(r"^HEALTHCHECK\b.*?\bCMD\s+(.*)$", text, re.M)
+    assert line, "no HEALTHCHECK ... CMD in the Dockerfile"
+    cmd = line.group(1).strip()
+    if cmd.startswith("["):
+        return json.loads(cmd)
+    return ["/bin/sh", "-c", cmd]
 
 
 class WorkerWithComposeEnvironment(unittest.TestCase):
@@ -91,6 +116,13 @@ class WorkerWithComposeEnvironment(unittest.TestCase):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
             self.assertEqual(r.status, 200)
         self.assertIn(f"heartbeat on http://0.0.0.0:{port}", log)
+        # Both health checks, run as Docker runs them, with the container's environment: they
+        # must find the heartbeat where HEARTBEAT_PORT put it (a free port here, never 8080).
+        for where, command in (("compose", compose_health_command(s)),
+                               ("Dockerfile", dockerfile_health_command())):
+            check = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+            self.assertEqual(check.returncode, 0,
+                             f"{where} health check {command}: {check.stderr}\n{log}")
         self.worker.terminate()
         self.assertEqual(self.worker.wait(30), 0, log)
 
