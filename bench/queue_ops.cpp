@@ -171,6 +171,7 @@ int main(int argc, char** argv) {
     int rounds = 2;
     int items_per_job = 1;
     std::string node = "node";
+    std::string placement = "none";
     std::string script;
     std::vector<int> client_counts{1, 8};
     std::vector<std::string> done_modes{"kept", "deleted"};
@@ -182,6 +183,10 @@ int main(int argc, char** argv) {
                    "job's data both queues store, hand over at the claim and parse")
         ->check(CLI::Range(1, 500));
     app.add_option("--node", node);
+    app.add_option("--placement", placement,
+                   "where bench/queue_ops.sh pinned Redis and the clients (split, shared or "
+                   "none), copied into every line")
+        ->check(CLI::IsMember({"split", "shared", "none"}));
     app.add_option("--bullmq-script", script,
                    "bench/peers/queue_ops_bullmq.mjs (empty: no BullMQ)");
     app.add_option("--clients", client_counts, "concurrent client counts to run (default 1 8)");
@@ -206,6 +211,7 @@ int main(int argc, char** argv) {
                              {"clients", clients},
                              {"done_jobs", done},
                              {"items_per_job", items_per_job},
+                             {"placement", placement},
                              {"round", round}};
                 line.update(run_rotor(port, jobs, items_per_job, clients, done == "kept",
                                       "bench" + std::to_string(round) + done +
@@ -218,6 +224,7 @@ int main(int argc, char** argv) {
                              {"clients", clients},
                              {"done_jobs", done},
                              {"items_per_job", items_per_job},
+                             {"placement", placement},
                              {"round", round},
                              {"jobs", jobs}};
                 peer.update(run_bullmq(node, script, port, jobs, items_per_job, clients, done));
@@ -236,6 +243,7 @@ int main(int argc, char** argv) {
                          {"clients", clients},
                          {"done_jobs", done},
                          {"items_per_job", items_per_job},
+                         {"placement", placement},
                          {"round", "median"},
                          {"jobs_per_s", std::lround(rotor)}};
             const auto peer = per_s.find({"bullmq", clients, done});
