@@ -52,7 +52,9 @@ std::chrono::seconds parse_age(std::string_view text) {
 job_admin::job_admin(redis_options redis, queue_options options)
     : options_(std::move(options)), keys_(options_.prefix),
       conn_(std::move(redis)), requeue_{"requeue", detail::requeue_lua, {}},
-      clean_dead_{"clean_dead", detail::clean_dead_lua, {}} {}
+      clean_dead_{"clean_dead", detail::clean_dead_lua, {}}, stats_{"platform_stats",
+                                                                    detail::platform_stats_lua,
+                                                                    {}} {}
 
 std::map<std::string, std::string> job_admin::job_fields(const std::string& job_id) {
     const auto reply = conn_.command({"HGETALL", keys_.job(job_id)});
@@ -161,47 +163,46 @@ std::vector<std::string> job_admin::platforms_under(const std::string& head) {
 }
 
 platform_stats job_admin::stats(const std::string& platform) {
-    platform_stats s;
-    const auto t = conn_.command({"TIME"});
-    s.now_ms = t.elements.at(0).as_integer() * 1000 + t.elements.at(1).as_integer() / 1000;
-    s.counts.queued = conn_.command({"ZCARD", keys_.queue(platform)}).as_integer();
-    s.counts.running = conn_.command({"ZCARD", keys_.running(platform)}).as_integer();
-    s.counts.delayed = conn_.command({"ZCARD", keys_.delayed(platform)}).as_integer();
-    s.counts.dead = conn_.command({"ZCARD", keys_.dead(platform)}).as_integer();
-    s.stalled =
-        conn_.command({"ZCOUNT", keys_.running(platform), "-inf", "(" + std::to_string(s.now_ms)})
-            .as_integer();
-    const auto oldest = conn_.command({"ZRANGE", keys_.dead(platform), "0", "0", "WITHSCORES"});
-    if (oldest.elements.size() == 2) {
-        s.oldest_dead_ms = static_cast<std::int64_t>(std::stod(oldest.elements[1].as_string()));
+    // One script: one round trip, and every figure of one moment (see platform_stats.lua).
+    const auto r =
+        conn_.eval(stats_,
+                   {keys_.queue(platform), keys_.running(platform), keys_.delayed(platform),
+                    keys_.dead(platform), keys_.paused(platform), keys_.cooldown(platform)},
+                   {});
+    if (r.elements.size() != 11) {
+        throw error(errc::redis_error, "stats of " + platform + ": unexpected reply");
     }
-    const auto paused = conn_.command({"GET", keys_.paused(platform)});
-    if (!paused.is_nil()) s.paused = paused.as_string();
+    const auto& e = r.elements;
+    platform_stats s;
+    s.now_ms = e[0].as_integer();
+    s.counts.queued = e[1].as_integer();
+    s.counts.running = e[2].as_integer();
+    s.counts.delayed = e[3].as_integer();
+    s.counts.dead = e[4].as_integer();
+    s.stalled = e[5].as_integer();
+    if (!e[6].is_nil()) {
+        s.oldest_dead_ms = static_cast<std::int64_t>(std::stod(e[6].as_string()));
+    }
+    if (!e[7].is_nil()) s.paused = e[7].as_string();
     // The cooldown as cooldown_factor.lua reads it: the full slowdown until `until`, then a
     // linear ramp back to 1 over `ramp` ms. A key of another shape is no cooldown.
-    const auto cd = conn_.command({"TYPE", keys_.cooldown(platform)});
-    if (cd.as_string() == "hash") {
-        const auto f =
-            conn_.command({"HMGET", keys_.cooldown(platform), "factor", "until", "ramp"});
-        if (f.elements.size() == 3 && !f.elements[0].is_nil() && !f.elements[1].is_nil()) {
-            try {
-                const double factor = std::stod(f.elements[0].as_string());
-                const auto till = std::stoll(f.elements[1].as_string());
-                const auto ramp =
-                    f.elements[2].is_nil() ? 0 : std::stoll(f.elements[2].as_string());
-                if (factor > 0 && factor < 1) {
-                    s.cooldown_until_ms = till;
-                    if (s.now_ms < till) {
-                        s.cooldown_factor = factor;
-                    } else if (ramp > 0 && s.now_ms < till + ramp) {
-                        s.cooldown_factor = factor + (1 - factor) *
-                                                         static_cast<double>(s.now_ms - till) /
-                                                         static_cast<double>(ramp);
-                    }
+    if (!e[8].is_nil() && !e[9].is_nil()) {
+        try {
+            const double factor = std::stod(e[8].as_string());
+            const auto till = std::stoll(e[9].as_string());
+            const auto ramp = e[10].is_nil() ? 0 : std::stoll(e[10].as_string());
+            if (factor > 0 && factor < 1) {
+                s.cooldown_until_ms = till;
+                if (s.now_ms < till) {
+                    s.cooldown_factor = factor;
+                } else if (ramp > 0 && s.now_ms < till + ramp) {
+                    s.cooldown_factor = factor + (1 - factor) *
+                                                     static_cast<double>(s.now_ms - till) /
+                                                     static_cast<double>(ramp);
                 }
-            } catch (const std::exception&) {
-                // not a number: no cooldown this build can read
             }
+        } catch (const std::exception&) {
+            // not a number: no cooldown this build can read
         }
     }
     return s;

@@ -73,7 +73,7 @@ class job_admin {
     queue_options options_;
     keys keys_;
     redis_connection conn_;
-    lua_script requeue_, clean_dead_;
+    lua_script requeue_, clean_dead_, stats_;
 };
 
 std::string_view to_string(job_state state);

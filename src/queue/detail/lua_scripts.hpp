@@ -28,5 +28,6 @@ extern const std::string cooldown_lua;
 extern const std::string read_cooldown_lua;
 extern const std::string stream_add_lua;
 extern const std::string counts_lua;
+extern const std::string platform_stats_lua;
 
 } // namespace rotor::queue::detail

@@ -6,6 +6,7 @@
 #include "redis_server.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <thread>
 
@@ -158,6 +159,71 @@ TEST_F(JobAdminTest, CleanRemovesDeadJobsOlderThanTheAgeWithTheirFailuresAndResu
     EXPECT_EQ(admin.clean_dead("p", std::chrono::hours(7 * 24)), 0);
     EXPECT_EQ(q.counts("other").dead, 1) << "another platform was cleaned";
     EXPECT_EQ(q.progress(listed[0].fields.at("group")).failed, 3) << "the group keeps its counts";
+}
+
+// rotorctl status reads a platform in one script: every figure of one moment (read one by one, a
+// job moving between the reads was counted twice or not at all) and one round trip.
+TEST_F(JobAdminTest, StatsAreOneReadOfOneMoment) {
+    job_queue q(redis(), options());
+    job_admin admin(redis(), options());
+    const auto& k = q.key_names();
+    kill_jobs(q, "p", 1);
+    auto o = options();
+    o.max_attempts = 3;
+    o.retry_backoff = std::chrono::minutes(10);
+    job_queue retrying(redis(), o);
+    enqueue_request r;
+    r.platform = "p";
+    r.items = {"a", "b", "c", "d", "e"};
+    retrying.enqueue(r);
+    auto delayed = retrying.claim("p", "w");
+    ASSERT_TRUE(delayed);
+    ASSERT_FALSE(retrying.fail(*delayed, "try later").dead);
+    auto stalled = retrying.claim("p", "w");
+    auto running = retrying.claim("p", "w");
+    ASSERT_TRUE(stalled && running);
+    q.command({"ZADD", k.running("p"), "XX", "1", stalled->id}); // its lease ran out long ago
+    admin.pause("p", "ops", "maintenance");
+    const auto until = now_ms(q) + 60000;
+    q.command(
+        {"HSET", k.cooldown("p"), "factor", "0.5", "until", std::to_string(until), "ramp", "1000"});
+    auto calls = [&](const std::string& command) {
+        const std::string info = q.command({"INFO", "commandstats"}).as_string();
+        const auto at = info.find("cmdstat_" + command + ":calls=");
+        return at == std::string::npos ? 0L : std::stol(info.substr(at + command.size() + 15));
+    };
+    q.command({"CONFIG", "RESETSTAT"});
+    const auto s = admin.stats("p");
+    EXPECT_EQ(calls("evalsha") + calls("eval"), 1) << "the stats were not one script call";
+    EXPECT_EQ(calls("zcard"), 4);
+    EXPECT_EQ(calls("time"), 1);
+    EXPECT_EQ(s.counts.queued, 2);
+    EXPECT_EQ(s.counts.running, 2);
+    EXPECT_EQ(s.counts.delayed, 1);
+    EXPECT_EQ(s.counts.dead, 1);
+    EXPECT_EQ(s.stalled, 1);
+    EXPECT_GT(s.oldest_dead_ms, 0);
+    EXPECT_LE(s.oldest_dead_ms, s.now_ms);
+    EXPECT_GE(s.now_ms, until - 60000);
+    EXPECT_EQ(nlohmann::json::parse(s.paused)["reason"], "maintenance");
+    EXPECT_DOUBLE_EQ(s.cooldown_factor, 0.5);
+    EXPECT_EQ(s.cooldown_until_ms, until);
+
+    // Keys of another shape: a pause key that is not a string still pauses (claims check that
+    // it exists); a cooldown that is not a hash is none, as the scripts read it.
+    q.command({"DEL", k.paused("p"), k.cooldown("p")});
+    q.command({"RPUSH", k.paused("p"), "x"});
+    q.command({"SET", k.cooldown("p"), "0.5"});
+    const auto odd = admin.stats("p");
+    EXPECT_NE(odd.paused.find("not a string"), std::string::npos) << odd.paused;
+    EXPECT_DOUBLE_EQ(odd.cooldown_factor, 1);
+    EXPECT_EQ(odd.cooldown_until_ms, 0);
+    EXPECT_FALSE(retrying.claim("p", "w")) << "the pause key of another type no longer paused";
+
+    q.command({"DEL", k.paused("p"), k.cooldown("p")});
+    const auto plain = admin.stats("p");
+    EXPECT_TRUE(plain.paused.empty());
+    EXPECT_DOUBLE_EQ(plain.cooldown_factor, 1);
 }
 
 } // namespace
