@@ -141,7 +141,9 @@ int main(int argc, char** argv) {
         ->envname("HEARTBEAT_BIND");
     std::string heartbeat_port_file;
     app.add_option("--heartbeat-port-file", heartbeat_port_file,
-                   "Write the heartbeat's port here once it listens (for supervisors and tests)");
+                   "Write the heartbeat's port here once it listens (for health checks, "
+                   "supervisors and tests)")
+        ->envname("HEARTBEAT_PORT_FILE");
     std::int64_t stall_timeout_s = 60;
     app.add_option("--stall-timeout-s", stall_timeout_s,
                    "/healthz answers 503 when a job runs and no item ended for this long")

@@ -29,7 +29,8 @@ def compose_health_command(service):
     if test[0] == "CMD":
         return test[1:]
     assert test[0] == "CMD-SHELL", test
-    assert "${" not in test[1].replace("$${", ""), f"compose would fill this in itself: {test[1]}"
+    # Compose fills in every $ not written $$ itself, from the host's environment.
+    assert "$" not in test[1].replace("$$", ""), f"compose would fill this in: {test[1]}"
     return ["/bin/sh", "-c", test[1].replace("$$", "$")]
 
 
@@ -72,7 +73,9 @@ class WorkerWithComposeEnvironment(unittest.TestCase):
         self.redis.wait()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def run_service(self, service):
+    def run_service(self, service, port_option=False):
+        """port_option: the heartbeat's port is given with --heartbeat-port on the command line,
+        and HEARTBEAT_PORT names another one, where nothing listens."""
         with open(os.path.join(ROOT, "docker", "docker-compose.yml")) as f:
             s = yaml.safe_load(f)["services"][service]
         env = {k: str(v) for k, v in s["environment"].items()}
@@ -89,6 +92,14 @@ class WorkerWithComposeEnvironment(unittest.TestCase):
             "redis://redis:6379", f"redis://127.0.0.1:{self.redis_port}")
         port = free_port()
         env["HEARTBEAT_PORT"] = str(port)
+        command = list(s["command"])
+        if port_option:
+            env["HEARTBEAT_PORT"] = str(free_port())
+            while env["HEARTBEAT_PORT"] == str(port):
+                env["HEARTBEAT_PORT"] = str(free_port())
+            command += ["--heartbeat-port", str(port)]
+        self.assertEqual(env["HEARTBEAT_PORT_FILE"], "/tmp/rotor-heartbeat.port")
+        env["HEARTBEAT_PORT_FILE"] = os.path.join(self.dir, "heartbeat.port")
         env["ROTOR_OUTPUT_DIR"] = os.path.join(self.dir, "results")
         # Nothing else from this machine's environment but what a process needs to start.
         env["PATH"] = os.environ.get("PATH", "/usr/bin:/bin")
@@ -98,7 +109,7 @@ class WorkerWithComposeEnvironment(unittest.TestCase):
             if k in os.environ:
                 env[k] = os.environ[k]
         with open(os.path.join(self.dir, "worker.log"), "w") as err:
-            self.worker = subprocess.Popen([WORKER] + s["command"], env=env,
+            self.worker = subprocess.Popen([WORKER] + command, env=env,
                                            stdout=subprocess.DEVNULL, stderr=err)
         body, status = None, None
         until = time.monotonic() + 60
@@ -117,7 +128,7 @@ class WorkerWithComposeEnvironment(unittest.TestCase):
             self.assertEqual(r.status, 200)
         self.assertIn(f"heartbeat on http://0.0.0.0:{port}", log)
         # Both health checks, run as Docker runs them, with the container's environment: they
-        # must find the heartbeat where HEARTBEAT_PORT put it (a free port here, never 8080).
+        # must find the heartbeat where the worker listens (a free port here, never 8080).
         for where, command in (("compose", compose_health_command(s)),
                                ("Dockerfile", dockerfile_health_command())):
             check = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
@@ -131,6 +142,9 @@ class WorkerWithComposeEnvironment(unittest.TestCase):
 
     def test_a_browser_worker_starts_from_its_compose_environment(self):
         self.run_service("worker_oliveyoung")
+
+    def test_the_health_checks_find_a_port_given_on_the_command_line(self):
+        self.run_service("worker_musinsa", port_option=True)
 
 
 if __name__ == "__main__":
