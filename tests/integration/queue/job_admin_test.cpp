@@ -220,6 +220,11 @@ TEST_F(JobAdminTest, StatsAreOneReadOfOneMoment) {
     EXPECT_EQ(odd.cooldown_until_ms, 0);
     EXPECT_FALSE(retrying.claim("p", "w")) << "the pause key of another type no longer paused";
 
+    q.command({"DEL", k.paused("p")});
+    q.command({"SET", k.paused("p"), ""});
+    EXPECT_NE(admin.stats("p").paused.find("empty"), std::string::npos) << "an empty pause key";
+    EXPECT_FALSE(retrying.claim("p", "w")) << "the empty pause key no longer paused";
+
     q.command({"DEL", k.paused("p"), k.cooldown("p")});
     const auto plain = admin.stats("p");
     EXPECT_TRUE(plain.paused.empty());
