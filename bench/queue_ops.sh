@@ -25,6 +25,13 @@ done
 case $placement in split | shared | none) ;; *)
   echo "queue_ops: --placement is split, shared or none, not '$placement'" >&2; exit 2 ;;
 esac
+if [[ $placement == shared ]]; then
+  if [[ " ${args[*]} " != *" --clients "* ]]; then
+    args+=(--clients 1) # not the default 1 and 8: eight clients would crowd Redis off its core
+  else
+    echo "queue_ops: --placement shared is meant for --clients 1 (more crowd Redis's core)" >&2
+  fi
+fi
 ensure_peers
 ensure_build queue_ops
 work=$(mktemp -d)
