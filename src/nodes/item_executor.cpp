@@ -1,5 +1,6 @@
 #include "nodes/item_executor.hpp"
 
+#include "nodes/cache_identity.hpp"
 #include "nodes/detail/blocking.hpp"
 #include "nodes/log_fields.hpp"
 #include "nodes/sink.hpp"
@@ -234,31 +235,6 @@ void item_executor::observe(job_state& s, const item_context& item, const item_o
     spdlog::info(with_fields(last_item ? "job items all recorded" : "job progress", progress));
 }
 
-std::string item_executor::cache_identity(const item_context& item) const {
-    // What the fetched values depend on: the request (template, body, the item's id and data)
-    // and how fields are read. An entry written under another identity (the item enqueued with
-    // other data, the config changed) is not an answer.
-    std::string text = config_.url_template + '\n' + config_.api.method + '\n' +
-                       config_.api.graphql_query + '\n' +
-                       (config_.api.body ? config_.api.body->dump() : "") + '\n' + item.id + '\n' +
-                       item.data.dump() + '\n';
-    for (const auto& f : fields_of(config_)) {
-        text += f.name + '\t' + f.selector + '\t' + f.pointer + '\t' + f.attribute + '\t' +
-                std::to_string(static_cast<int>(f.read)) + '\t' +
-                std::to_string(static_cast<int>(f.type)) + '\t' + f.regex.value_or("") + '\t' +
-                (f.required ? "1" : "0") + '\n';
-    }
-    // FNV-1a 64: the same in every build and on every host (std::hash is neither promised).
-    std::uint64_t h = 14695981039346656037ull;
-    for (const unsigned char c : text) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    char hex[24];
-    std::snprintf(hex, sizeof hex, "v1:%016llx", static_cast<unsigned long long>(h));
-    return hex;
-}
-
 bool item_executor::answer_from_cache(const std::string& entry, item_context& item) const {
     try {
         const auto j = nlohmann::json::parse(entry, nullptr, false);
@@ -266,7 +242,8 @@ bool item_executor::answer_from_cache(const std::string& entry, item_context& it
             !j["fields"].is_object()) {
             return false; // not an entry this build wrote: fetch the item
         }
-        if (j.value("identity", std::string()) != cache_identity(item)) return false;
+        if (j.value("identity", std::string()) != cache_identity(config_, item.id, item.data))
+            return false;
         // Read at the job's start, answered maybe much later: the entry's own age decides.
         const auto now_ms = std::chrono::duration_cast<milliseconds>(
                                 std::chrono::system_clock::now().time_since_epoch())
@@ -377,7 +354,7 @@ bool item_executor::record(job_state& s, queue::job_queue& q, const item_context
                     // Only fetched values go into the cache: an answer from it does not make
                     // it fresher.
                     const nlohmann::json entry = {
-                        {"identity", cache_identity(item)},
+                        {"identity", cache_identity(config_, item.id, item.data)},
                         {"fields", item.fields},
                         {"url", item.url},
                         {"status", item.http_status},

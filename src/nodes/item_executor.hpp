@@ -81,7 +81,6 @@ class item_executor {
     /// Fills the item from its freshness entry; false when the entry is unreadable, too old, or
     /// was written for another request or field spec (then the item is fetched).
     bool answer_from_cache(const std::string& entry, item_context& item) const;
-    std::string cache_identity(const item_context& item) const;
     /// An item recorded: its latency into the histogram, its log line, the job's progress line.
     void observe(job_state& s, const item_context& item, const item_outcome& outcome,
                  std::chrono::steady_clock::duration took, std::size_t ended);

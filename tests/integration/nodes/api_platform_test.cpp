@@ -221,6 +221,18 @@ TEST_F(ApiPlatformTest, CachedItemsAreAnsweredFromRedisNotFetched) {
     const auto s3 = drain(changed);
     EXPECT_EQ(s3.items_cached, 0u) << "an entry of another field spec answered";
     EXPECT_EQ(shop_.stats()["requests_by_route"]["api"], 2);
+
+    // Another header (a currency, a region) asks another question: those entries do not answer
+    // it; the same request again is answered from them.
+    auto other_header = changed;
+    other_header.api.headers["X-Currency"] = "USD";
+    shop_.reset_stats();
+    q.enqueue(request("demo-api", {"6404", "6405"}));
+    EXPECT_EQ(drain(other_header).items_cached, 0u)
+        << "an entry fetched with other headers answered";
+    EXPECT_EQ(shop_.stats()["requests_by_route"]["api"], 2);
+    q.enqueue(request("demo-api", {"6404", "6405"}));
+    EXPECT_EQ(drain(other_header).items_cached, 2u) << "the same request was not answered";
 }
 
 TEST_F(ApiPlatformTest, TheStreamHoldsOneEntryPerSavedItem) {
