@@ -375,7 +375,13 @@ TEST_F(BrowserPoolTest, ABrokenPageSpinningInJavaScriptDoesNotHangTheNextOne) {
     const auto started = std::chrono::steady_clock::now();
     expect_correct(run_items(p, shop_.base_url(), {10001, 10002}));
     EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
-    EXPECT_EQ(p.stats().forced_closes, 0u);
+    const auto st = p.stats();
+    EXPECT_EQ(st.forced_closes, 0u);
+    // The broken page's context went with it: the next pages are in a new one, so never in the
+    // renderer the spinning script may still hold (it can start after terminateExecution).
+    ASSERT_EQ(st.browsers.size(), 1u);
+    EXPECT_EQ(st.browsers[0].contexts_created, 2u);
+    EXPECT_EQ(st.context_rotations, 0u) << "a broken page's context counted as a rotation";
 }
 
 // The slot-leak watchdog: a page in a browser that does not answer at all (SIGSTOP; Chromium
