@@ -150,11 +150,14 @@ void fleet::close_in_background(std::shared_ptr<cdp::browser> b, std::function<v
     });
 }
 
+// The serving browser with the fewest leases and pages being opened: a lease counts in `active`
+// only once its page is open, so pages opened together (start-up, after a recycle) would all go
+// to the first browser by `active` alone, and stay there until they rotate.
 std::shared_ptr<browser_entry> fleet::pick() const {
     std::shared_ptr<browser_entry> best;
     for (const auto& b : browsers_) {
         if (!b->serving()) continue;
-        if (!best || b->active < best->active) best = b;
+        if (!best || b->active + b->opening < best->active + best->opening) best = b;
     }
     return best;
 }

@@ -220,6 +220,46 @@ TEST_F(BrowserPoolTest, MemoryBudgetRecyclesBrowsersAndEveryItemCompletes) {
     EXPECT_EQ(zombie_children(), "");
 }
 
+// New pages go to the browser with the fewest leases and pages being opened: counted by leases
+// alone (a lease counts once its page is open), pages opened together, at start-up or after a
+// recycle, all went to the first browser and stayed there until they rotated.
+TEST_F(BrowserPoolTest, PagesOpenedTogetherAreSpreadOverTheBrowsers) {
+    auto o = base_options(profiles_.path());
+    o.browsers = 2;
+    o.concurrency = 4;
+    pool::browser_pool p(o);
+    const auto ready = [&] {
+        const auto st = p.stats();
+        return std::count_if(st.browsers.begin(), st.browsers.end(),
+                             [](const auto& b) { return b.state == "ready"; });
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (ready() < 2 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(milliseconds(50));
+    }
+    ASSERT_EQ(ready(), 2) << "both browsers never came up";
+    std::vector<pool::page_lease> leases(4);
+    std::vector<std::string> errors(4);
+    {
+        std::vector<std::jthread> takers;
+        for (std::size_t i = 0; i < leases.size(); ++i) {
+            takers.emplace_back([&, i] {
+                try {
+                    leases[i] = p.acquire_blocking(std::chrono::seconds(30));
+                } catch (const std::exception& e) {
+                    errors[i] = e.what();
+                }
+            });
+        }
+    }
+    for (const auto& e : errors) ASSERT_TRUE(e.empty()) << e;
+    std::map<std::uint64_t, int> per_browser;
+    for (const auto& l : leases) ++per_browser[l.browser_id()];
+    EXPECT_EQ(per_browser.size(), 2u) << "every page went to one browser";
+    for (const auto& [browser, n] : per_browser) EXPECT_EQ(n, 2) << "browser " << browser;
+    for (auto& l : leases) l.release(pool::item_outcome::ok);
+}
+
 TEST_F(BrowserPoolTest, KilledBrowserUnderLoadLosesNoItem) {
     auto o = base_options(profiles_.path());
     o.browsers = 2;
