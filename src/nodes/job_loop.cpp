@@ -187,6 +187,12 @@ void job_loop::run() {
             if (e.kind() == queue::errc::redis_unavailable) redis_ok_ = false;
             spdlog::error("worker {}: {}", options_.worker_id, e.what());
             std::this_thread::sleep_for(options_.idle_wait);
+        } catch (const std::exception& e) {
+            // A fault of this worker (run_job gave the job back): it backs off as after a
+            // worker fault instead of ending the process with the job leased.
+            spdlog::error("worker {}: {}", options_.worker_id, e.what());
+            fault_backoff_ =
+                std::min(milliseconds(30000), std::max(options_.idle_wait, fault_backoff_ * 2));
         }
     }
     if (next) {
@@ -301,14 +307,28 @@ void job_loop::give_back(const queue::job_lease& job) {
 }
 
 bool job_loop::run_job(const queue::job_lease& job) {
+    try {
+        return run_claimed(job);
+    } catch (...) {
+        // Whatever failed after the claim (Redis gone past its retry window while reading the
+        // checkpoint or recording the job's end, a bug), the job goes back with its checkpoint,
+        // no attempt counted, instead of staying leased until it is reaped as a stall.
+        give_back(job);
+        throw;
+    }
+}
+
+bool job_loop::run_claimed(const queue::job_lease& job) {
     const auto total = job.items().size();
     const auto cp = queue_.load_checkpoint(job.id, flow_->checkpoint_node());
-    std::vector<std::size_t> pending;
-    if (cp.total == 0 && cp.processed_index == 0) {
-        for (std::size_t i = 0; i < total; ++i) pending.push_back(i);
-    } else {
-        pending = cp.pending();
+    if (cp.total != 0 && cp.total != total) {
+        spdlog::warn("worker {}: job {} has {} items and a checkpoint of {}: its items changed "
+                     "since; every item not marked done is run",
+                     options_.worker_id, job.id, total, cp.total);
     }
+    // Bounded by the job's own items: a checkpoint of fewer would end the job early, one of
+    // more would point past its items.
+    const std::vector<std::size_t> pending = cp.pending(total);
     {
         std::lock_guard lock(stats_mutex_);
         stats_.items_skipped += total - pending.size();
@@ -357,13 +377,26 @@ bool job_loop::run_job(const queue::job_lease& job) {
             }
         }
     });
-    const auto r = executor_->run(job, pending, stopping_, lease_lost);
+    job_run r;
     {
-        std::lock_guard lock(renew_mutex);
-        finished = true;
+        // Stops and joins the renewer however the run ends, a throw included (a joinable thread
+        // destroyed would end the process).
+        struct stop_renewer {
+            std::mutex& m;
+            std::condition_variable& cv;
+            bool& finished;
+            std::thread& t;
+            ~stop_renewer() {
+                {
+                    std::lock_guard lock(m);
+                    finished = true;
+                }
+                cv.notify_all();
+                t.join();
+            }
+        } stop{renew_mutex, renew_cv, finished, renewer};
+        r = executor_->run(job, pending, stopping_, lease_lost);
     }
-    renew_cv.notify_all();
-    renewer.join();
 
     if (r.lease_lost || lease_lost) {
         std::lock_guard lock(stats_mutex_);

@@ -88,6 +88,7 @@ class job_loop {
 
   private:
     bool run_job(const queue::job_lease& job);
+    bool run_claimed(const queue::job_lease& job); // run_job without the give-back on a throw
     /// release() with the job's checkpoint kept; a failure is logged (the lease then expires).
     void give_back(const queue::job_lease& job);
     std::optional<queue::job_lease> finish(const queue::job_lease& job, bool claim_next);

@@ -11,9 +11,9 @@ void checkpoint_state::mark_done(std::size_t index) {
     }
 }
 
-std::vector<std::size_t> checkpoint_state::pending() const {
+std::vector<std::size_t> checkpoint_state::pending(std::size_t items) const {
     std::vector<std::size_t> out;
-    for (std::size_t i = processed_index; i < total; ++i) {
+    for (std::size_t i = processed_index; i < items; ++i) {
         if (done_beyond.count(i) == 0) out.push_back(i);
     }
     return out;

@@ -21,7 +21,11 @@ struct checkpoint_state {
     /// Marks one item done and advances the prefix over everything contiguous.
     void mark_done(std::size_t index);
     /// The items still to do, in order.
-    std::vector<std::size_t> pending() const;
+    std::vector<std::size_t> pending() const { return pending(total); }
+    /// The items of a job of `items` items still to do, in order: every index below `items`
+    /// not marked done, whatever `total` the checkpoint was written with (a job whose items
+    /// changed since is neither cut short nor read past its end).
+    std::vector<std::size_t> pending(std::size_t items) const;
     std::size_t done_count() const { return processed_index + done_beyond.size(); }
 };
 

@@ -260,6 +260,42 @@ TEST_F(JobLoopTest, AStoppedWorkersJobIsReleasedAndResumedAtOnceFromItsCheckpoin
     EXPECT_EQ(q.progress(group).completed, 1);
 }
 
+// A checkpoint written for another number of items (the job's params changed since) neither
+// ends the job early, leaving items unrun and unrecorded, nor points past its items (on the
+// freshness-cache path that threw out of the run, and with the lease renewer still running,
+// ended the process).
+TEST_F(JobLoopTest, ACheckpointOfAnotherSizeNeitherCutsTheJobShortNorReadsPastIt) {
+    queue::queue_options qo;
+    qo.batch_size = 6;
+    queue::job_queue q(redis(), qo);
+    const auto& k = q.key_names();
+    std::vector<std::string> items;
+    for (int i = 0; i < 6; ++i) items.push_back(std::to_string(6100 + i));
+    const auto short_job = q.enqueue(request(items)).job_ids.at(0);
+    // Two items done, of two: the job's other four were never run.
+    q.command({"HSET", k.checkpoint(short_job, "save"), "processed_index", "2", "total", "2",
+               "done_beyond", "[]"});
+    items.clear();
+    for (int i = 0; i < 6; ++i) items.push_back(std::to_string(6200 + i));
+    const auto long_job = q.enqueue(request(items)).job_ids.at(0);
+    // Nothing done, of ten, two of them marked done past the job's six.
+    q.command({"HSET", k.checkpoint(long_job, "save"), "processed_index", "0", "total", "10",
+               "done_beyond", "[7,8]"});
+
+    auto c = config_;
+    c.cache_ttl = std::chrono::hours(1); // the path that read every pending item's id first
+    pool::browser_pool p(pool_options());
+    job_loop w(c, &p, redis(), qo, loop("w"));
+    w.run();
+    EXPECT_EQ(w.stats().items_skipped, 2u);
+    EXPECT_EQ(w.stats().items_ok, 4u + 6u) << "an item was left unrun";
+    for (const auto& job : {short_job, long_job}) {
+        EXPECT_EQ(q.job_fields(job).at("status"), "done") << job;
+    }
+    EXPECT_EQ(q.command({"HLEN", qo.prefix + "results:" + short_job}).as_integer(), 4);
+    EXPECT_EQ(q.command({"HLEN", qo.prefix + "results:" + long_job}).as_integer(), 6);
+}
+
 // Redis away for longer than the connection's retry window while items end: they wait for
 // Redis instead of failing the job. Before, the first item to end in the outage failed the job
 // (an attempt), and with Redis still away the failure itself failed, the job was dropped and

@@ -25,6 +25,17 @@ TEST(Checkpoint, AdvancesOverContiguousItemsOnly) {
     EXPECT_EQ(c.done_count(), 4u);
 }
 
+// A job's pending items are its own, whatever total its checkpoint was written with.
+TEST(Checkpoint, PendingItemsAreBoundedByTheJobNotByTheCheckpoint) {
+    checkpoint_state c;
+    c.total = 4;
+    c.mark_done(0);
+    c.mark_done(2);
+    EXPECT_EQ(c.pending(6), (std::vector<std::size_t>{1, 3, 4, 5})) << "the job was cut short";
+    EXPECT_EQ(c.pending(2), (std::vector<std::size_t>{1})) << "read past the job's items";
+    EXPECT_EQ(c.pending(), (std::vector<std::size_t>{1, 3}));
+}
+
 TEST(Keys, KeepTheUsersNames) {
     keys k;
     EXPECT_EQ(k.queue("oliveyoung"), "workflow:queue:platform:oliveyoung");
