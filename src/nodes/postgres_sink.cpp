@@ -150,7 +150,58 @@ void postgres_sink::connect() {
     }
 }
 
-std::string postgres_sink::statement(const std::vector<std::shared_ptr<pending>>& batch) {
+std::optional<std::string> postgres_sink::probe() {
+    try {
+        connect();
+    } catch (const sink_error& e) {
+        return std::string(e.what());
+    }
+    const std::string where = "postgres sink (" + spec_.table + ")";
+    try {
+        auto one = std::make_shared<pending>();
+        one->row.assign(spec_.columns.size(), std::nullopt);
+        std::vector<std::shared_ptr<pending>> batch{one};
+        const std::string sql = statement(batch); // NULLs: planned, never run
+        pqxx::nontransaction w(conn_->c);
+        w.exec("EXPLAIN " + sql);
+        const bool updates = sql.find(" DO UPDATE SET ") != std::string::npos;
+        const std::string table = conn_->c.quote(table_name());
+        const auto r =
+            w.exec("SELECT has_table_privilege(" + table + ", 'INSERT')" +
+                   (updates ? " AND has_table_privilege(" + table + ", 'UPDATE')" : std::string()));
+        if (r.size() != 1 || !r[0][0].as<bool>()) {
+            throw std::invalid_argument(where + ": the role may not INSERT" +
+                                        (updates ? " and UPDATE" : "") + " rows of " + spec_.table +
+                                        " (GRANT INSERT" + (updates ? ", UPDATE" : "") + " ON " +
+                                        spec_.table + " TO the sink's role)");
+        }
+        return std::nullopt;
+    } catch (const pqxx::sql_error& e) {
+        std::string state = e.sqlstate();
+        // libpqxx 6 leaves the SQLSTATE out of some of its own classes (42501 among them).
+        if (state.empty() && dynamic_cast<const pqxx::insufficient_privilege*>(&e) != nullptr) {
+            state = "42501";
+        }
+        const bool by_class = dynamic_cast<const pqxx::syntax_error*>(&e) != nullptr ||
+                              dynamic_cast<const pqxx::feature_not_supported*>(&e) != nullptr;
+        // Class 42 (no such table or column, no unique index matching the key, no privilege,
+        // a type the column cannot take) and 0A (not supported): the mapping's fault.
+        if (by_class || state.rfind("42", 0) == 0 || state.rfind("0A", 0) == 0) {
+            throw std::invalid_argument(where + ": the table does not take the mapping: " +
+                                        e.what() + " (SQLSTATE " + state + ")");
+        }
+        conn_.reset();
+        return where + ": checking the table: " + e.what() +
+               (state.empty() ? "" : " (SQLSTATE " + state + ")");
+    } catch (const std::invalid_argument&) {
+        throw;
+    } catch (const std::exception& e) {
+        conn_.reset();
+        return where + ": checking the table: " + e.what();
+    }
+}
+
+std::string postgres_sink::table_name() const {
     auto& c = conn_->c;
     std::string table;
     for (std::size_t at = 0;;) {
@@ -160,7 +211,12 @@ std::string postgres_sink::statement(const std::vector<std::shared_ptr<pending>>
         table += ".";
         at = dot + 1;
     }
-    std::string sql = "INSERT INTO " + table + " (";
+    return table;
+}
+
+std::string postgres_sink::statement(const std::vector<std::shared_ptr<pending>>& batch) {
+    auto& c = conn_->c;
+    std::string sql = "INSERT INTO " + table_name() + " (";
     for (std::size_t i = 0; i < spec_.columns.size(); ++i) {
         sql += (i ? ", " : "") + c.quote_name(spec_.columns[i].first);
     }

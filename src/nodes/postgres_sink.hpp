@@ -43,6 +43,14 @@ class postgres_sink final : public sink {
     /// a row the table does not take (or whose key has a NULL).
     void write(const item_record& record) override;
     postgres_sink_stats stats() const;
+    /// Checks the table against the mapping before any item runs: the upsert is planned with no
+    /// row written (EXPLAIN: the table, its columns, a unique index on the key) and the role's
+    /// INSERT (and UPDATE) privilege is read. A table that does not take the mapping is a
+    /// config problem: std::invalid_argument with the server's words (the worker exits 3,
+    /// instead of giving every job back for ever). A server that cannot be reached now is not:
+    /// its reason is returned (writes try again), nullopt when the check passed. Call it
+    /// before the first write.
+    std::optional<std::string> probe();
 
     /// The row a record becomes, column by column (nullopt: NULL). Pure.
     static std::vector<std::optional<std::string>> row_of(const postgres_sink_spec& spec,
@@ -57,6 +65,7 @@ class postgres_sink final : public sink {
     };
     void write_batch(std::vector<std::shared_ptr<pending>>& batch);
     std::string statement(const std::vector<std::shared_ptr<pending>>& batch);
+    std::string table_name() const; // [schema.]table, each part quoted (needs a connection)
     void connect();
     /// Writes `batch`; one that fails on a row's values is written again row by row, so only
     /// the rows at fault are refused. Sets each row's outcome.

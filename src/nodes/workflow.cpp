@@ -4,6 +4,8 @@
 #include "nodes/postgres_sink.hpp"
 #include "nodes/redis_stream_sink.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <stdexcept>
 
 namespace rotor::nodes {
@@ -33,8 +35,13 @@ workflow::workflow(const platform_config& config, scan_services services,
                     sinks.push_back(std::make_shared<jsonl_sink>(config.jsonl->dir, config.platform,
                                                                  config.jsonl->outcomes));
                 } else if (name == "postgres" && config.postgres) {
-                    sinks.push_back(
-                        std::make_shared<postgres_sink>(*config.postgres, config.platform));
+                    auto pg = std::make_shared<postgres_sink>(*config.postgres, config.platform);
+                    // A table that does not take the mapping throws (a config problem); a
+                    // server away now is met again at each write.
+                    if (const auto away = pg->probe()) {
+                        spdlog::warn("{}: {} (checked again at each write)", config.source, *away);
+                    }
+                    sinks.push_back(std::move(pg));
                 } else if (name == "redis_stream" && config.redis_stream) {
                     if (redis == nullptr) {
                         throw std::invalid_argument(config.source +

@@ -474,6 +474,65 @@ TEST_F(ApiPostgresTest, ARefusedRowInABatchLeavesTheOthersWritten) {
     EXPECT_GE(sink.stats().statements, 10u) << "the batch was not written row by row";
 }
 
+// A table that does not take the mapping is found before any item runs, with the server's
+// words: before, every job was given back at its first save, for ever, with the worker healthy.
+TEST_F(ApiPostgresTest, AMappingTheTableDoesNotTakeIsRefusedAtStart) {
+    pg_.psql("CREATE TABLE unkeyed (platform text, product_id text)");
+    pg_.psql("CREATE ROLE reader LOGIN");
+    pg_.psql("GRANT SELECT ON products TO reader");
+    const auto base = [&] {
+        postgres_sink_spec spec;
+        spec.url = pg_.url();
+        spec.table = "products";
+        spec.key = {"platform", "product_id"};
+        spec.columns = {
+            {"platform", "platform"}, {"product_id", "item"}, {"price", "fields.price"}};
+        return spec;
+    };
+    EXPECT_EQ(postgres_sink(base(), "p").probe(), std::nullopt) << "the right mapping";
+    struct bad {
+        std::string what, sqlstate;
+        std::function<void(postgres_sink_spec&)> change;
+    };
+    const std::vector<bad> bads = {
+        {"no such table", "42P01", [](postgres_sink_spec& s) { s.table = "missing"; }},
+        {"no such column", "42703", [](postgres_sink_spec& s) { s.columns.back().first = "nope"; }},
+        {"no unique index on the key", "42P10",
+         [](postgres_sink_spec& s) {
+             s.table = "unkeyed";
+             s.columns.pop_back();
+         }},
+        {"no privilege", "42501",
+         [&](postgres_sink_spec& s) {
+             s.url = "postgresql://reader@127.0.0.1:" + std::to_string(pg_.port()) + "/postgres";
+         }},
+    };
+    for (const auto& b : bads) {
+        auto spec = base();
+        b.change(spec);
+        try {
+            const auto r = postgres_sink(spec, "p").probe();
+            ADD_FAILURE() << b.what << ": accepted (" << r.value_or("the check passed") << ")";
+        } catch (const std::invalid_argument& e) {
+            EXPECT_NE(std::string(e.what()).find(b.sqlstate), std::string::npos)
+                << b.what << ": " << e.what();
+        }
+    }
+    auto away = base();
+    away.url = "postgresql://rotor@127.0.0.1:1/postgres";
+    const auto why = postgres_sink(away, "p").probe();
+    ASSERT_TRUE(why.has_value()) << "a server away passed the check";
+    EXPECT_NE(why->find("cannot connect"), std::string::npos) << *why;
+
+    // The worker's path: its job loop is not built, and nothing is claimed.
+    auto c = with_postgres(shop_);
+    c.postgres->table = "missing";
+    queue::job_queue q(redis(), {});
+    q.enqueue(request("demo-api", ids(7300, 2)));
+    EXPECT_THROW(job_loop(c, nullptr, redis(), {}, loop("w")), std::invalid_argument);
+    EXPECT_EQ(q.counts("demo-api").queued, 1) << "a job was claimed";
+}
+
 TEST_F(ApiPostgresTest, AServerStoppedForFiveSecondsLosesNothing) {
     auto c = with_postgres(shop_);
     c.concurrency = 4;
