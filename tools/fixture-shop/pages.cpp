@@ -85,8 +85,9 @@ std::string product_page_html(const product& p) {
     html += "</script>\n</head>\n<body>\n<main class=\"product\" data-product-id=\"" + id + "\">\n";
     html += "<h1 class=\"product-name\">" + name + "</h1>\n";
     if (p.kind == product_kind::infinite_loop) {
-        // Blocks the parser and the renderer's main thread for good.
-        html += "<script>for (;;) {}</script>\n";
+        // Blocks the parser and the renderer's main thread for good; a beacon first, so that a
+        // test can tell that the loop has begun (/spin-started/{id}).
+        html += "<script>navigator.sendBeacon('/spin-started/" + id + "');for (;;) {}</script>\n";
     }
     html += "<div class=\"price-box\">판매가 <span id=\"price\" class=\"price\"></span></div>\n";
     html += "<div class=\"stock\" data-stock=\"" + std::string(to_string(p.stock)) + "\">" +

@@ -219,6 +219,8 @@ routed route(const request& req, shop_stats& stats) {
         }
     } else if (starts_with(path, "/dot/")) {
         return {"dot", make_response(req, http::status::ok, dot_gif(), "image/gif")};
+    } else if (starts_with(path, "/spin-started/")) {
+        return {"spin_started", make_response(req, http::status::no_content, "", "text/plain")};
     } else if (starts_with(path, "/hang/")) {
         return {"hang", response{}, 0, true};
     } else if (path == "/echo/headers") {

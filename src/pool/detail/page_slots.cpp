@@ -141,8 +141,8 @@ asio::awaitable<void> page_slots::prepare(std::size_t i, cdp::page_profile profi
 
 // Closes the page in the background. A page that will not close in time gets its browser
 // recycled (the watchdog). A broken page's scripts are stopped first: a renderer spinning in
-// JavaScript would otherwise stay hung until its context is disposed (after_item retires a
-// broken page's context, so no new page is put into that renderer).
+// JavaScript would otherwise stay hung, and under a renderer-process limit the next page may be
+// put into that very process.
 void page_slots::drop(std::size_t i, bool count_rotation, bool broken) {
     auto& s = slots_[i];
     auto page = std::move(s.page);
@@ -214,20 +214,14 @@ void page_slots::after_item(std::size_t i, item_outcome outcome) {
                         !s.page || s.page->ended() || !connected;
     const auto d = decide_after_item(
         options_.rotation, {s.page_items, ctx ? ctx->items : 0, b ? b->items : 0}, broken);
-    // A broken page's context goes with it (not counted as a rotation): renderers are never
-    // shared across browser contexts, and under a renderer-process limit the next page of the
-    // same site would otherwise be put into the renderer the broken page may still hold, for
-    // instance spinning in a script that Runtime.terminateExecution (drop) reached before it
-    // started. Its other pages are replaced after their items, as at a rotation.
-    const bool retire_broken = broken && connected;
-    if (ctx && (d.retire_context || retire_broken) && !ctx->retired) {
+    if (ctx && d.retire_context && !ctx->retired) {
         ctx->retired = true;
         if (b) {
             auto it = b->contexts.find(ctx->profile_key);
             if (it != b->contexts.end() && it->second == ctx) b->contexts.erase(it);
-            if (d.retire_context) ++b->context_rotations;
+            ++b->context_rotations;
         }
-        if (d.retire_context) ++totals_.context_rotations;
+        ++totals_.context_rotations;
     }
     const bool rotate = d.replace_page || (ctx && ctx->retired);
     if (rotate || broken || (b && !b->serving())) drop(i, rotate && !broken, broken);
