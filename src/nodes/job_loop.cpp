@@ -307,13 +307,30 @@ void job_loop::give_back(const queue::job_lease& job) {
 }
 
 bool job_loop::run_job(const queue::job_lease& job) {
+    // What is thrown after the claim (the renewer is stopped and joined by then): Redis away
+    // past its retry window, or the lease gone, leave the job to its lease (a give-back would
+    // wait out the same window again; an outage is held off the reaper). Anything else (a
+    // checkpoint Redis cannot read back, a bug) fails the job with the reason: an attempt is
+    // counted, and a job that fails so every time ends dead instead of being given back and
+    // claimed again for ever.
+    const auto fail_with = [&](const std::string& why) {
+        try {
+            const auto d = queue_.fail(job, "worker error: " + why);
+            spdlog::error("worker {}: job {} failed ({}): worker error: {}", options_.worker_id,
+                          job.id, d.dead ? "dead-lettered" : "retried later", why);
+        } catch (const queue::error& e) {
+            spdlog::warn("worker {}: failing {}: {}", options_.worker_id, job.id, e.what());
+        }
+    };
     try {
         return run_claimed(job);
-    } catch (...) {
-        // Whatever failed after the claim (Redis gone past its retry window while reading the
-        // checkpoint or recording the job's end, a bug), the job goes back with its checkpoint,
-        // no attempt counted, instead of staying leased until it is reaped as a stall.
-        give_back(job);
+    } catch (const queue::error& e) {
+        if (e.kind() != queue::errc::redis_unavailable && e.kind() != queue::errc::lease_lost) {
+            fail_with(e.what());
+        }
+        throw;
+    } catch (const std::exception& e) {
+        fail_with(e.what());
         throw;
     }
 }

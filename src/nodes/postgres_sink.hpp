@@ -44,8 +44,8 @@ class postgres_sink final : public sink {
     void write(const item_record& record) override;
     postgres_sink_stats stats() const;
     /// Checks the table against the mapping before any item runs: the upsert is planned with no
-    /// row written (EXPLAIN: the table, its columns, a unique index on the key) and the role's
-    /// INSERT (and UPDATE) privilege is read. A table that does not take the mapping is a
+    /// row written (EXPLAIN: the table, its columns, a unique index on the key, the role's
+    /// privileges, column grants included). A table that does not take the mapping is a
     /// config problem: std::invalid_argument with the server's words (the worker exits 3,
     /// instead of giving every job back for ever). A server that cannot be reached now is not:
     /// its reason is returned (writes try again), nullopt when the check passed. Call it

@@ -490,6 +490,19 @@ TEST_F(ApiPostgresTest, AMappingTheTableDoesNotTakeIsRefusedAtStart) {
         return spec;
     };
     EXPECT_EQ(postgres_sink(base(), "p").probe(), std::nullopt) << "the right mapping";
+    // Column grants are enough: the role may write exactly the mapped columns.
+    pg_.psql("CREATE ROLE writer LOGIN");
+    pg_.psql("GRANT INSERT (platform, product_id, price), UPDATE (price), SELECT (platform, price, "
+             "product_id) ON products TO writer");
+    auto granted = base();
+    granted.url = "postgresql://writer@127.0.0.1:" + std::to_string(pg_.port()) + "/postgres";
+    EXPECT_EQ(postgres_sink(granted, "p").probe(), std::nullopt) << "column grants refused";
+    item_record written;
+    written.platform = "p";
+    written.item = "7400";
+    written.fields = {{"price", 7}};
+    EXPECT_NO_THROW(postgres_sink(granted, "p").write(written)) << "the probe let through a role "
+                                                                   "that cannot write";
     struct bad {
         std::string what, sqlstate;
         std::function<void(postgres_sink_spec&)> change;

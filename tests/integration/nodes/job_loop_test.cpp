@@ -296,6 +296,28 @@ TEST_F(JobLoopTest, ACheckpointOfAnotherSizeNeitherCutsTheJobShortNorReadsPastIt
     EXPECT_EQ(q.command({"HLEN", qo.prefix + "results:" + long_job}).as_integer(), 6);
 }
 
+// A job whose checkpoint Redis cannot read back (a key of another type) fails with the reason,
+// an attempt counted, and ends dead: given back without one, it was claimed again for ever.
+TEST_F(JobLoopTest, AJobThatFailsTheSameWayAtEveryClaimEndsDeadWithItsReason) {
+    queue::queue_options qo;
+    qo.max_attempts = 2;
+    qo.retry_backoff = milliseconds(100);
+    queue::job_queue q(redis(), qo);
+    const auto job = q.enqueue(request({"6300", "6301"})).job_ids.at(0);
+    q.command({"RPUSH", q.key_names().checkpoint(job, "save"), "not a hash"});
+    pool::browser_pool p(pool_options());
+    job_loop w(config_, &p, redis(), qo, loop("w"));
+    const auto started = std::chrono::steady_clock::now();
+    w.run();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(60));
+    const auto f = q.job_fields(job);
+    EXPECT_EQ(f.at("status"), "dead");
+    EXPECT_EQ(f.at("attempts"), "2");
+    EXPECT_NE(f.at("last_error").find("worker error"), std::string::npos) << f.at("last_error");
+    EXPECT_NE(f.at("last_error").find("WRONGTYPE"), std::string::npos) << f.at("last_error");
+    EXPECT_EQ(w.stats().items_ok, 0u);
+}
+
 // Redis away for longer than the connection's retry window while items end: they wait for
 // Redis instead of failing the job. Before, the first item to end in the outage failed the job
 // (an attempt), and with Redis still away the failure itself failed, the job was dropped and
