@@ -131,4 +131,10 @@ void redis_server::resume() {
     if (pid_ > 0) ::kill(pid_, SIGCONT);
 }
 
+long command_calls(const std::string& commandstats, const std::string& command) {
+    const std::string field = "cmdstat_" + command + ":calls=";
+    const auto at = commandstats.find(field);
+    return at == std::string::npos ? 0L : std::stol(commandstats.substr(at + field.size()));
+}
+
 } // namespace rotor::test

@@ -47,4 +47,7 @@ class redis_server {
 /// A port nobody listens on right now (bound by the kernel, then released).
 int free_tcp_port();
 
+/// How often `command` (lower case) ran, read from the text of INFO commandstats (0: never).
+long command_calls(const std::string& commandstats, const std::string& command);
+
 } // namespace rotor::test

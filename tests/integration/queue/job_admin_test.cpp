@@ -188,9 +188,7 @@ TEST_F(JobAdminTest, StatsAreOneReadOfOneMoment) {
     q.command(
         {"HSET", k.cooldown("p"), "factor", "0.5", "until", std::to_string(until), "ramp", "1000"});
     auto calls = [&](const std::string& command) {
-        const std::string info = q.command({"INFO", "commandstats"}).as_string();
-        const auto at = info.find("cmdstat_" + command + ":calls=");
-        return at == std::string::npos ? 0L : std::stol(info.substr(at + command.size() + 15));
+        return test::command_calls(q.command({"INFO", "commandstats"}).as_string(), command);
     };
     q.command({"CONFIG", "RESETSTAT"});
     const auto s = admin.stats("p");

@@ -734,9 +734,7 @@ TEST_F(JobQueueTest, CountsAreReadInOneCall) {
     auto running = q.claim("p", "w");
     ASSERT_TRUE(running);
     auto calls = [&](const std::string& command) {
-        const std::string info = q.command({"INFO", "commandstats"}).as_string();
-        const auto at = info.find("cmdstat_" + command + ":calls=");
-        return at == std::string::npos ? 0L : std::stol(info.substr(at + command.size() + 15));
+        return test::command_calls(q.command({"INFO", "commandstats"}).as_string(), command);
     };
     q.command({"CONFIG", "RESETSTAT"});
     const auto c = q.counts("p");
