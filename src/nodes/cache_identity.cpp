@@ -13,7 +13,8 @@ std::string cache_identity(const platform_config& config, const std::string& ite
     // browser (the page profile: headers, user agent, cookies, viewport, what is blocked, which
     // hosts), what is waited for, what "gone" means; the item (id, enqueued data); and how each
     // field is read. v1 left out the headers, `found`, the page profile and wait_for: an entry
-    // fetched with another currency header or region cookie answered.
+    // fetched with another currency header or region cookie answered. block_detect too: a page
+    // stored ok before block detection was tightened may have been a block page.
     nlohmann::json doc = {
         {"type", std::string(to_string(config.type))},
         {"url", config.url_template},
@@ -24,6 +25,9 @@ std::string cache_identity(const platform_config& config, const std::string& ite
         {"found", config.api.found},
         {"profile", profile_for(config).key()},
         {"wait_for", {config.scan.wait_for.selector, config.scan.wait_for.expression}},
+        {"block_detect",
+         {config.scan.block_detect.selector, config.scan.block_detect.text,
+          config.scan.block_detect.status}},
         {"id", item_id},
         {"data", item_data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)}};
     auto& fields = doc["fields"] = nlohmann::json::array();

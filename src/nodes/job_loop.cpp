@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <condition_variable>
+#include <system_error>
 #include <thread>
 
 namespace rotor::nodes {
@@ -188,8 +189,8 @@ void job_loop::run() {
             spdlog::error("worker {}: {}", options_.worker_id, e.what());
             std::this_thread::sleep_for(options_.idle_wait);
         } catch (const std::exception& e) {
-            // A fault of this worker (run_job gave the job back): it backs off as after a
-            // worker fault instead of ending the process with the job leased.
+            // Not a queue error (run_job failed the job, or gave it back for a fault of this
+            // worker): the worker backs off instead of ending the process.
             spdlog::error("worker {}: {}", options_.worker_id, e.what());
             fault_backoff_ =
                 std::min(milliseconds(30000), std::max(options_.idle_wait, fault_backoff_ * 2));
@@ -318,6 +319,9 @@ bool job_loop::run_job(const queue::job_lease& job) {
             const auto d = queue_.fail(job, "worker error: " + why);
             spdlog::error("worker {}: job {} failed ({}): worker error: {}", options_.worker_id,
                           job.id, d.dead ? "dead-lettered" : "retried later", why);
+            std::lock_guard lock(stats_mutex_); // as run_claimed's own failures (--max-jobs)
+            ++stats_.jobs_failed;
+            if (d.dead) ++stats_.jobs_dead;
         } catch (const queue::error& e) {
             spdlog::warn("worker {}: failing {}: {}", options_.worker_id, job.id, e.what());
         }
@@ -328,6 +332,12 @@ bool job_loop::run_job(const queue::job_lease& job) {
         if (e.kind() != queue::errc::redis_unavailable && e.kind() != queue::errc::lease_lost) {
             fail_with(e.what());
         }
+        throw;
+    } catch (const std::system_error&) {
+        give_back(job); // this worker's fault (no thread, no resource): no attempt counted
+        throw;
+    } catch (const std::bad_alloc&) {
+        give_back(job);
         throw;
     } catch (const std::exception& e) {
         fail_with(e.what());

@@ -179,13 +179,13 @@ std::optional<std::string> postgres_sink::probe() {
         }
         const bool by_class = dynamic_cast<const pqxx::syntax_error*>(&e) != nullptr ||
                               dynamic_cast<const pqxx::feature_not_supported*>(&e) != nullptr;
-        // Class 42 (no such table or column, no unique index matching the key, no privilege,
-        // a type the column cannot take) and 0A (not supported): the mapping's fault.
+        // Class 42 (no such table or column, no unique index matching the key, no privilege)
+        // and 0A (not supported): the mapping's fault. (The probe plans NULLs, so a value the
+        // column cannot take shows only at a write, as that row's refusal.)
         if (by_class || state.rfind("42", 0) == 0 || state.rfind("0A", 0) == 0) {
             throw std::invalid_argument(where + ": the table does not take the mapping: " +
                                         e.what() + " (SQLSTATE " + state + ")");
         }
-        conn_.reset();
         return where + ": checking the table: " + e.what() +
                (state.empty() ? "" : " (SQLSTATE " + state + ")");
     } catch (const std::invalid_argument&) {

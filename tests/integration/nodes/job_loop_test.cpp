@@ -316,6 +316,8 @@ TEST_F(JobLoopTest, AJobThatFailsTheSameWayAtEveryClaimEndsDeadWithItsReason) {
     EXPECT_NE(f.at("last_error").find("worker error"), std::string::npos) << f.at("last_error");
     EXPECT_NE(f.at("last_error").find("WRONGTYPE"), std::string::npos) << f.at("last_error");
     EXPECT_EQ(w.stats().items_ok, 0u);
+    EXPECT_EQ(w.stats().jobs_failed, 2u) << "a job failed by a worker error went uncounted";
+    EXPECT_EQ(w.stats().jobs_dead, 1u);
 }
 
 // Redis away for longer than the connection's retry window while items end: they wait for

@@ -70,6 +70,7 @@ TEST(CacheIdentity, EverySettingTheAnswerDependsOnChangesIt) {
             {"blocked urls", [](platform_config& c) { c.browser.block_urls = {"*://*:*/*.js"}; }},
             {"allowed hosts", [](platform_config& c) { c.allowed_hosts.push_back("127.0.0.2"); }},
             {"wait_for", [](platform_config& c) { c.scan.wait_for.selector = ".price"; }},
+            {"block_detect", [](platform_config& c) { c.scan.block_detect.text = "captcha"; }},
             {"api field regex", [](platform_config& c) { c.api.fields[0].regex = "([0-9]+)"; }},
             {"scan field selector",
              [](platform_config& c) { c.scan.fields[0].selector = ".sale-price"; }},
@@ -105,6 +106,8 @@ TEST(CacheIdentity, EverySettingTheAnswerDependsOnChangesIt) {
 TEST(CacheIdentity, InvalidUtf8IsHashedNotThrown) {
     auto c = base();
     c.api.headers["X-Bad"] = "\xff\xfe";
+    c.browser.headers["X-Bad"] = "\xff";
+    c.browser.cookies.push_back({"region", "\xfe", "127.0.0.1"});
     EXPECT_NO_THROW(cache_identity(c, "id\xc3", nlohmann::json{{"name", "\xff"}}));
 }
 
