@@ -57,8 +57,7 @@ std::string page_profile::key() const {
         {"allow_private_addresses", allow_private_addresses}};
     // FNV-1a, 64 bits: stable across processes and builds (std::hash is neither).
     std::uint64_t h = 14695981039346656037ULL;
-    // Invalid UTF-8 (a header or cookie from a config) is replaced, not thrown: only hashed.
-    for (unsigned char ch : doc.dump(-1, ' ', false, json::error_handler_t::replace)) {
+    for (unsigned char ch : doc.dump()) {
         h ^= ch;
         h *= 1099511628211ULL;
     }

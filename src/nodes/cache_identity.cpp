@@ -15,6 +15,14 @@ std::string cache_identity(const platform_config& config, const std::string& ite
     // field is read. v1 left out the headers, `found`, the page profile and wait_for: an entry
     // fetched with another currency header or region cookie answered. block_detect too: a page
     // stored ok before block detection was tightened may have been a block page.
+    // A profile with invalid UTF-8 cannot be hashed by key(); the pool refuses it at every lease
+    // (invalid_profile), so no page is ever fetched under it: a fixed stand-in does.
+    std::string profile;
+    try {
+        profile = profile_for(config).key();
+    } catch (const std::exception&) {
+        profile = "unusable";
+    }
     nlohmann::json doc = {
         {"type", std::string(to_string(config.type))},
         {"url", config.url_template},
@@ -23,7 +31,7 @@ std::string cache_identity(const platform_config& config, const std::string& ite
         {"body", config.api.body ? config.api.body->dump() : ""},
         {"graphql", config.api.graphql_query},
         {"found", config.api.found},
-        {"profile", profile_for(config).key()},
+        {"profile", profile},
         {"wait_for", {config.scan.wait_for.selector, config.scan.wait_for.expression}},
         {"block_detect",
          {config.scan.block_detect.selector, config.scan.block_detect.text,
